@@ -1,0 +1,187 @@
+/*
+ * Copyright (C) ngx_fedi authors
+ *
+ * What every handler file of the module shares: the configuration, the
+ * per-request context, the route table's shape and the helpers to query
+ * PostgreSQL and answer.
+ */
+
+#ifndef _FEDI_H_INCLUDED_
+#define _FEDI_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
+#include "fedi_pg.h"
+#include "fedi_sql.h"
+#include "fedi_json.h"
+#include "fedi_params.h"
+
+
+#define FEDI_VERSION         "0.1.0"
+#define FEDI_MASTODON_COMPAT "4.3.0"
+#define FEDI_SOURCE_URL      "https://github.com/ngx-fedi/ngx_fedi"
+
+#define FEDI_MAX_ARGS        4
+
+#define NGX_HTTP_UNPROCESSABLE_ENTITY  422
+#define NGX_HTTP_TOO_MANY_REQUESTS     429
+
+/* users' roles, as numbers for comparisons */
+#define FEDI_ROLE_USER       0
+#define FEDI_ROLE_MODERATOR  1
+#define FEDI_ROLE_ADMIN      2
+#define FEDI_ROLE_OWNER      3
+
+
+typedef struct {
+    fedi_pg_conf_t       db;
+    ngx_str_t            domain;
+    ngx_flag_t           https;
+    ngx_str_t            base_url;     /* "https://" + domain */
+    ngx_str_t            title;
+    ngx_str_t            description;
+    ngx_str_t            contact_email;
+    ngx_uint_t           max_characters;
+    ngx_uint_t           max_media_attachments;
+    ngx_uint_t           max_poll_options;
+    ngx_uint_t           max_poll_option_chars;
+    size_t               image_size_limit;
+    size_t               video_size_limit;
+    ngx_msec_t           instance_cache;
+    ngx_uint_t           rate_limit;   /* per 5 minutes; 0: off */
+    ngx_uint_t           configured;   /* fedi_db seen */
+} ngx_http_fedi_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t           enable;
+} ngx_http_fedi_loc_conf_t;
+
+
+typedef struct fedi_req_s  fedi_req_t;
+
+typedef void (*fedi_handler_pt)(fedi_req_t *rq);
+typedef void (*fedi_work_pt)(void *data);
+typedef void (*fedi_after_pt)(fedi_req_t *rq, void *data);
+typedef void (*fedi_result_pt)(fedi_req_t *rq, PGresult *res);
+
+
+/* route flags */
+#define FEDI_ROUTE_CORS       0x01     /* Access-Control-Allow-Origin: * */
+#define FEDI_ROUTE_TOKEN      0x02     /* a bearer token is required */
+#define FEDI_ROUTE_USER       0x04     /* ... belonging to a user */
+
+
+typedef struct {
+    ngx_uint_t           methods;      /* NGX_HTTP_GET | ... */
+    const char          *pattern;      /* "/api/v1/accounts/:id" */
+    fedi_handler_pt      handler;
+    const char          *scope;        /* required OAuth scope or NULL */
+    ngx_uint_t           flags;
+} fedi_route_t;
+
+
+/* the request's bearer token, as fedi_auth found it */
+typedef struct {
+    char                 digest[65];
+    char                 token_id[24];
+    char                 user_id[24];
+    char                 account_id[24];
+    char                 app_id[24];
+    char                 scopes[512];
+    ngx_uint_t           role;
+    unsigned             has_user:1;
+    unsigned             confirmed:1;
+    unsigned             approved:1;
+    unsigned             disabled:1;
+    unsigned             suspended:1;
+    unsigned             invalid:1;
+} fedi_token_t;
+
+
+struct fedi_req_s {
+    ngx_http_request_t         *r;
+    ngx_http_fedi_main_conf_t  *mcf;
+    const fedi_route_t         *route;
+    ngx_str_t                   args[FEDI_MAX_ARGS];
+    ngx_uint_t                  nargs;
+    json_t                     *params;
+    fedi_token_t               *token;      /* NULL: anonymous */
+    fedi_pg_op_t                op;
+    fedi_result_pt              next;
+    void                       *data;       /* the handler's own state */
+    unsigned                    in_query:1;
+    unsigned                    pg_errors:1; /* next() sees SQL errors */
+    unsigned                    finalized:1;
+};
+
+
+extern ngx_module_t  ngx_http_fedi_module;
+
+
+/* ngx_http_fedi_module.c */
+fedi_pg_pool_t *fedi_db(void);
+
+/* fedi_router.c */
+const fedi_route_t *fedi_route_find(ngx_str_t *path, ngx_uint_t method,
+    ngx_str_t *args, ngx_uint_t *nargs, ngx_uint_t *allowed);
+ngx_uint_t fedi_route_cors(ngx_str_t *path);
+
+/* fedi_http.c: the request's life */
+ngx_int_t fedi_http_handler(ngx_http_request_t *r);
+void fedi_query(fedi_req_t *rq, fedi_sql_id_e stmt, fedi_result_pt next,
+    int nparams, ...);
+fedi_json_t *fedi_json_new(fedi_req_t *rq);
+void fedi_send_json(fedi_req_t *rq, ngx_uint_t status, fedi_json_t *j);
+void fedi_send_chunks(fedi_req_t *rq, ngx_uint_t status, const char *type,
+    fedi_json_t *j);
+void fedi_send_bytes(fedi_req_t *rq, ngx_uint_t status, const char *type,
+    u_char *data, size_t len);
+void fedi_send_error(fedi_req_t *rq, ngx_uint_t status, const char *msg);
+ngx_int_t fedi_add_header(fedi_req_t *rq, const char *name, ngx_str_t *value);
+char *fedi_pstrz(ngx_pool_t *pool, const u_char *s, size_t len);
+
+/* result helpers: NULL for SQL NULL */
+const char *fedi_pg_val(PGresult *res, int row, int col);
+ngx_int_t fedi_pg_len(PGresult *res, int row, int col);
+ngx_flag_t fedi_pg_bool(PGresult *res, int row, int col);
+int64_t fedi_pg_int(PGresult *res, int row, int col);
+
+/* fedi_auth.c */
+ngx_int_t fedi_auth_init(ngx_cycle_t *cycle);
+void fedi_auth(fedi_req_t *rq);
+void fedi_auth_invalidate(const char *what);
+
+/* fedi_ratelimit.c */
+ngx_int_t fedi_ratelimit_conf(ngx_conf_t *cf);
+ngx_int_t fedi_ratelimit(fedi_req_t *rq);
+
+/* api_instance.c */
+void fedi_instance_invalidate(void);
+
+/* fedi_thread.c */
+ngx_int_t fedi_thread_pool_add(ngx_conf_t *cf);
+void fedi_thread_run(fedi_req_t *rq, fedi_work_pt work, fedi_after_pt after,
+    void *data);
+
+/* route tables, one per area of the API, ended by a NULL pattern */
+extern const fedi_route_t  fedi_routes_instance[];
+extern const fedi_route_t  fedi_routes_oauth[];
+extern const fedi_route_t  fedi_routes_accounts[];
+
+
+#define GET     NGX_HTTP_GET
+#define POST    NGX_HTTP_POST
+#define PUT     NGX_HTTP_PUT
+#define PATCH   NGX_HTTP_PATCH
+#define DELETE  NGX_HTTP_DELETE
+#define CORS    FEDI_ROUTE_CORS
+#define TOKEN   FEDI_ROUTE_TOKEN
+#define USER    FEDI_ROUTE_USER
+
+
+#endif /* _FEDI_H_INCLUDED_ */

@@ -1,0 +1,15 @@
+/*
+ * Copyright (C) ngx_fedi authors
+ *
+ * The statement table: FEDI_SQL(ID, number of parameters, "SQL") rows,
+ * one file per area of the API.  Included by fedi_sql.h (ids) and
+ * fedi_sql.c (texts); every statement is prepared on every connection
+ * and checked against the schema by `fedictl db check`.
+ */
+
+#include "fedi_sql_cols.h"
+
+#include "sql_instance.h"
+#include "sql_auth.h"
+#include "sql_oauth.h"
+#include "sql_accounts.h"

@@ -1,0 +1,95 @@
+#!/bin/bash
+# run.sh: start (or restart) the embedded instance that `make run` gives:
+# a private PostgreSQL in $FEDI_VAR/pg on a unix socket, the schema
+# migrated, and the stock nginx with our module serving $FEDI_LISTEN.
+# Data in $FEDI_VAR survives; running it again restarts nginx with the
+# current module and configuration.  `make stop` (tools/stop.sh) stops both.
+#
+#   FEDI_VAR     state directory          (default: var/ in the checkout)
+#   FEDI_LISTEN  nginx listen address     (default: 127.0.0.1:8080)
+#   FEDI_DOMAIN  the instance's domain    (default: localhost:PORT)
+#   FEDI_MODULE  the module to load       (default: build/ngx_fedi_module.so)
+
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+NGINX=${NGINX:-/usr/sbin/nginx}
+LISTEN=${FEDI_LISTEN:-127.0.0.1:8080}
+PORT=${LISTEN##*:}
+DOMAIN=${FEDI_DOMAIN:-localhost:$PORT}
+MODULE=${FEDI_MODULE:-$TOP/build/ngx_fedi_module.so}
+mkdir -p "${FEDI_VAR:-$TOP/var}"
+VAR=$(realpath "${FEDI_VAR:-$TOP/var}")
+
+case $LISTEN in
+*:*) ;;
+*)   echo "run.sh: FEDI_LISTEN must be ADDRESS:PORT, not $LISTEN" >&2
+     exit 1 ;;
+esac
+
+[ -f "$MODULE" ] || { echo "run.sh: $MODULE is missing: run make" >&2; exit 1; }
+
+# PostgreSQL
+"$TOP/tools/pg.sh" start "$VAR/pg"
+"$TOP/tools/pg.sh" migrate "$VAR/pg" fedi
+PGHOST=$("$TOP/tools/pg.sh" host "$VAR/pg")
+PGPORT=$("$TOP/tools/pg.sh" port "$VAR/pg")
+
+# nginx: nginx's workers run as "nobody" when started by root; they must
+# reach the socket and the static files, so keep the tree traversable.
+mkdir -p "$VAR/nginx"
+chmod 0755 "$VAR" "$VAR/nginx"
+
+sed -e "s|@MODULE@|$MODULE|g" -e "s|@VAR@|$VAR|g" -e "s|@LISTEN@|$LISTEN|g" \
+    -e "s|@DOMAIN@|$DOMAIN|g" -e "s|@PGHOST@|$PGHOST|g" \
+    -e "s|@PGPORT@|$PGPORT|g" -e "s|@TOP@|$TOP|g" \
+    "$TOP/conf/fedi-embedded.conf.in" >"$VAR/nginx/nginx.conf.new"
+mv "$VAR/nginx/nginx.conf.new" "$VAR/nginx/nginx.conf"
+
+# A dynamic module is not reloaded by `nginx -s reload` (dlopen hands back
+# the loaded copy), so a running nginx is stopped and started again.
+"$TOP/tools/stop.sh" --nginx-only
+
+log=$VAR/nginx/error.log
+touch "$log"
+mark=$(wc -l <"$log")
+if ! "$NGINX" -p "$VAR/nginx/" -c "$VAR/nginx/nginx.conf" -e "$log"; then
+    echo "run.sh: nginx did not start; $log says:" >&2
+    tail -n +"$((mark + 1))" "$log" | tail -20 >&2
+    exit 1
+fi
+
+url=http://$LISTEN
+for _ in $(seq 1 100); do
+    if curl -fsS -o /dev/null "$url/health" 2>/dev/null; then
+        break
+    fi
+    sleep 0.1
+done
+if ! curl -fsS -o /dev/null "$url/health"; then
+    echo "run.sh: $url/health does not answer; $log says:" >&2
+    tail -n +"$((mark + 1))" "$log" | tail -20 >&2
+    exit 1
+fi
+
+db="host=$PGHOST port=$PGPORT dbname=fedi user=fedi"
+cat <<EOF
+
+ngx_fedi is running at $url (domain $DOMAIN)
+
+  try it:        curl $url/api/v2/instance
+  logs:          $VAR/nginx/error.log, $VAR/nginx/access.log
+  database:      psql "$db"
+  stop:          make stop${FEDI_VAR:+ FEDI_VAR=$VAR}
+EOF
+if [ -x "$TOP/build/fedictl" ] \
+    && "$TOP/build/fedictl" help 2>&1 | grep -q 'accounts create'
+then
+    cat <<EOF
+  an account:    FEDI_DB="$db" \\
+                   $TOP/build/fedictl accounts create alice \\
+                   --email alice@example.com --confirmed --approve
+                 then log in with any Mastodon app at $url
+EOF
+fi
+echo
