@@ -406,12 +406,21 @@ fedi_pg_wrap(fedi_pg_conn_t *pc)
 static void
 fedi_pg_unwrap(fedi_pg_conn_t *pc)
 {
+    ngx_uint_t         flags;
     ngx_connection_t  *c;
 
     c = pc->c;
     if (c == NULL) {
         return;
     }
+
+    /*
+     * libpq closes its socket when a connection fails or breaks; the
+     * kernel then dropped it from epoll already, and asking epoll again
+     * would fail (or hit a new descriptor with the same number)
+     */
+    flags = (pc->pg == NULL || PQsocket(pc->pg) != c->fd) ? NGX_CLOSE_EVENT
+                                                          : 0;
 
     pc->c = NULL;
 
@@ -432,11 +441,11 @@ fedi_pg_unwrap(fedi_pg_conn_t *pc)
     }
 
     if (c->read->active) {
-        ngx_del_event(c->read, NGX_READ_EVENT, 0);
+        ngx_del_event(c->read, NGX_READ_EVENT, flags);
     }
 
     if (c->write->active) {
-        ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+        ngx_del_event(c->write, NGX_WRITE_EVENT, flags);
     }
 
     /* the descriptor belongs to libpq: release the slot, keep the fd */

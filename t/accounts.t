@@ -24,7 +24,6 @@ events {
 
 http {
     %%TEST_GLOBALS_HTTP%%
-    fedi_rate_limit 0;
     fedi_contact_email admin@example.test;
 
     server {

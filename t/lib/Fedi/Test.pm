@@ -53,7 +53,7 @@ use Socket qw(SOL_SOCKET SO_LINGER);
 use Test::More ();
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(json_encode json_decode);
+our @EXPORT_OK = qw(json_encode json_decode json_error);
 
 our $TOP = abs_path(dirname(__FILE__) . '/../../..');
 our $NGINX = $ENV{FEDI_TEST_NGINX} || '/usr/sbin/nginx';
@@ -64,6 +64,16 @@ my @INSTANCES;
 
 sub json_encode { $JSON->encode($_[0]) }
 sub json_decode { $JSON->decode($_[0]) }
+
+
+# json_error($r): the "error" string of a Mastodon error answer, or undef
+
+sub json_error {
+    my ($r) = @_;
+    my $j = $r->{json};
+    return undef unless ref $j eq 'HASH' && defined $j->{error} && !ref $j->{error};
+    return $j->{error};
+}
 
 
 sub new {
@@ -86,6 +96,7 @@ sub new {
         record   => "$dir/responses.jsonl",
         pg       => undef,
         no_module => $opts{no_module},
+        rate_limit => $opts{rate_limit},   # API requests per 5 minutes
     }, $class;
 
     $self->{module} = $self->{asan}
@@ -102,6 +113,15 @@ sub new {
 
 
 sub testdir { $_[0]{dir} }
+
+
+# workers(N): worker_processes of the next write_file_expand()
+
+sub workers {
+    my ($self, $n) = @_;
+    $self->{workers} = $n if defined $n;
+    return $self->{workers};
+}
 
 
 # plan(N): N tests of the file plus the harness' two end-of-file checks
@@ -447,7 +467,8 @@ sub test_globals_http {
     return $http
         . "\n    fedi_db \"" . $self->conninfo() . "\";\n"
         . "    fedi_domain " . $self->domain() . ";\n"
-        . "    fedi_https $self->{https};\n";
+        . "    fedi_https $self->{https};\n"
+        . "    fedi_rate_limit " . ($self->{rate_limit} // 0) . ";\n";
 }
 
 
