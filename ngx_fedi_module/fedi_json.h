@@ -16,7 +16,7 @@
 
 
 #define FEDI_JSON_MAX_DEPTH   64
-#define FEDI_JSON_CHUNK_SIZE  8192
+#define FEDI_JSON_CHUNK_SIZE  3072
 
 
 typedef void *(*fedi_json_alloc_pt)(void *ctx, size_t size);

@@ -20,6 +20,7 @@
 
 #define FEDI_PG_BACKOFF_MIN   100
 #define FEDI_PG_BACKOFF_MAX   5000
+#define FEDI_PG_DEPTH         16        /* most ops pipelined on one */
 
 
 typedef enum {
@@ -35,8 +36,10 @@ struct fedi_pg_conn_s {
     fedi_pg_pool_t      *pool;
     PGconn              *pg;
     ngx_connection_t    *c;
-    fedi_pg_op_t        *op;
-    PGresult            *res;
+    fedi_pg_op_t        *ops[FEDI_PG_DEPTH];   /* in flight, a ring */
+    ngx_uint_t           head;
+    ngx_uint_t           n;
+    PGresult            *res;       /* the head op's last result */
     ngx_event_t          timer;     /* reconnect backoff or query timeout */
     ngx_msec_t           backoff;
     ngx_uint_t           uses;
@@ -75,6 +78,8 @@ static ngx_int_t fedi_pg_flush(fedi_pg_conn_t *pc);
 static void fedi_pg_send(fedi_pg_conn_t *pc, fedi_pg_op_t *op);
 static void fedi_pg_complete(fedi_pg_conn_t *pc);
 static void fedi_pg_ready(fedi_pg_conn_t *pc);
+static void fedi_pg_fill(fedi_pg_conn_t *pc);
+static fedi_pg_conn_t *fedi_pg_pick(fedi_pg_pool_t *pool);
 static void fedi_pg_broken(fedi_pg_conn_t *pc, const char *what);
 static void fedi_pg_close(fedi_pg_conn_t *pc);
 static void fedi_pg_fail_op(fedi_pg_op_t *op, ngx_int_t rc);
@@ -197,7 +202,7 @@ fedi_pg_healthy(fedi_pg_pool_t *pool)
 void
 fedi_pg_exec(fedi_pg_pool_t *pool, fedi_pg_op_t *op)
 {
-    ngx_uint_t  i;
+    fedi_pg_conn_t  *pc;
 
     op->pool = pool;
     op->conn = NULL;
@@ -213,11 +218,11 @@ fedi_pg_exec(fedi_pg_pool_t *pool, fedi_pg_op_t *op)
         return;
     }
 
-    for (i = 0; i < pool->conf.size; i++) {
-        if (pool->conns[i].state == FEDI_PG_IDLE) {
-            fedi_pg_send(&pool->conns[i], op);
-            return;
-        }
+    pc = fedi_pg_pick(pool);
+
+    if (pc) {
+        fedi_pg_send(pc, op);
+        return;
     }
 
     if (pool->nwaiting >= pool->conf.queue_max) {
@@ -243,6 +248,8 @@ fedi_pg_exec(fedi_pg_pool_t *pool, fedi_pg_op_t *op)
 void
 fedi_pg_cancel(fedi_pg_op_t *op)
 {
+    ngx_uint_t  i;
+
     op->cancelled = 1;
 
     if (op->queued) {
@@ -261,9 +268,45 @@ fedi_pg_cancel(fedi_pg_op_t *op)
 
     if (op->conn) {
         /* the connection drains the result and discards it */
-        op->conn->op = NULL;
+        for (i = 0; i < op->conn->n; i++) {
+            if (op->conn->ops[(op->conn->head + i) % FEDI_PG_DEPTH] == op) {
+                op->conn->ops[(op->conn->head + i) % FEDI_PG_DEPTH] = NULL;
+            }
+        }
+
         op->conn = NULL;
     }
+}
+
+
+/*
+ * An idle connection, else the busy one with the fewest ops in flight
+ * while below the pipeline depth: PostgreSQL reads several queries in
+ * one go, which costs it less per query than one round trip each.
+ */
+static fedi_pg_conn_t *
+fedi_pg_pick(fedi_pg_pool_t *pool)
+{
+    ngx_uint_t       i;
+    fedi_pg_conn_t  *pc, *best;
+
+    best = NULL;
+
+    for (i = 0; i < pool->conf.size; i++) {
+        pc = &pool->conns[i];
+
+        if (pc->state == FEDI_PG_IDLE) {
+            return pc;
+        }
+
+        if (pc->state == FEDI_PG_BUSY && pc->n < pool->conf.pipeline
+            && (best == NULL || pc->n < best->n))
+        {
+            best = pc;
+        }
+    }
+
+    return best;
 }
 
 
@@ -632,13 +675,34 @@ fedi_pg_io(fedi_pg_conn_t *pc)
 
     while (!PQisBusy(pc->pg)) {
 
-        res = PQgetResult(pc->pg);
-
         if (pc->state == FEDI_PG_BUSY) {
 
+            if (pc->n == 0) {
+                break;
+            }
+
+            /* per op: its result(s), a NULL, then its sync point */
+            res = PQgetResult(pc->pg);
+
             if (res == NULL) {
+                if (++pc->nulls > 1) {
+                    break;
+                }
+
+                continue;
+            }
+
+            pc->nulls = 0;
+
+            if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+                PQclear(res);
                 fedi_pg_complete(pc);
-                return;
+
+                if (pc->state != FEDI_PG_BUSY) {
+                    return;
+                }
+
+                continue;
             }
 
             if (pc->res) {
@@ -648,6 +712,8 @@ fedi_pg_io(fedi_pg_conn_t *pc)
             pc->res = res;
             continue;
         }
+
+        res = PQgetResult(pc->pg);
 
         if (pc->listener) {
             if (res == NULL) {
@@ -679,13 +745,8 @@ fedi_pg_io(fedi_pg_conn_t *pc)
         st = PQresultStatus(res);
 
         if (st == PGRES_PIPELINE_SYNC) {
+            /* the connection stays in pipeline mode from now on */
             PQclear(res);
-
-            if (PQexitPipelineMode(pc->pg) == 0) {
-                fedi_pg_broken(pc, "leaving pipeline mode");
-                return;
-            }
-
             fedi_pg_ready(pc);
             return;
         }
@@ -706,15 +767,11 @@ fedi_pg_io(fedi_pg_conn_t *pc)
 static void
 fedi_pg_ready(fedi_pg_conn_t *pc)
 {
-    ngx_queue_t     *q;
-    fedi_pg_op_t    *op;
-    fedi_pg_pool_t  *pool;
-
-    pool = pc->pool;
-
     pc->state = FEDI_PG_IDLE;
     pc->uses = 0;
     pc->backoff = 0;
+    pc->head = 0;
+    pc->n = 0;
 
     if (pc->timer.timer_set) {
         ngx_del_timer(&pc->timer);
@@ -722,26 +779,42 @@ fedi_pg_ready(fedi_pg_conn_t *pc)
 
     if (pc->listener) {
         /* whatever was said while we were away is lost: say so */
-        pool->notify(NULL, NULL);
+        pc->pool->notify(NULL, NULL);
         return;
     }
 
-    if (ngx_queue_empty(&pool->waiting)) {
-        return;
+    fedi_pg_fill(pc);
+}
+
+
+/* waiting ops onto this connection, up to the pipeline depth */
+static void
+fedi_pg_fill(fedi_pg_conn_t *pc)
+{
+    ngx_queue_t     *q;
+    fedi_pg_op_t    *op;
+    fedi_pg_pool_t  *pool;
+
+    pool = pc->pool;
+
+    while (!ngx_queue_empty(&pool->waiting)
+           && (pc->state == FEDI_PG_IDLE
+               || (pc->state == FEDI_PG_BUSY
+                   && pc->n < pool->conf.pipeline)))
+    {
+        q = ngx_queue_head(&pool->waiting);
+        ngx_queue_remove(q);
+        pool->nwaiting--;
+
+        op = ngx_queue_data(q, fedi_pg_op_t, queue);
+        op->queued = 0;
+
+        if (op->wait.timer_set) {
+            ngx_del_timer(&op->wait);
+        }
+
+        fedi_pg_send(pc, op);
     }
-
-    q = ngx_queue_head(&pool->waiting);
-    ngx_queue_remove(q);
-    pool->nwaiting--;
-
-    op = ngx_queue_data(q, fedi_pg_op_t, queue);
-    op->queued = 0;
-
-    if (op->wait.timer_set) {
-        ngx_del_timer(&op->wait);
-    }
-
-    fedi_pg_send(pc, op);
 }
 
 
@@ -752,28 +825,33 @@ fedi_pg_send(fedi_pg_conn_t *pc, fedi_pg_op_t *op)
 
     st = &fedi_sql_stmts[op->stmt];
 
-    pc->op = op;
-    pc->state = FEDI_PG_BUSY;
-    op->conn = pc;
-
+    /* each op has its own sync point: an error aborts only that op */
     if (PQsendQueryPrepared(pc->pg, st->name, op->nparams, op->values,
                             NULL, NULL, 0)
-        == 0)
+        == 0
+        || PQpipelineSync(pc->pg) == 0)
     {
         ngx_log_error(NGX_LOG_ERR, op->log, 0,
                       "fedi: sending %s failed: %s",
                       st->name, PQerrorMessage(pc->pg));
+        fedi_pg_fail_op(op, NGX_ERROR);
         fedi_pg_broken(pc, NULL);
         return;
     }
 
-    if (fedi_pg_flush(pc) != NGX_OK) {
-        return;
+    pc->ops[(pc->head + pc->n) % FEDI_PG_DEPTH] = op;
+    pc->n++;
+    pc->state = FEDI_PG_BUSY;
+    op->conn = pc;
+
+    if (pc->n == 1) {
+        pc->nulls = 0;
+        pc->timer.handler = fedi_pg_timer_handler;
+        pc->timer.cancelable = 0;
+        ngx_add_timer(&pc->timer, pc->pool->conf.query_timeout);
     }
 
-    pc->timer.handler = fedi_pg_timer_handler;
-    pc->timer.cancelable = 0;
-    ngx_add_timer(&pc->timer, pc->pool->conf.query_timeout);
+    (void) fedi_pg_flush(pc);
 }
 
 
@@ -783,10 +861,12 @@ fedi_pg_complete(fedi_pg_conn_t *pc)
     PGresult      *res;
     fedi_pg_op_t  *op;
 
-    op = pc->op;
-    res = pc->res;
+    op = pc->ops[pc->head];
+    pc->ops[pc->head] = NULL;
+    pc->head = (pc->head + 1) % FEDI_PG_DEPTH;
+    pc->n--;
 
-    pc->op = NULL;
+    res = pc->res;
     pc->res = NULL;
     pc->uses++;
 
@@ -794,7 +874,11 @@ fedi_pg_complete(fedi_pg_conn_t *pc)
         ngx_del_timer(&pc->timer);
     }
 
-    if (pc->uses >= pc->pool->conf.max_uses) {
+    if (pc->n) {
+        /* the next op's turn: its own timeout */
+        ngx_add_timer(&pc->timer, pc->pool->conf.query_timeout);
+
+    } else if (pc->uses >= pc->pool->conf.max_uses) {
         /* libpq's input buffer only grows: start afresh now and then */
         fedi_pg_close(pc);
         fedi_pg_connect(pc);
@@ -812,9 +896,7 @@ fedi_pg_complete(fedi_pg_conn_t *pc)
         PQclear(res);
     }
 
-    if (pc->state == FEDI_PG_IDLE) {
-        fedi_pg_ready(pc);
-    }
+    fedi_pg_fill(pc);
 }
 
 
@@ -863,6 +945,7 @@ fedi_pg_timer_handler(ngx_event_t *ev)
 static void
 fedi_pg_broken(fedi_pg_conn_t *pc, const char *what)
 {
+    ngx_uint_t       i;
     fedi_pg_op_t    *op;
     fedi_pg_pool_t  *pool;
 
@@ -874,15 +957,20 @@ fedi_pg_broken(fedi_pg_conn_t *pc, const char *what)
                       what, pc->pg ? PQerrorMessage(pc->pg) : "");
     }
 
-    op = pc->op;
-    pc->op = NULL;
+    for (i = 0; i < pc->n; i++) {
+        op = pc->ops[(pc->head + i) % FEDI_PG_DEPTH];
+        pc->ops[(pc->head + i) % FEDI_PG_DEPTH] = NULL;
+
+        if (op && !op->cancelled) {
+            op->conn = NULL;
+            fedi_pg_fail_op(op, NGX_ERROR);
+        }
+    }
+
+    pc->n = 0;
+    pc->head = 0;
 
     fedi_pg_close(pc);
-
-    if (op && !op->cancelled) {
-        op->conn = NULL;
-        fedi_pg_fail_op(op, NGX_ERROR);
-    }
 
     if (!pc->listener && fedi_pg_healthy(pool) == 0) {
         fedi_pg_fail_waiting(pool);
@@ -925,10 +1013,15 @@ fedi_pg_close(fedi_pg_conn_t *pc)
         pc->pg = NULL;
     }
 
-    if (pc->op) {
-        pc->op->conn = NULL;
-        pc->op = NULL;
+    for ( /* void */ ; pc->n; pc->n--) {
+        if (pc->ops[pc->head]) {
+            pc->ops[pc->head]->conn = NULL;
+            pc->ops[pc->head] = NULL;
+        }
+
+        pc->head = (pc->head + 1) % FEDI_PG_DEPTH;
     }
 
+    pc->head = 0;
     pc->state = FEDI_PG_DOWN;
 }

@@ -68,6 +68,7 @@ typedef struct {
     ngx_msec_t           queue_timeout;
     ngx_msec_t           query_timeout;
     ngx_uint_t           max_uses;  /* recycle a connection after N ops */
+    ngx_uint_t           pipeline;  /* ops in flight on one connection */
 } fedi_pg_conf_t;
 
 

@@ -58,6 +58,13 @@ static ngx_command_t  ngx_http_fedi_commands[] = {
       offsetof(ngx_http_fedi_main_conf_t, db.queue_max),
       NULL },
 
+    { ngx_string("fedi_db_pipeline"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, db.pipeline),
+      NULL },
+
     { ngx_string("fedi_db_queue_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -216,6 +223,7 @@ ngx_http_fedi_create_main_conf(ngx_conf_t *cf)
     mcf->db.size = NGX_CONF_UNSET_UINT;
     mcf->db.queue_max = NGX_CONF_UNSET_UINT;
     mcf->db.queue_timeout = NGX_CONF_UNSET_MSEC;
+    mcf->db.pipeline = NGX_CONF_UNSET_UINT;
     mcf->db.query_timeout = NGX_CONF_UNSET_MSEC;
     mcf->https = NGX_CONF_UNSET;
     mcf->max_characters = NGX_CONF_UNSET_UINT;
@@ -240,7 +248,14 @@ ngx_http_fedi_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(mcf->db.queue_max, 512);
     ngx_conf_init_msec_value(mcf->db.queue_timeout, 5000);
     ngx_conf_init_msec_value(mcf->db.query_timeout, 30000);
+    ngx_conf_init_uint_value(mcf->db.pipeline, 4);
     mcf->db.max_uses = 10000;
+
+    if (mcf->db.pipeline == 0 || mcf->db.pipeline > 16) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fedi_db_pipeline\" must be 1 to 16");
+        return NGX_CONF_ERROR;
+    }
 
     ngx_conf_init_value(mcf->https, 1);
     ngx_conf_init_uint_value(mcf->max_characters, 500);

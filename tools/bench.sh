@@ -58,7 +58,7 @@ INSERT INTO oauth_applications (id, name, redirect_uris, scopes, client_id,
 VALUES (1, 'bench', '{urn:ietf:wg:oauth:2.0:oob}', 'read write', 'c', 's');
 INSERT INTO oauth_access_tokens (digest, application_id, user_id, scopes)
 VALUES (sha256('$TOKEN'), 1, 1, 'read write');
-ANALYZE;
+ANALYZE accounts; ANALYZE users; ANALYZE oauth_access_tokens;
 SQL
 
 PORT=$(free_port)
