@@ -34,8 +34,11 @@ all: module $(BUILD)/fedictl
 deps:
 	@$(TOP)/tools/deps.sh $(DEB_BUILD) $(DEB_RUN)
 
+# A Node.js that brings its own npm (NodeSource's) conflicts with Debian's
+# npm package: ask for the package only when there is no npm at all.
 deps-test:
-	@$(TOP)/tools/deps.sh $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST)
+	@$(TOP)/tools/deps.sh $(DEB_BUILD) $(DEB_RUN) \
+	    $(filter-out $(if $(shell command -v npm),npm),$(DEB_TEST))
 
 module: $(BUILD)/ngx_fedi_module.so
 
@@ -54,9 +57,15 @@ $(BUILD)/asan/ngx_fedi_module.so: $(MOD_SRCS)
 	    "-fsanitize=address"
 	cp $(BUILD)/nginx-asan/objs/ngx_http_fedi_module.so $@.tmp && mv -f $@.tmp $@
 
-$(BUILD)/fedictl: $(TOP)/tools/fedictl.c
+FEDICTL_SRCS := $(TOP)/tools/fedictl.c $(TOP)/tools/fedictl_accounts.c \
+                $(TOP)/ngx_fedi_module/fedi_sql.c \
+                $(TOP)/ngx_fedi_module/fedi_crypto.c
+
+$(BUILD)/fedictl: $(FEDICTL_SRCS) $(TOP)/tools/fedictl.h \
+                  $(wildcard $(TOP)/ngx_fedi_module/*.h)
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS_W) -O2 -I$$(pg_config --includedir) -o $@ $< -lpq
+	$(CC) $(CFLAGS_W) -O2 -I$(TOP)/ngx_fedi_module -I$$(pg_config --includedir) \
+	    -o $@ $(FEDICTL_SRCS) -lpq -lcrypto -lcrypt
 
 # ---- running, testing, measuring: tools/run.sh, t/lib/with-test-pg.sh ----
 
@@ -66,7 +75,7 @@ HAVE_UNIT   := $(wildcard $(TOP)/t/unit/unit.mk)
 HAVE_FUZZ   := $(wildcard $(TOP)/t/fuzz/fuzz.mk)
 
 # `make test TESTS=t/core_pg.t FEDI_ASAN=0 PROVE_FLAGS=-v` narrows a run
-TESTS       ?= $(sort $(wildcard $(TOP)/t/*.t))
+TESTS       ?= $(sort $(wildcard t/*.t))
 FEDI_ASAN   ?= 1
 PROVE_FLAGS ?=
 FUZZ_TIME   ?= 10

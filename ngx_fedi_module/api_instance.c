@@ -37,7 +37,7 @@ typedef struct {
 enum {
     COL_REG_MODE = 0, COL_USERS, COL_STATUSES, COL_DOMAINS, COL_RULES,
     COL_TITLE, COL_DESCRIPTION, COL_EMAIL, COL_ACTIVE_MONTH,
-    COL_ACTIVE_HALFYEAR
+    COL_ACTIVE_HALFYEAR, COL_OWNER_EMAIL
 };
 
 
@@ -219,10 +219,16 @@ fedi_instance_loaded(fedi_req_t *rq, PGresult *res)
                          ? (const char *) mcf->description.data : "";
     }
 
+    /* the setting, else the directive, else the owner's address */
     in.email = fedi_pg_val(res, 0, COL_EMAIL);
     if (in.email == NULL || in.email[0] == '\0') {
         in.email = mcf->contact_email.len
-                   ? (const char *) mcf->contact_email.data : "";
+                   ? (const char *) mcf->contact_email.data
+                   : fedi_pg_val(res, 0, COL_OWNER_EMAIL);
+    }
+
+    if (in.email == NULL) {
+        in.email = "";
     }
 
     mode = fedi_pg_val(res, 0, COL_REG_MODE);

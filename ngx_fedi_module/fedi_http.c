@@ -466,6 +466,14 @@ fedi_send_error(fedi_req_t *rq, ngx_uint_t status, const char *msg)
 
     fedi_json_obj_open(j);
     fedi_json_kcstr(j, "error", msg);
+
+    if (status == NGX_HTTP_UNPROCESSABLE_ENTITY) {
+        /* Mastodon's ValidationError shape */
+        fedi_json_key(j, "details");
+        fedi_json_obj_open(j);
+        fedi_json_obj_close(j);
+    }
+
     fedi_json_obj_close(j);
 
     fedi_send_json(rq, status, j);

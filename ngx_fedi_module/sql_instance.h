@@ -30,7 +30,8 @@ FEDI_SQL(INSTANCE, 0,
     " (SELECT count(*) FROM accounts WHERE domain IS NULL"
     "   AND suspended_at IS NULL"
     "   AND (last_status_at > now() - interval '180 days'"
-    "        OR updated_at > now() - interval '180 days'))")
+    "        OR updated_at > now() - interval '180 days')),"
+    " (SELECT email FROM users WHERE role = 'Owner' ORDER BY id LIMIT 1)")
 
 FEDI_SQL(INSTANCE_PEERS, 0,
     "SELECT DISTINCT lower(domain) FROM accounts"

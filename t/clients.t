@@ -31,7 +31,6 @@ events {
 
 http {
     %%TEST_GLOBALS_HTTP%%
-    fedi_contact_email admin@example.test;
 
     server {
         listen       127.0.0.1:%%PORT_8080%%;

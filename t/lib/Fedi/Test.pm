@@ -22,6 +22,15 @@ package Fedi::Test;
 #   my $r = $t->get('/api/v2/instance');
 #   is($r->{status}, 200);  is($r->{json}{version}, ...);
 #
+# new(workers => 2, domain => ..., https => 'off', rate_limit => 0,
+#     no_module => 0); placeholders: %%TEST_GLOBALS%% (load_module, pid,
+# error_log, worker_processes, master_process on), %%TEST_GLOBALS_HTTP%%
+# (temp paths, access_log, fedi_db, fedi_domain, fedi_https,
+# fedi_rate_limit), %%PORT_n%% (a free loopback port per n), %%FEDI_DB%%,
+# %%DOMAIN%%, %%TESTDIR%%, %%TOP%%.  Then: run, reload, stop, worker_pids;
+# get/post/put/patch/delete/options/http, http_raw, connect; psql,
+# lock_table, wait_for_waiting, start_private_pg, stop_private_pg; spawn.
+#
 # plan(N) plans N tests plus two the harness adds at the end of the file:
 # the error log has no [alert], [crit], [emerg] (nor an AddressSanitizer
 # report), and the JSON answers recorded from /api/, /oauth/ and /nodeinfo
@@ -34,6 +43,7 @@ package Fedi::Test;
 #   FEDI_TEST_LEAVE=1      keep the temporary directory
 #   FEDI_TEST_LOG_LEVEL    error_log level (default: notice)
 #   FEDI_TEST_NGINX        the nginx binary (default: /usr/sbin/nginx)
+#   FEDI_TEST_TIMEOUT      seconds a file may run (default: 600)
 
 use strict;
 use warnings;
@@ -107,6 +117,21 @@ sub new {
         unless $opts{no_module} || -f $self->{module};
 
     push @INSTANCES, $self;
+
+    # END blocks stop nginx and drop the database: make sure they run when
+    # the file is interrupted or hangs
+    if (@INSTANCES == 1) {
+        $SIG{INT} = $SIG{TERM} = sub {
+            Test::More::diag("interrupted by SIG$_[0]");
+            exit 1;
+        };
+        $SIG{ALRM} = sub {
+            Test::More::diag("timed out after $ENV{FEDI_TEST_TIMEOUT}s");
+            exit 1;
+        };
+        $ENV{FEDI_TEST_TIMEOUT} ||= 600;
+        alarm $ENV{FEDI_TEST_TIMEOUT};
+    }
 
     return $self;
 }
@@ -468,7 +493,8 @@ sub test_globals_http {
         . "\n    fedi_db \"" . $self->conninfo() . "\";\n"
         . "    fedi_domain " . $self->domain() . ";\n"
         . "    fedi_https $self->{https};\n"
-        . "    fedi_rate_limit " . ($self->{rate_limit} // 0) . ";\n";
+        . "    fedi_rate_limit " . ($self->{rate_limit} // 0) . ";\n"
+        . "    fedi_contact_email admin\@example.test;\n";
 }
 
 
@@ -613,7 +639,8 @@ sub stop {
 
 ### HTTP
 
-# http($method, $path, %opts) -> {status, headers, body, json, raw}
+# http($method, $path, %opts) -> {status, headers, body, json, raw, elapsed}
+#   (elapsed: seconds from connecting to the last byte, before parsing)
 #   headers => { name => value } or [ name => value, ... ]
 #   body => bytes, json => data (sent as application/json),
 #   form => { name => value } (sent urlencoded), token => bearer token,
@@ -651,8 +678,11 @@ sub http {
     $req .= "\r\n";
     $req .= $body if defined $body;
 
-    my $r = parse_response($self->http_raw($req, port => $port,
-                                           timeout => $o{timeout}));
+    my $start = time;
+    my $raw = $self->http_raw($req, port => $port, timeout => $o{timeout});
+    my $elapsed = time - $start;
+    my $r = parse_response($raw);
+    $r->{elapsed} = $elapsed;
     $self->_record($method, $path, $r);
     return $r;
 }
@@ -842,7 +872,9 @@ sub _write {
 
 sub _dump_log {
     my ($self, $n) = @_;
-    my @lines = split /\n/, $self->error_log();
+    # the process bookkeeping at [notice] is noise here
+    my @lines = grep { !/^\d{4}\/\d\d\/\d\d [\d:]+ \[(?:notice|info)\]/ }
+                split /\n/, $self->error_log();
     $n //= 40;
     @lines = @lines[-$n .. -1] if @lines > $n;
     Test::More::diag("error.log ($self->{dir}):") if @lines;
@@ -887,8 +919,10 @@ sub _openapi_check {
 
         my $out = `node $script $self->{record} 2>&1`;
         my $failed = $? != 0 || $out =~ /^not ok/m;
+        # the failures and their explanations, not every passing answer
+        my $why = join "\n", grep { /^not ok/ || /^\s*#/ } split /\n/, $out;
         Test::More::ok(!$failed, 'openapi: recorded answers match the schema')
-            or Test::More::diag($out);
+            or Test::More::diag($why || $out);
     }
 }
 
