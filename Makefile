@@ -111,3 +111,6 @@ bench: deps-test module $(FEDICTL)
 
 clean:
 	rm -rf $(BUILD)
+
+# the C unit tests (make unit) and the fuzzers (make fuzz)
+-include $(TOP)/t/unit/unit.mk $(TOP)/t/fuzz/fuzz.mk

@@ -136,6 +136,15 @@ fedi_params_set(json_t *out, const char *key, size_t klen, json_t *value,
 
     end = key + klen;
 
+    /* jansson keys are UTF-8 (it refuses others, freeing the value) */
+    if (!fedi_params_utf8((const unsigned char *) key, klen)
+        || memchr(key, '\0', klen))
+    {
+        json_decref(value);
+        snprintf(err, errlen, "Invalid UTF-8 in parameters");
+        return -1;
+    }
+
     /* the name: up to the first '[' (a key starting with '[' is literal) */
     for (n = 0; n < klen && key[n] != '['; n++) {
         /* void */
@@ -211,7 +220,12 @@ fedi_params_set(json_t *out, const char *key, size_t klen, json_t *value,
 
             if (next == NULL) {
                 next = json_array();
-                json_object_set_new(cur, seg, next);
+
+                if (next == NULL || json_object_set_new(cur, seg, next) != 0) {
+                    json_decref(value);
+                    snprintf(err, errlen, "Out of memory");
+                    return -1;
+                }
 
             } else if (!json_is_array(next)) {
                 json_decref(value);
@@ -271,7 +285,12 @@ fedi_params_set(json_t *out, const char *key, size_t klen, json_t *value,
 
         if (next == NULL) {
             next = json_object();
-            json_object_set_new(cur, seg, next);
+
+            if (next == NULL || json_object_set_new(cur, seg, next) != 0) {
+                json_decref(value);
+                snprintf(err, errlen, "Out of memory");
+                return -1;
+            }
 
         } else if (!json_is_object(next)) {
             json_decref(value);

@@ -156,9 +156,9 @@ cmd_migrate() {
     conninfo="host=$dir/run port=$(cat "$dir/port") dbname=$db user=fedi"
 
     if [ -x "$TOP/build/fedictl" ] \
-        && "$TOP/build/fedictl" help 2>&1 | grep -q migrate
+        && [[ $("$TOP/build/fedictl" help 2>&1 </dev/null) == *"db migrate"* ]]
     then
-        "$TOP/build/fedictl" --db "$conninfo" db migrate
+        FEDI_DB="$conninfo" "$TOP/build/fedictl" db migrate
         return
     fi
 

@@ -83,7 +83,7 @@ ngx_fedi is running at $url (domain $DOMAIN)
   stop:          make stop${FEDI_VAR:+ FEDI_VAR=$VAR}
 EOF
 if [ -x "$TOP/build/fedictl" ] \
-    && "$TOP/build/fedictl" help 2>&1 | grep -q 'accounts create'
+    && [[ $("$TOP/build/fedictl" help 2>&1 </dev/null) == *"accounts create"* ]]
 then
     cat <<EOF
   an account:    FEDI_DB="$db" \\

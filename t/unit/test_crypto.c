@@ -3,6 +3,7 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fedi_crypto.h"
@@ -73,6 +74,9 @@ main(void)
        && strncmp(priv, "-----BEGIN PRIVATE KEY-----", 27) == 0
        && strncmp(pub, "-----BEGIN PUBLIC KEY-----", 26) == 0,
        "an RSA key pair in PEM");
+
+    free(priv);
+    free(pub);
 
     printf("1..%d\n", n);
 

@@ -11,10 +11,23 @@
 
 static int  n, failed;
 
+/* every chunk the writer takes, to free after each case */
+static void   *chunks[64];
+static size_t  nchunks;
+
+
 static void *
 test_alloc(void *ctx, size_t size)
 {
-    return malloc(size);
+    void  *p;
+
+    p = malloc(size);
+
+    if (p && nchunks < 64) {
+        chunks[nchunks++] = p;
+    }
+
+    return p;
 }
 
 
@@ -29,6 +42,10 @@ is(const char *in, const char *want, const char *name)
     fedi_text_to_html(&h, in, strlen(in));
     len = fedi_json_flatten(&h, (unsigned char *) out, sizeof(out) - 1);
     out[len < 0 ? 0 : len] = '\0';
+
+    while (nchunks) {
+        free(chunks[--nchunks]);
+    }
 
     n++;
 
