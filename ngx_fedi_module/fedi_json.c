@@ -120,6 +120,12 @@ fedi_json_value_start(fedi_json_t *j)
         return;
     }
 
+    if (j->depth > 0 && (j->objects & (1ULL << (j->depth - 1)))) {
+        /* a value in an object needs its key first */
+        j->error = 1;
+        return;
+    }
+
     if (j->depth > 0) {
         bit = 1ULL << (j->depth - 1);
 
@@ -145,6 +151,13 @@ fedi_json_open(fedi_json_t *j, unsigned char c)
     fedi_json_write(j, &c, 1);
     j->depth++;
     j->need_comma &= ~(1ULL << (j->depth - 1));
+
+    if (c == '{') {
+        j->objects |= 1ULL << (j->depth - 1);
+
+    } else {
+        j->objects &= ~(1ULL << (j->depth - 1));
+    }
 }
 
 
@@ -192,12 +205,22 @@ fedi_json_arr_close(fedi_json_t *j)
 void
 fedi_json_key(fedi_json_t *j, const char *key)
 {
-    if (j->after_key || j->depth <= 0) {
+    uint64_t  bit;
+
+    if (j->after_key || j->depth <= 0
+        || !(j->objects & (1ULL << (j->depth - 1))))
+    {
         j->error = 1;
         return;
     }
 
-    fedi_json_value_start(j);
+    bit = 1ULL << (j->depth - 1);
+
+    if (j->need_comma & bit) {
+        fedi_json_write(j, (const unsigned char *) ",", 1);
+    }
+
+    j->need_comma |= bit;
     fedi_json_write(j, (const unsigned char *) "\"", 1);
     fedi_json_escape(j, (const unsigned char *) key, strlen(key));
     fedi_json_write(j, (const unsigned char *) "\":", 2);

@@ -42,6 +42,7 @@ typedef struct {
     int                 error;     /* allocation failure or misuse */
     int                 after_key;
     uint64_t            need_comma; /* bit per depth level */
+    uint64_t            objects;    /* bit per depth level: an object */
 } fedi_json_t;
 
 
