@@ -73,23 +73,36 @@ if ! curl -fsS -o /dev/null "$url/health"; then
 fi
 
 db="host=$PGHOST port=$PGPORT dbname=fedi user=fedi"
+
+# First start: an owner account to log in with.  Its password is kept in
+# $VAR/owner (readable by you only) so a later run can say it again.
+OWNER=${FEDI_OWNER:-admin}
+OWNER_EMAIL=${FEDI_OWNER_EMAIL:-admin@example.com}
+if [ ! -f "$VAR/owner" ]; then
+    out=$("$TOP/build/fedictl" --db "$db" accounts create "$OWNER" \
+              --email "$OWNER_EMAIL" --confirmed --approve --role Owner) \
+        || { echo "run.sh: creating the owner account failed" >&2; exit 1; }
+    pass=$(echo "$out" | sed -n 's/^New password: //p')
+    (umask 077; printf '%s %s %s\n' "$OWNER" "$OWNER_EMAIL" "$pass" \
+        >"$VAR/owner")
+fi
+read -r OWNER OWNER_EMAIL OWNER_PASS <"$VAR/owner"
+
 cat <<EOF
 
 ngx_fedi is running at $url (domain $DOMAIN)
 
+  log in:        any Mastodon app, at $url, as $OWNER_EMAIL
+                 with the password $OWNER_PASS (the owner, @$OWNER)
+  or by hand:    curl -s -X POST $url/api/v1/apps -d client_name=cli \\
+                   -d redirect_uris=urn:ietf:wg:oauth:2.0:oob \\
+                   -d 'scopes=read write follow'
+                 then POST $url/oauth/token with grant_type=password,
+                 client_id, client_secret, username=$OWNER_EMAIL, password
   try it:        curl $url/api/v2/instance
   logs:          $VAR/nginx/error.log, $VAR/nginx/access.log
   database:      psql "$db"
+  admin tool:    FEDI_DB="$db" $TOP/build/fedictl help
   stop:          make stop${FEDI_VAR:+ FEDI_VAR=$VAR}
+
 EOF
-if [ -x "$TOP/build/fedictl" ] \
-    && [[ $("$TOP/build/fedictl" help 2>&1 </dev/null) == *"accounts create"* ]]
-then
-    cat <<EOF
-  an account:    FEDI_DB="$db" \\
-                   $TOP/build/fedictl accounts create alice \\
-                   --email alice@example.com --confirmed --approve
-                 then log in with any Mastodon app at $url
-EOF
-fi
-echo
