@@ -47,6 +47,7 @@ struct fedi_pg_conn_s {
     fedi_pg_state_e      state;
     unsigned             writing:1;
     unsigned             listener:1;
+    unsigned             unflushed:1;
 };
 
 
@@ -59,6 +60,7 @@ struct fedi_pg_pool_s {
     fedi_pg_conn_t      *listener;
     const char          *listen;
     fedi_pg_notify_pt    notify;
+    ngx_event_t          flush;     /* posted: one write per connection */
     unsigned             destroyed:1;
 };
 
@@ -80,6 +82,7 @@ static void fedi_pg_complete(fedi_pg_conn_t *pc);
 static void fedi_pg_ready(fedi_pg_conn_t *pc);
 static void fedi_pg_fill(fedi_pg_conn_t *pc);
 static fedi_pg_conn_t *fedi_pg_pick(fedi_pg_pool_t *pool);
+static void fedi_pg_flush_handler(ngx_event_t *ev);
 static void fedi_pg_broken(fedi_pg_conn_t *pc, const char *what);
 static void fedi_pg_close(fedi_pg_conn_t *pc);
 static void fedi_pg_fail_op(fedi_pg_op_t *op, ngx_int_t rc);
@@ -102,6 +105,10 @@ fedi_pg_pool_create(ngx_cycle_t *cycle, fedi_pg_conf_t *conf)
     pool->conf = *conf;
     pool->log = cycle->log;
     ngx_queue_init(&pool->waiting);
+
+    pool->flush.handler = fedi_pg_flush_handler;
+    pool->flush.data = pool;
+    pool->flush.log = cycle->log;
 
     pool->conns = ngx_pcalloc(cycle->pool,
                               conf->size * sizeof(fedi_pg_conn_t));
@@ -163,6 +170,10 @@ fedi_pg_pool_destroy(fedi_pg_pool_t *pool)
     }
 
     pool->destroyed = 1;
+
+    if (pool->flush.posted) {
+        ngx_delete_posted_event(&pool->flush);
+    }
 
     if (pool->listener) {
         if (pool->listener->timer.timer_set) {
@@ -291,6 +302,17 @@ fedi_pg_pick(fedi_pg_pool_t *pool)
     fedi_pg_conn_t  *pc, *best;
 
     best = NULL;
+
+    /* a connection whose write is still to come takes one more for free */
+    for (i = 0; i < pool->conf.size; i++) {
+        pc = &pool->conns[i];
+
+        if (pc->unflushed && pc->state == FEDI_PG_BUSY
+            && pc->n < pool->conf.pipeline)
+        {
+            return pc;
+        }
+    }
 
     for (i = 0; i < pool->conf.size; i++) {
         pc = &pool->conns[i];
@@ -851,7 +873,36 @@ fedi_pg_send(fedi_pg_conn_t *pc, fedi_pg_op_t *op)
         ngx_add_timer(&pc->timer, pc->pool->conf.query_timeout);
     }
 
-    (void) fedi_pg_flush(pc);
+    /*
+     * Written once the events of this loop iteration are handled: the
+     * queries of every request that arrived together go out in one write,
+     * which wakes the PostgreSQL backend once.
+     */
+    pc->unflushed = 1;
+
+    if (!pc->pool->flush.posted) {
+        ngx_post_event(&pc->pool->flush, &ngx_posted_events);
+    }
+}
+
+
+static void
+fedi_pg_flush_handler(ngx_event_t *ev)
+{
+    ngx_uint_t       i;
+    fedi_pg_conn_t  *pc;
+    fedi_pg_pool_t  *pool;
+
+    pool = ev->data;
+
+    for (i = 0; i < pool->conf.size; i++) {
+        pc = &pool->conns[i];
+
+        if (pc->unflushed && pc->pg) {
+            pc->unflushed = 0;
+            (void) fedi_pg_flush(pc);
+        }
+    }
 }
 
 
@@ -1002,6 +1053,8 @@ fedi_pg_close(fedi_pg_conn_t *pc)
     }
 
     fedi_pg_unwrap(pc);
+
+    pc->unflushed = 0;
 
     if (pc->res) {
         PQclear(pc->res);

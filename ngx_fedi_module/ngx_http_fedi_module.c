@@ -248,7 +248,7 @@ ngx_http_fedi_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(mcf->db.queue_max, 512);
     ngx_conf_init_msec_value(mcf->db.queue_timeout, 5000);
     ngx_conf_init_msec_value(mcf->db.query_timeout, 30000);
-    ngx_conf_init_uint_value(mcf->db.pipeline, 4);
+    ngx_conf_init_uint_value(mcf->db.pipeline, 8);
     mcf->db.max_uses = 10000;
 
     if (mcf->db.pipeline == 0 || mcf->db.pipeline > 16) {
