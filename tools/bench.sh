@@ -116,8 +116,9 @@ LUA
 
 # wrk: requests/s, p50 and p99 in ms
 measure() {
-    local out
-    out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$@" 2>&1)
+    local out conns=$CONNS
+    if [ "${1:-}" = -c16 ]; then conns=16; shift; fi
+    out=$(wrk -t2 -c"$conns" -d"${SECS}s" --latency "$@" 2>&1)
     if echo "$out" | grep -q 'Non-2xx'; then
         echo "$out" >&2
         echo "bench: non-2xx answers for $*" >&2
@@ -181,6 +182,37 @@ read -r rps _ _ <<<"$(measure -s "$B/account.lua" "$URL")"
 row "pgbench, same SELECT, 8 clients" "$PTPS" "$PLAT" "(avg)" ""
 row "GET /api/v1/accounts/:id vs pgbench" "$rps" "" "" \
     "$(awk -v a="$rps" -v b="$PTPS" 'BEGIN { printf "%.2f", a / b }')"
+
+# one login: bcrypt (cost 10) on nginx's thread pool, and the event loop
+# meanwhile: /api/v2/instance latency alone and during a stream of logins
+"$TOP/build/fedictl" --db "$CONNINFO" accounts create benchlogin \
+    --email login@bench.test --password 'correct horse battery' \
+    --confirmed --approve >/dev/null
+LOGIN="grant_type=password&client_id=c&client_secret=s&username=login@bench.test&password=correct+horse+battery&scope=read"
+for _ in $(seq 20); do
+    curl -s -o /dev/null -w '%{time_total}\n' -d "$LOGIN" "$URL/oauth/token"
+done | sort -n | awk '{ a[NR] = $1 } END {
+    printf "%-44s %10s %9.1f %9s\n", "one login (password grant, bcrypt)", "",
+           a[int((NR + 1) / 2)] * 1000, "" }'
+
+alone=$(measure -c16 "$URL/api/v2/instance")
+(
+    end=$((SECONDS + SECS + 2))
+    while [ $SECONDS -lt $end ]; do
+        for _ in 1 2 3 4; do
+            curl -s -o /dev/null -d "$LOGIN" "$URL/oauth/token" &
+        done
+        wait
+    done
+) &
+loginpid=$!
+sleep 1
+during=$(measure -c16 "$URL/api/v2/instance")
+wait $loginpid
+read -r rps p50 p99 <<<"$alone"
+row "GET /api/v2/instance, 16 conns, alone" "$rps" "$p50" "$p99" ""
+read -r rps p50 p99 <<<"$during"
+row "  ... while 4 logins run at a time" "$rps" "$p50" "$p99" ""
 
 if grep -E '\[(alert|crit|emerg)\]' "$B/nginx/logs/error.log"; then
     echo "bench: nginx logged alerts" >&2
