@@ -39,6 +39,8 @@ typedef struct {
     ngx_int_t        failed;
     char             token[FEDI_TOKEN_LEN + 1];
     char             digest[FEDI_SHA256_HEX_LEN + 1];
+    char             confirm[FEDI_TOKEN_LEN + 1];
+    char             confirm_digest[FEDI_SHA256_HEX_LEN + 1];
 } fedi_signup_t;
 
 
@@ -49,6 +51,9 @@ static void fedi_signup_crypted(fedi_req_t *rq, void *data);
 static void fedi_signup_done(fedi_req_t *rq, PGresult *res);
 static void fedi_validation_error(fedi_req_t *rq, const char *field,
     const char *code, const char *message);
+static void fedi_signup_mail(fedi_req_t *rq, fedi_signup_t *su);
+static void auth_confirmation(fedi_req_t *rq);
+static void fedi_confirmed(fedi_req_t *rq, PGresult *res);
 
 static void api_verify_credentials(fedi_req_t *rq);
 static void fedi_credentials_loaded(fedi_req_t *rq, PGresult *res);
@@ -93,6 +98,8 @@ const fedi_route_t  fedi_routes_accounts[] = {
     { GET, "/api/v1/markers", api_markers_get, "read:statuses", CORS|USER },
     { POST, "/api/v1/markers", api_markers_set, "write:statuses",
       CORS|USER },
+
+    { GET, "/auth/confirmation", auth_confirmation, NULL, 0 },
 
     /* empty until the issue that builds each */
     { GET, "/api/v1/filters", api_empty_list, "read:filters", CORS|USER },
@@ -168,7 +175,7 @@ api_accounts_create(fedi_req_t *rq)
 
     if (s == NULL || s == su->email || ngx_strchr(s + 1, '@')
         || s[1] == '\0' || ngx_strlen(su->email) > 254
-        || ngx_strchr(su->email, ' ') || ngx_strchr(su->email, '<'))
+        || strpbrk(su->email, " <>\r\n\t,;\"()\\") != NULL)
     {
         fedi_validation_error(rq, "email", "ERR_INVALID", "is invalid");
         return;
@@ -314,15 +321,32 @@ fedi_signup_crypted(fedi_req_t *rq, void *data)
     a = &rq->r->connection->addr_text;
     ip = fedi_pstrz(rq->r->pool, a->data, a->len);
 
-    /* no SMTP server: the address cannot be confirmed by mail */
-    ngx_log_error(NGX_LOG_NOTICE, rq->r->connection->log, 0,
-                  "fedi: no SMTP server configured, sign-up of \"%s\" "
-                  "confirmed at once", su->username);
+    if (rq->mcf->smtp.len) {
+        /* the address is confirmed by the link we mail */
+        if (fedi_random_token(su->confirm, sizeof(su->confirm),
+                              FEDI_TOKEN_BYTES)
+            != 0)
+        {
+            fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                            "Internal server error");
+            return;
+        }
 
-    fedi_query(rq, FEDI_SQL_SIGNUP, fedi_signup_done, 14,
+        fedi_sha256_hex((u_char *) su->confirm, FEDI_TOKEN_LEN,
+                        su->confirm_digest);
+
+    } else {
+        ngx_log_error(NGX_LOG_NOTICE, rq->r->connection->log, 0,
+                      "fedi: no SMTP server configured, sign-up of \"%s\" "
+                      "confirmed at once", su->username);
+    }
+
+    fedi_query(rq, FEDI_SQL_SIGNUP, fedi_signup_done, 15,
                su->username, su->email, su->hash, su->locale, su->reason,
-               ip, "true", su->approval ? "false" : "true", NULL, priv, pub,
-               su->digest, rq->token->app_id, rq->token->scopes);
+               ip, rq->mcf->smtp.len ? "false" : "true",
+               su->approval ? "false" : "true", NULL, priv, pub,
+               su->digest, rq->token->app_id, rq->token->scopes,
+               rq->mcf->smtp.len ? su->confirm_digest : NULL);
 }
 
 
@@ -348,6 +372,10 @@ fedi_signup_done(fedi_req_t *rq, PGresult *res)
         return;
     }
 
+    if (rq->mcf->smtp.len) {
+        fedi_signup_mail(rq, su);
+    }
+
     j = fedi_json_new(rq);
     if (j == NULL) {
         fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
@@ -363,6 +391,92 @@ fedi_signup_done(fedi_req_t *rq, PGresult *res)
     fedi_json_obj_close(j);
 
     fedi_send_json(rq, NGX_HTTP_OK, j);
+}
+
+
+static void
+fedi_signup_mail(fedi_req_t *rq, fedi_signup_t *su)
+{
+    u_char  *body, *subject, *p;
+    size_t   len;
+
+    len = 512 + 2 * rq->mcf->domain.len + rq->mcf->base_url.len
+          + ngx_strlen(su->username) + FEDI_TOKEN_LEN;
+
+    body = ngx_pnalloc(rq->r->pool, len);
+    subject = ngx_pnalloc(rq->r->pool, 64 + rq->mcf->domain.len);
+    if (body == NULL || subject == NULL) {
+        return;
+    }
+
+    ngx_sprintf(subject, "Confirm your e-mail address on %V%Z",
+                &rq->mcf->domain);
+
+    p = ngx_snprintf(body, len - 1,
+                     "Welcome to %V, @%s!\n\n"
+                     "To finish signing up, confirm your e-mail address by "
+                     "opening this link:\n\n"
+                     "%V/auth/confirmation?confirmation_token=%s\n\n"
+                     "If you did not sign up, ignore this message.\n",
+                     &rq->mcf->domain, su->username, &rq->mcf->base_url,
+                     su->confirm);
+    *p = '\0';
+
+    if (fedi_mail_send(rq->mcf, su->email, (char *) subject, (char *) body)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, rq->r->connection->log, 0,
+                      "fedi: could not queue the confirmation mail to <%s>",
+                      su->email);
+    }
+}
+
+
+/* GET /auth/confirmation?confirmation_token=... (the link in the mail) */
+
+static void
+auth_confirmation(fedi_req_t *rq)
+{
+    const char  *t;
+    char         digest[FEDI_SHA256_HEX_LEN + 1];
+
+    t = fedi_param_str(rq->params, "confirmation_token");
+
+    if (t == NULL || ngx_strlen(t) != FEDI_TOKEN_LEN) {
+        fedi_send_bytes(rq, NGX_HTTP_NOT_FOUND, "text/plain; charset=utf-8",
+                        (u_char *) "This confirmation link is not valid.\n",
+                        37);
+        return;
+    }
+
+    fedi_sha256_hex((u_char *) t, FEDI_TOKEN_LEN, digest);
+
+    rq->data = fedi_pstrz(rq->r->pool, (u_char *) digest,
+                          FEDI_SHA256_HEX_LEN);
+
+    fedi_query(rq, FEDI_SQL_CONFIRM_EMAIL, fedi_confirmed, 1, rq->data);
+}
+
+
+static void
+fedi_confirmed(fedi_req_t *rq, PGresult *res)
+{
+    u_char  what[32];
+
+    if (PQntuples(res) != 1) {
+        fedi_send_bytes(rq, NGX_HTTP_NOT_FOUND, "text/plain; charset=utf-8",
+                        (u_char *) "This confirmation link is not valid.\n",
+                        37);
+        return;
+    }
+
+    /* this worker forgets the unconfirmed state now, the others by NOTIFY */
+    ngx_sprintf(what, "user:%s%Z", PQgetvalue(res, 0, 0));
+    fedi_auth_invalidate((char *) what);
+
+    fedi_send_bytes(rq, NGX_HTTP_OK, "text/plain; charset=utf-8",
+                    (u_char *) "Your e-mail address is confirmed. You can "
+                    "sign in now.\n", 55);
 }
 
 

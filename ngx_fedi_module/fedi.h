@@ -53,6 +53,8 @@ typedef struct {
     size_t               video_size_limit;
     ngx_msec_t           instance_cache;
     ngx_uint_t           rate_limit;   /* per 5 minutes; 0: off */
+    ngx_str_t            smtp;         /* smtp://host:port, or none */
+    ngx_str_t            smtp_from;
     ngx_uint_t           configured;   /* fedi_db seen */
 } ngx_http_fedi_main_conf_t;
 
@@ -155,6 +157,12 @@ int64_t fedi_pg_int(PGresult *res, int row, int col);
 ngx_int_t fedi_auth_init(ngx_cycle_t *cycle);
 void fedi_auth(fedi_req_t *rq);
 void fedi_auth_invalidate(const char *what);
+
+/* fedi_mail.c */
+ngx_int_t fedi_mail_init(ngx_cycle_t *cycle);
+void fedi_mail_exit(ngx_cycle_t *cycle);
+ngx_int_t fedi_mail_send(ngx_http_fedi_main_conf_t *mcf, const char *to,
+    const char *subject, const char *body);
 
 /* fedi_ratelimit.c */
 ngx_int_t fedi_ratelimit_conf(ngx_conf_t *cf);

@@ -149,6 +149,20 @@ static ngx_command_t  ngx_http_fedi_commands[] = {
       offsetof(ngx_http_fedi_main_conf_t, rate_limit),
       NULL },
 
+    { ngx_string("fedi_smtp"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, smtp),
+      NULL },
+
+    { ngx_string("fedi_smtp_from"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, smtp_from),
+      NULL },
+
     { ngx_string("fedi_instance_cache"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -289,6 +303,23 @@ ngx_http_fedi_init_main_conf(ngx_conf_t *cf, void *conf)
         mcf->title = mcf->domain;
     }
 
+    if (mcf->smtp_from.len == 0) {
+        /* notifications@ the domain without its port */
+        p = ngx_strlchr(mcf->domain.data, mcf->domain.data + mcf->domain.len,
+                        ':');
+        mcf->smtp_from.len = sizeof("notifications@") - 1
+                             + (p ? (size_t) (p - mcf->domain.data)
+                                  : mcf->domain.len);
+        mcf->smtp_from.data = ngx_pnalloc(cf->pool, mcf->smtp_from.len + 1);
+        if (mcf->smtp_from.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_sprintf(mcf->smtp_from.data, "notifications@%*s%Z",
+                    mcf->smtp_from.len - (sizeof("notifications@") - 1),
+                    mcf->domain.data);
+    }
+
     mcf->base_url.len = (mcf->https ? sizeof("https://") : sizeof("http://"))
                         - 1 + mcf->domain.len;
     mcf->base_url.data = ngx_pnalloc(cf->pool, mcf->base_url.len);
@@ -393,6 +424,10 @@ ngx_http_fedi_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (mcf->smtp.len && fedi_mail_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     fedi_pool = fedi_pg_pool_create(cycle, &mcf->db);
     if (fedi_pool == NULL) {
         return NGX_ERROR;
@@ -434,6 +469,17 @@ ngx_http_fedi_notify(const char *channel, const char *payload)
 static void
 ngx_http_fedi_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_fedi_main_conf_t  *mcf;
+
     fedi_pg_pool_destroy(fedi_pool);
     fedi_pool = NULL;
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_fedi_module);
+
+    if (mcf && mcf->smtp.len
+        && (ngx_process == NGX_PROCESS_WORKER
+            || ngx_process == NGX_PROCESS_SINGLE))
+    {
+        fedi_mail_exit(cycle);
+    }
 }

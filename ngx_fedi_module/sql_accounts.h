@@ -119,10 +119,17 @@ FEDI_SQL(MARKERS_SET, 3,
     " to_char(updated_at AT TIME ZONE 'UTC',"
     "   'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
 
-/* sign-up: see fedi_signup() in sql/; $1..$14 as there */
-FEDI_SQL(SIGNUP, 14,
+/* sign-up: see fedi_signup() in sql/; $1..$15 as there */
+FEDI_SQL(SIGNUP, 15,
     "SELECT fedi_signup($1, $2, $3, $4, $5, $6::inet, $7::boolean,"
-    " $8::boolean, $9, $10, $11, $12, $13::bigint, $14)")
+    " $8::boolean, $9, $10, $11, $12, $13::bigint, $14, $15)")
+
+/* $1 hex SHA-256 of the confirmation token */
+FEDI_SQL(CONFIRM_EMAIL, 1,
+    "UPDATE users SET confirmed_at = now(), confirmation_digest = NULL"
+    " WHERE confirmation_digest = decode($1, 'hex')"
+    " AND confirmed_at IS NULL"
+    " RETURNING id, fedi_cache_notify('user:' || id)")
 
 FEDI_SQL(REGISTRATIONS_MODE, 0,
     "SELECT coalesce((SELECT value #>> '{}' FROM settings"

@@ -78,7 +78,8 @@ CREATE FUNCTION fedi_signup(
     p_username text, p_email text, p_hash text, p_locale text,
     p_reason text, p_ip inet, p_confirmed boolean, p_approved boolean,
     p_role text, p_private_key text, p_public_key text,
-    p_token_digest text, p_app_id bigint, p_scopes text)
+    p_token_digest text, p_app_id bigint, p_scopes text,
+    p_confirmation_digest text)
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -101,9 +102,11 @@ BEGIN
     RETURNING id INTO v_account;
 
     INSERT INTO users (account_id, email, encrypted_password, confirmed_at,
-                       approved, role, locale, reason, sign_up_ip)
+                       confirmation_digest, approved, role, locale, reason,
+                       sign_up_ip)
     VALUES (v_account, p_email, p_hash,
             CASE WHEN p_confirmed THEN now() END,
+            decode(p_confirmation_digest, 'hex'),
             p_approved, coalesce(p_role, ''), coalesce(p_locale, 'en'),
             p_reason, p_ip)
     RETURNING id INTO v_user;

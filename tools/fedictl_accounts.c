@@ -116,7 +116,7 @@ fedictl_accounts_create(PGconn *db, int argc, char **argv)
     int          rc;
     char         password[64], hash[FEDI_HASH_LEN];
     char        *priv, *pub;
-    const char  *name, *email, *pass, *role, *s, *v[14];
+    const char  *name, *email, *pass, *role, *s, *v[15];
     PGresult    *res;
 
     if (argc < 1 || argv[0][0] == '-') {
@@ -192,11 +192,12 @@ fedictl_accounts_create(PGconn *db, int argc, char **argv)
     v[11] = NULL;
     v[12] = NULL;
     v[13] = NULL;
+    v[14] = NULL;
 
     res = fedictl_exec(db,
                        "SELECT fedi_signup($1, $2, $3, $4, $5, $6::inet,"
                        " $7::boolean, $8::boolean, $9, $10, $11, $12,"
-                       " $13::bigint, $14)", 14, v);
+                       " $13::bigint, $14, $15)", 15, v);
 
     free(priv);
     free(pub);
