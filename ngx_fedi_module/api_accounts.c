@@ -131,8 +131,7 @@ api_accounts_create(fedi_req_t *rq)
 
     su = ngx_pcalloc(rq->r->pool, sizeof(fedi_signup_t));
     if (su == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -225,8 +224,7 @@ fedi_validation_error(fedi_req_t *rq, const char *field, const char *code,
 
     j = fedi_json_new(rq);
     if (j == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -311,8 +309,7 @@ fedi_signup_crypted(fedi_req_t *rq, void *data)
         || fedi_random_token(su->token, sizeof(su->token), FEDI_TOKEN_BYTES)
            != 0)
     {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -327,8 +324,7 @@ fedi_signup_crypted(fedi_req_t *rq, void *data)
                               FEDI_TOKEN_BYTES)
             != 0)
         {
-            fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                            "Internal server error");
+            fedi_send_internal_error(rq);
             return;
         }
 
@@ -378,8 +374,7 @@ fedi_signup_done(fedi_req_t *rq, PGresult *res)
 
     j = fedi_json_new(rq);
     if (j == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -504,8 +499,7 @@ fedi_credentials_loaded(fedi_req_t *rq, PGresult *res)
 
     j = fedi_json_new(rq);
     if (j == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -611,8 +605,7 @@ api_update_credentials(fedi_req_t *rq)
 
         h = fedi_json_new(rq);
         if (h == NULL) {
-            fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                            "Internal server error");
+            fedi_send_internal_error(rq);
             return;
         }
 
@@ -622,8 +615,7 @@ api_update_credentials(fedi_req_t *rq)
         if (note_html == NULL || h->error
             || fedi_json_flatten(h, (u_char *) note_html, h->size) < 0)
         {
-            fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                            "Internal server error");
+            fedi_send_internal_error(rq);
             return;
         }
 
@@ -651,8 +643,7 @@ api_update_credentials(fedi_req_t *rq)
         }
 
         if (fields == NULL || fields_src == NULL) {
-            fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                            "Internal server error");
+            fedi_send_internal_error(rq);
             return;
         }
     }
@@ -862,8 +853,7 @@ api_account_lookup(fedi_req_t *rq)
 
     user = fedi_pstrz(rq->r->pool, (u_char *) acct, ngx_strlen(acct));
     if (user == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -901,8 +891,7 @@ fedi_account_loaded(fedi_req_t *rq, PGresult *res)
 
     j = fedi_json_new(rq);
     if (j == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -933,8 +922,7 @@ api_account_search(fedi_req_t *rq)
     /* LIKE metacharacters are literal here */
     like = ngx_pnalloc(rq->r->pool, 2 * ngx_strlen(s) + 1);
     if (like == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -970,8 +958,7 @@ fedi_accounts_loaded(fedi_req_t *rq, PGresult *res)
 
     j = fedi_json_new(rq);
     if (j == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1014,8 +1001,7 @@ fedi_relationships_loaded(fedi_req_t *rq, PGresult *res)
 
     j = fedi_json_new(rq);
     if (j == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1057,8 +1043,7 @@ fedi_id_array(fedi_req_t *rq, const char *key)
 
     out = ngx_pnalloc(rq->r->pool, len);
     if (out == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return NULL;
     }
 
@@ -1136,8 +1121,7 @@ fedi_preferences_loaded(fedi_req_t *rq, PGresult *res)
 
     j = fedi_json_new(rq);
     if (j == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1172,8 +1156,7 @@ api_markers_get(fedi_req_t *rq)
 
     out = ngx_pnalloc(rq->r->pool, sizeof("{home,notifications}") * 4);
     if (out == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1242,8 +1225,7 @@ fedi_markers_loaded(fedi_req_t *rq, PGresult *res)
 
     j = fedi_json_new(rq);
     if (j == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 

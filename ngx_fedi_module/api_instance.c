@@ -171,8 +171,7 @@ fedi_instance_send(fedi_req_t *rq, fedi_doc_e which)
         /* the cache may be replaced while this response is still queued */
         p = ngx_pnalloc(rq->r->pool, doc->len);
         if (p == NULL) {
-            fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                            "Internal server error");
+            fedi_send_internal_error(rq);
             return;
         }
 
@@ -199,8 +198,7 @@ fedi_instance_loaded(fedi_req_t *rq, PGresult *res)
     mcf = rq->mcf;
 
     if (PQntuples(res) != 1) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -245,8 +243,7 @@ fedi_instance_loaded(fedi_req_t *rq, PGresult *res)
 
     pool = ngx_create_pool(4096, ngx_cycle->log);
     if (pool == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -256,8 +253,7 @@ fedi_instance_loaded(fedi_req_t *rq, PGresult *res)
         {
             ngx_destroy_pool(pool);
             ngx_memzero(&fedi_instance_cache, sizeof(fedi_instance_cache_t));
-            fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                            "Internal server error");
+            fedi_send_internal_error(rq);
             return;
         }
     }
@@ -621,8 +617,7 @@ api_nodeinfo_wellknown(fedi_req_t *rq)
 
     j = fedi_json_new(rq);
     if (j == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -657,8 +652,7 @@ api_host_meta(fedi_req_t *rq)
 
     p = ngx_pnalloc(rq->r->pool, len);
     if (p == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -689,8 +683,7 @@ fedi_peers_loaded(fedi_req_t *rq, PGresult *res)
 
     j = fedi_json_new(rq);
     if (j == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -724,8 +717,7 @@ fedi_rules_loaded(fedi_req_t *rq, PGresult *res)
 
     j = fedi_json_new(rq);
     if (j == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -765,8 +757,7 @@ fedi_emojis_loaded(fedi_req_t *rq, PGresult *res)
 
     j = fedi_json_new(rq);
     if (j == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 

@@ -144,6 +144,7 @@ void fedi_send_chunks(fedi_req_t *rq, ngx_uint_t status, const char *type,
 void fedi_send_bytes(fedi_req_t *rq, ngx_uint_t status, const char *type,
     u_char *data, size_t len);
 void fedi_send_error(fedi_req_t *rq, ngx_uint_t status, const char *msg);
+void fedi_send_internal_error(fedi_req_t *rq);
 ngx_int_t fedi_add_header(fedi_req_t *rq, const char *name, ngx_str_t *value);
 char *fedi_pstrz(ngx_pool_t *pool, const u_char *s, size_t len);
 

@@ -150,8 +150,7 @@ fedi_auth(fedi_req_t *rq)
 
     rq->token = ngx_pcalloc(r->pool, sizeof(fedi_token_t));
     if (rq->token == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 

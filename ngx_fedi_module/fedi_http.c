@@ -155,8 +155,7 @@ fedi_http_dispatch(fedi_req_t *rq)
 
     if (rb && rb->bufs && type != FEDI_BODY_OTHER) {
         if (fedi_http_body(r, &body, &blen) != NGX_OK) {
-            fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                            "Internal server error");
+            fedi_send_internal_error(rq);
             return;
         }
     }
@@ -328,8 +327,7 @@ fedi_http_pg_handler(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
                           "fedi: %s failed: %s",
                           fedi_sql_stmts[op->stmt].name,
                           PQresultErrorMessage(res));
-            fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                            "Internal server error");
+            fedi_send_internal_error(rq);
 
         } else {
             rq->next(rq, res);
@@ -477,6 +475,14 @@ fedi_send_error(fedi_req_t *rq, ngx_uint_t status, const char *msg)
     fedi_json_obj_close(j);
 
     fedi_send_json(rq, status, j);
+}
+
+
+void
+fedi_send_internal_error(fedi_req_t *rq)
+{
+    fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                    "Internal server error");
 }
 
 

@@ -120,6 +120,8 @@ static void fedi_token_failed(fedi_req_t *rq, PGresult *res);
 static void fedi_token_issued(fedi_req_t *rq, PGresult *res);
 static void fedi_oauth_error(fedi_req_t *rq, ngx_uint_t status,
     const char *error, const char *description);
+static void fedi_oauth_invalid_grant(fedi_req_t *rq);
+static void fedi_oauth_invalid_client(fedi_req_t *rq);
 static void fedi_client_credentials(fedi_req_t *rq, fedi_oauth_t *o);
 
 static void oauth_revoke(fedi_req_t *rq);
@@ -231,8 +233,7 @@ api_apps_create(fedi_req_t *rq)
 
     list = ngx_pnalloc(rq->r->pool, n + 1);
     if (list == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -309,16 +310,14 @@ api_apps_create(fedi_req_t *rq)
         != 0
         || fedi_random_token(secret, sizeof(secret), FEDI_TOKEN_BYTES) != 0)
     {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
     cid = fedi_pstrz(rq->r->pool, (u_char *) client_id, FEDI_TOKEN_LEN);
     csec = fedi_pstrz(rq->r->pool, (u_char *) secret, FEDI_TOKEN_LEN);
     if (cid == NULL || csec == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -360,8 +359,7 @@ fedi_apps_verified(fedi_req_t *rq, PGresult *res)
 
     j = fedi_json_new(rq);
     if (j == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -587,8 +585,7 @@ oauth_authorize_get(fedi_req_t *rq)
 
     o = fedi_oauth_params(rq);
     if (o == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -611,8 +608,7 @@ oauth_authorize_post(fedi_req_t *rq)
 
     o = fedi_oauth_params(rq);
     if (o == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -664,8 +660,7 @@ fedi_authorize_app(fedi_req_t *rq, PGresult *res)
     if (o->app_id == NULL || o->app_name == NULL || o->app_redirects == NULL
         || o->app_scopes == NULL)
     {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -774,8 +769,7 @@ fedi_authorize_session(fedi_req_t *rq, PGresult *res)
 
     if (fedi_random_token(o->token, sizeof(o->token), FEDI_TOKEN_BYTES) != 0)
     {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -861,8 +855,7 @@ fedi_authorize_checked(fedi_req_t *rq, void *data)
     if (fedi_random_token(o->session, sizeof(o->session), FEDI_TOKEN_BYTES)
         != 0)
     {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -893,8 +886,7 @@ fedi_authorize_signed_in(fedi_req_t *rq, PGresult *res)
     o = rq->data;
 
     if (fedi_set_cookie(rq, "_fedi_session", o->session, 86400) != NGX_OK) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -933,8 +925,7 @@ fedi_authorize_granted(fedi_req_t *rq, PGresult *res)
                                      (u_char *) o->state, state.len,
                                      NGX_ESCAPE_ARGS));
         if (state.data == NULL) {
-            fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                            "Internal server error");
+            fedi_send_internal_error(rq);
             return;
         }
 
@@ -948,8 +939,7 @@ fedi_authorize_granted(fedi_req_t *rq, PGresult *res)
 
     url = ngx_pnalloc(rq->r->pool, len);
     if (url == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -963,8 +953,7 @@ fedi_authorize_granted(fedi_req_t *rq, PGresult *res)
 
     h = ngx_list_push(&rq->r->headers_out.headers);
     if (h == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1003,8 +992,7 @@ fedi_authorize_redirect_error(fedi_req_t *rq, const char *error,
 
     url = ngx_pnalloc(rq->r->pool, len);
     if (url == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1030,8 +1018,7 @@ fedi_authorize_redirect_error(fedi_req_t *rq, const char *error,
 
     h = ngx_list_push(&rq->r->headers_out.headers);
     if (h == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1154,8 +1141,7 @@ fedi_page_login(fedi_req_t *rq, ngx_uint_t status)
     csrf = fedi_csrf_token(rq);
     h = fedi_json_new(rq);
     if (csrf == NULL || h == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1207,8 +1193,7 @@ fedi_page_consent(fedi_req_t *rq)
     csrf = fedi_csrf_token(rq);
     h = fedi_json_new(rq);
     if (csrf == NULL || h == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1259,8 +1244,7 @@ fedi_page_message(fedi_req_t *rq, ngx_uint_t status, const char *title,
 
     h = fedi_json_new(rq);
     if (h == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1374,8 +1358,7 @@ oauth_token(fedi_req_t *rq)
 
     o = fedi_oauth_params(rq);
     if (o == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1393,10 +1376,7 @@ oauth_token(fedi_req_t *rq)
         out.data = ngx_pnalloc(rq->r->pool, ngx_base64_decoded_length(in.len)
                                            + 1);
         if (out.data == NULL || ngx_decode_base64(&out, &in) != NGX_OK) {
-            fedi_oauth_error(rq, NGX_HTTP_UNAUTHORIZED, "invalid_client",
-                             "Client authentication failed due to unknown "
-                             "client, no client authentication included, or "
-                             "unsupported authentication method.");
+            fedi_oauth_invalid_client(rq);
             return;
         }
 
@@ -1428,10 +1408,7 @@ oauth_token(fedi_req_t *rq)
     }
 
     if (o->client_id == NULL) {
-        fedi_oauth_error(rq, NGX_HTTP_UNAUTHORIZED, "invalid_client",
-                         "Client authentication failed due to unknown "
-                         "client, no client authentication included, or "
-                         "unsupported authentication method.");
+        fedi_oauth_invalid_client(rq);
         return;
     }
 
@@ -1448,10 +1425,7 @@ fedi_token_app(fedi_req_t *rq, PGresult *res)
     o = rq->data;
 
     if (PQntuples(res) != 1) {
-        fedi_oauth_error(rq, NGX_HTTP_UNAUTHORIZED, "invalid_client",
-                         "Client authentication failed due to unknown "
-                         "client, no client authentication included, or "
-                         "unsupported authentication method.");
+        fedi_oauth_invalid_client(rq);
         return;
     }
 
@@ -1464,10 +1438,7 @@ fedi_token_app(fedi_req_t *rq, PGresult *res)
         : !(ngx_strcmp(o->grant_type, "authorization_code") == 0
             && o->code_verifier))
     {
-        fedi_oauth_error(rq, NGX_HTTP_UNAUTHORIZED, "invalid_client",
-                         "Client authentication failed due to unknown "
-                         "client, no client authentication included, or "
-                         "unsupported authentication method.");
+        fedi_oauth_invalid_client(rq);
         return;
     }
 
@@ -1477,15 +1448,13 @@ fedi_token_app(fedi_req_t *rq, PGresult *res)
                                PQgetlength(res, 0, 4));
 
     if (o->app_id == NULL || o->app_scopes == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
     if (fedi_random_token(o->token, sizeof(o->token), FEDI_TOKEN_BYTES) != 0)
     {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1558,22 +1527,14 @@ fedi_token_grant(fedi_req_t *rq, PGresult *res)
         || ngx_strcmp(PQgetvalue(res, 0, 0), o->client_id) != 0
         || fedi_pg_bool(res, 0, 6) || fedi_pg_bool(res, 0, 7))
     {
-        fedi_oauth_error(rq, NGX_HTTP_BAD_REQUEST, "invalid_grant",
-                         "The provided authorization grant is invalid, "
-                         "expired, revoked, does not match the redirection "
-                         "URI used in the authorization request, or was "
-                         "issued to another client.");
+        fedi_oauth_invalid_grant(rq);
         return;
     }
 
     if (o->redirect_uri == NULL
         || ngx_strcmp(o->redirect_uri, PQgetvalue(res, 0, 2)) != 0)
     {
-        fedi_oauth_error(rq, NGX_HTTP_BAD_REQUEST, "invalid_grant",
-                         "The provided authorization grant is invalid, "
-                         "expired, revoked, does not match the redirection "
-                         "URI used in the authorization request, or was "
-                         "issued to another client.");
+        fedi_oauth_invalid_grant(rq);
         return;
     }
 
@@ -1582,19 +1543,12 @@ fedi_token_grant(fedi_req_t *rq, PGresult *res)
     if (v) {
         if (o->code_verifier == NULL || !fedi_pkce_s256(o->code_verifier, v))
         {
-            fedi_oauth_error(rq, NGX_HTTP_BAD_REQUEST, "invalid_grant",
-                             "The provided authorization grant is invalid, "
-                             "expired, revoked, does not match the "
-                             "redirection URI used in the authorization "
-                             "request, or was issued to another client.");
+            fedi_oauth_invalid_grant(rq);
             return;
         }
 
     } else if (o->client_secret == NULL) {
-        fedi_oauth_error(rq, NGX_HTTP_UNAUTHORIZED, "invalid_client",
-                         "Client authentication failed due to unknown "
-                         "client, no client authentication included, or "
-                         "unsupported authentication method.");
+        fedi_oauth_invalid_client(rq);
         return;
     }
 
@@ -1653,11 +1607,7 @@ fedi_token_checked(fedi_req_t *rq, void *data)
     }
 
     if (o->error) {
-        fedi_oauth_error(rq, NGX_HTTP_BAD_REQUEST, "invalid_grant",
-                         "The provided authorization grant is invalid, "
-                         "expired, revoked, does not match the redirection "
-                         "URI used in the authorization request, or was "
-                         "issued to another client.");
+        fedi_oauth_invalid_grant(rq);
         return;
     }
 
@@ -1669,11 +1619,7 @@ fedi_token_checked(fedi_req_t *rq, void *data)
 static void
 fedi_token_failed(fedi_req_t *rq, PGresult *res)
 {
-    fedi_oauth_error(rq, NGX_HTTP_BAD_REQUEST, "invalid_grant",
-                     "The provided authorization grant is invalid, expired, "
-                     "revoked, does not match the redirection URI used in "
-                     "the authorization request, or was issued to another "
-                     "client.");
+    fedi_oauth_invalid_grant(rq);
 }
 
 
@@ -1688,18 +1634,13 @@ fedi_token_issued(fedi_req_t *rq, PGresult *res)
 
     if (PQntuples(res) != 1) {
         /* the code was used or expired between lookup and exchange */
-        fedi_oauth_error(rq, NGX_HTTP_BAD_REQUEST, "invalid_grant",
-                         "The provided authorization grant is invalid, "
-                         "expired, revoked, does not match the redirection "
-                         "URI used in the authorization request, or was "
-                         "issued to another client.");
+        fedi_oauth_invalid_grant(rq);
         return;
     }
 
     j = fedi_json_new(rq);
     if (j == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1725,8 +1666,7 @@ fedi_oauth_error(fedi_req_t *rq, ngx_uint_t status, const char *error,
 
     j = fedi_json_new(rq);
     if (j == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1739,6 +1679,29 @@ fedi_oauth_error(fedi_req_t *rq, ngx_uint_t status, const char *error,
 }
 
 
+/* Doorkeeper's words for the two errors clients meet most */
+
+static void
+fedi_oauth_invalid_grant(fedi_req_t *rq)
+{
+    fedi_oauth_error(rq, NGX_HTTP_BAD_REQUEST, "invalid_grant",
+                     "The provided authorization grant is invalid, expired, "
+                     "revoked, does not match the redirection URI used in "
+                     "the authorization request, or was issued to another "
+                     "client.");
+}
+
+
+static void
+fedi_oauth_invalid_client(fedi_req_t *rq)
+{
+    fedi_oauth_error(rq, NGX_HTTP_UNAUTHORIZED, "invalid_client",
+                     "Client authentication failed due to unknown client, "
+                     "no client authentication included, or unsupported "
+                     "authentication method.");
+}
+
+
 /* POST /oauth/revoke: always 200, as RFC 7009 wants */
 
 static void
@@ -1748,8 +1711,7 @@ oauth_revoke(fedi_req_t *rq)
 
     o = fedi_oauth_params(rq);
     if (o == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1787,8 +1749,7 @@ fedi_revoke_app(fedi_req_t *rq, PGresult *res)
     o->app_id = fedi_pstrz(rq->r->pool, (u_char *) PQgetvalue(res, 0, 0),
                            PQgetlength(res, 0, 0));
     if (o->app_id == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1850,8 +1811,7 @@ oauth_server_metadata(fedi_req_t *rq)
 
     j = fedi_json_new(rq);
     if (j == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1938,8 +1898,7 @@ fedi_userinfo_loaded(fedi_req_t *rq, PGresult *res)
 
     j = fedi_json_new(rq);
     if (j == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 

@@ -54,15 +54,13 @@ fedi_thread_run(fedi_req_t *rq, fedi_work_pt work, fedi_after_pt after,
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "fedi: thread pool \"%V\" not found",
                       &fedi_thread_pool_name);
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 
     task = ngx_thread_task_alloc(r->pool, sizeof(fedi_task_t));
     if (task == NULL) {
-        fedi_send_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal server error");
+        fedi_send_internal_error(rq);
         return;
     }
 

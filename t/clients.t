@@ -23,25 +23,7 @@ die "t/clients/node_modules is missing: run make test (npm ci --prefix t/clients
 
 my $t = Fedi::Test->new();
 
-$t->write_file_expand('nginx.conf', <<'EOF2');
-%%TEST_GLOBALS%%
-
-events {
-}
-
-http {
-    %%TEST_GLOBALS_HTTP%%
-
-    server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
-
-        location / {
-            fedi;
-        }
-    }
-}
-EOF2
+$t->write_default_conf();
 
 $t->run();
 

@@ -17,25 +17,7 @@ use Fedi::Test qw(json_decode);
 
 my $t = Fedi::Test->new();
 
-$t->write_file_expand('nginx.conf', <<'EOF');
-%%TEST_GLOBALS%%
-
-events {
-}
-
-http {
-    %%TEST_GLOBALS_HTTP%%
-
-    server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
-
-        location / {
-            fedi;
-        }
-    }
-}
-EOF
+$t->write_default_conf();
 
 $t->run();
 

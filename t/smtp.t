@@ -67,27 +67,10 @@ if ($pid == 0) {
     POSIX::_exit(0);
 }
 
-$t->write_file_expand('nginx.conf', <<"EOF2");
-%%TEST_GLOBALS%%
-
-events {
-}
-
-http {
-    %%TEST_GLOBALS_HTTP%%
+$t->write_default_conf(<<"EOF");
     fedi_smtp smtp://127.0.0.1:$port;
     fedi_smtp_from hello\@example.test;
-
-    server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
-
-        location / {
-            fedi;
-        }
-    }
-}
-EOF2
+EOF
 
 $t->run();
 

@@ -11,16 +11,7 @@
 #include "fedi_params.h"
 
 
-static int  n, failed;
-
-
-static void
-ok(int cond, const char *name)
-{
-    n++;
-    printf("%sok %d - %s\n", cond ? "" : "not ", n, name);
-    failed += !cond;
-}
+#include "tap.h"
 
 
 static json_t *
@@ -192,7 +183,5 @@ main(void)
     p = parse("a[b][c][d][e][f][g][h][i][j]=1", NULL, FEDI_BODY_NONE, err);
     ok(p == NULL && strstr(err, "deeply"), "nesting too deep");
 
-    printf("1..%d\n", n);
-
-    return failed ? 1 : 0;
+    return done();
 }

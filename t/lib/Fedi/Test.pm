@@ -454,6 +454,35 @@ sub write_file_expand {
 }
 
 
+# write_default_conf($extra): the usual nginx.conf, one server on the
+# 8080 port with `fedi;` at /, and $extra (directives) in http {}
+
+sub write_default_conf {
+    my ($self, $extra) = @_;
+    $extra //= '';
+
+    return $self->write_file_expand('nginx.conf', <<"EOF");
+%%TEST_GLOBALS%%
+
+events {
+}
+
+http {
+    %%TEST_GLOBALS_HTTP%%
+$extra
+    server {
+        listen       127.0.0.1:%%PORT_8080%%;
+        server_name  localhost;
+
+        location / {
+            fedi;
+        }
+    }
+}
+EOF
+}
+
+
 sub domain {
     my ($self) = @_;
     return $self->{domain} // '127.0.0.1:' . $self->port(8080);
