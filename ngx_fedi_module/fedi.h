@@ -181,6 +181,7 @@ void fedi_thread_run(fedi_req_t *rq, fedi_work_pt work, fedi_after_pt after,
 extern const fedi_route_t  fedi_routes_instance[];
 extern const fedi_route_t  fedi_routes_oauth[];
 extern const fedi_route_t  fedi_routes_accounts[];
+extern const fedi_route_t  fedi_routes_statuses[];
 
 
 #define GET     NGX_HTTP_GET

@@ -28,6 +28,31 @@ void fedi_html_escape_n(fedi_json_t *h, const char *s, size_t n);
  */
 void fedi_text_to_html(fedi_json_t *h, const char *s, size_t n);
 
+/*
+ * A status as Mastodon formats it: fedi_text_to_html() plus @mentions
+ * (linked when mention() knows the account) and #hashtags (linked to
+ * base/tags/name and reported to tag()).
+ */
+typedef struct {
+    const char   *base_url;
+    /* the profile URL of user[@domain], or NULL to leave it as text */
+    const char   *(*mention)(void *data, const char *user, size_t ulen,
+                             const char *domain, size_t dlen);
+    void          (*tag)(void *data, const char *name, size_t len);
+    void         *data;
+} fedi_text_ctx_t;
+
+void fedi_text_format(fedi_json_t *h, const char *s, size_t n,
+    fedi_text_ctx_t *ctx);
+
+/* the mentions of a text, for looking them up first */
+void fedi_text_mentions(const char *s, size_t n,
+    void (*found)(void *data, const char *user, size_t ulen,
+                  const char *domain, size_t dlen), void *data);
+
+/* length as Mastodon counts it: characters, a URL is 23, @u@domain is @u */
+size_t fedi_text_length(const char *s, size_t n);
+
 /* a URL at s (http:// or https://): its length, or 0 */
 size_t fedi_url_len(const char *s, size_t n);
 

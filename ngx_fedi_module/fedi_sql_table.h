@@ -13,3 +13,4 @@
 #include "sql_auth.h"
 #include "sql_oauth.h"
 #include "sql_accounts.h"
+#include "sql_statuses.h"

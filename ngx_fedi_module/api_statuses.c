@@ -1,0 +1,647 @@
+/*
+ * Copyright (C) ngx_fedi authors
+ *
+ * Statuses, timelines and follows: posting (text to Mastodon's HTML with
+ * links, local mentions and hashtags), reading and deleting a status, the
+ * home, public and account timelines with Mastodon's pagination, and
+ * following local accounts.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "fedi.h"
+#include "fedi_html.h"
+#include "fedi_account.h"
+#include "fedi_status.h"
+
+
+#define FEDI_MAX_MENTIONS  32
+
+
+typedef struct {
+    const char      *text;
+    const char      *spoiler;
+    const char      *visibility;
+    const char      *language;
+    const char      *reply;
+    ngx_uint_t       sensitive;
+    /* the local usernames mentioned, then their ids once looked up */
+    ngx_str_t        users[FEDI_MAX_MENTIONS];
+    ngx_uint_t       nusers;
+    PGresult        *found;
+    fedi_json_t     *tags;
+    ngx_uint_t       ntags;
+    ngx_str_t        url;          /* scratch for mention URLs */
+    fedi_page_t      page;
+    char            *id;
+} fedi_post_t;
+
+
+static void api_status_post(fedi_req_t *rq);
+static void fedi_post_mention_found(void *data, const char *user,
+    size_t ulen, const char *domain, size_t dlen);
+static void fedi_post_looked_up(fedi_req_t *rq, PGresult *res);
+static const char *fedi_post_mention_url(void *data, const char *user,
+    size_t ulen, const char *domain, size_t dlen);
+static void fedi_post_tag(void *data, const char *name, size_t len);
+static void fedi_post_done(fedi_req_t *rq, PGresult *res);
+static void api_status_get(fedi_req_t *rq);
+static void fedi_status_loaded(fedi_req_t *rq, PGresult *res);
+static void api_status_delete(fedi_req_t *rq);
+static void fedi_status_deleted(fedi_req_t *rq, PGresult *res);
+static void api_timeline_home(fedi_req_t *rq);
+static void api_timeline_public(fedi_req_t *rq);
+static void api_account_statuses(fedi_req_t *rq);
+static void fedi_timeline_loaded(fedi_req_t *rq, PGresult *res);
+static void api_follow(fedi_req_t *rq);
+static void api_unfollow(fedi_req_t *rq);
+static void fedi_followed(fedi_req_t *rq, PGresult *res);
+static void fedi_relationship_loaded(fedi_req_t *rq, PGresult *res);
+static char *fedi_arg_id(fedi_req_t *rq, ngx_uint_t i);
+static char *fedi_base(fedi_req_t *rq);
+static char *fedi_viewer(fedi_req_t *rq);
+static ngx_int_t fedi_is_local_domain(fedi_req_t *rq, const char *domain,
+    size_t dlen);
+
+
+const fedi_route_t  fedi_routes_statuses[] = {
+    { POST, "/api/v1/statuses", api_status_post, "write:statuses",
+      CORS|USER },
+    { GET, "/api/v1/statuses/:id", api_status_get, NULL, CORS },
+    { DELETE, "/api/v1/statuses/:id", api_status_delete, "write:statuses",
+      CORS|USER },
+    { GET, "/api/v1/timelines/home", api_timeline_home, "read:statuses",
+      CORS|USER },
+    { GET, "/api/v1/timelines/public", api_timeline_public, NULL, CORS },
+    { GET, "/api/v1/accounts/:id/statuses", api_account_statuses, NULL,
+      CORS },
+    { POST, "/api/v1/accounts/:id/follow", api_follow, "write:follows",
+      CORS|USER },
+    { POST, "/api/v1/accounts/:id/unfollow", api_unfollow, "write:follows",
+      CORS|USER },
+    { 0, NULL, NULL, NULL, 0 }
+};
+
+
+static char *
+fedi_base(fedi_req_t *rq)
+{
+    return fedi_pstrz(rq->r->pool, rq->mcf->base_url.data,
+                      rq->mcf->base_url.len);
+}
+
+
+static char *
+fedi_viewer(fedi_req_t *rq)
+{
+    return (rq->token && rq->token->has_user) ? rq->token->account_id : NULL;
+}
+
+
+/* path argument i as an id, or NULL (the caller answers 404) */
+static char *
+fedi_arg_id(fedi_req_t *rq, ngx_uint_t i)
+{
+    size_t  k;
+
+    if (rq->args[i].len == 0 || rq->args[i].len > 19) {
+        return NULL;
+    }
+
+    for (k = 0; k < rq->args[i].len; k++) {
+        if (rq->args[i].data[k] < '0' || rq->args[i].data[k] > '9') {
+            return NULL;
+        }
+    }
+
+    return fedi_pstrz(rq->r->pool, rq->args[i].data, rq->args[i].len);
+}
+
+
+static ngx_int_t
+fedi_is_local_domain(fedi_req_t *rq, const char *domain, size_t dlen)
+{
+    return domain == NULL
+           || (dlen == rq->mcf->domain.len
+               && ngx_strncasecmp((u_char *) domain, rq->mcf->domain.data,
+                                  dlen) == 0);
+}
+
+
+/* POST /api/v1/statuses */
+
+static void
+api_status_post(fedi_req_t *rq)
+{
+    u_char       *p;
+    size_t        i, len;
+    fedi_post_t  *ps;
+
+    ps = ngx_pcalloc(rq->r->pool, sizeof(fedi_post_t));
+    if (ps == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    rq->data = ps;
+
+    ps->text = fedi_param_str(rq->params, "status");
+    ps->spoiler = fedi_param_str(rq->params, "spoiler_text");
+    ps->visibility = fedi_param_str(rq->params, "visibility");
+    ps->language = fedi_param_str(rq->params, "language");
+    ps->reply = fedi_param_str(rq->params, "in_reply_to_id");
+    ps->sensitive = fedi_param_bool(rq->params, "sensitive", 0);
+
+    if (ps->text == NULL || ps->text[0] == '\0') {
+        fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                        "Validation failed: Text can't be blank");
+        return;
+    }
+
+    if (ps->spoiler == NULL) {
+        ps->spoiler = "";
+    }
+
+    if (fedi_text_length(ps->text, ngx_strlen(ps->text))
+        + fedi_text_length(ps->spoiler, ngx_strlen(ps->spoiler))
+        > rq->mcf->max_characters)
+    {
+        fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                        "Validation failed: Text character limit of "
+                        "the instance exceeded");
+        return;
+    }
+
+    if (ps->visibility == NULL || ps->visibility[0] == '\0') {
+        ps->visibility = "public";
+
+    } else if (ngx_strcmp(ps->visibility, "public") != 0
+               && ngx_strcmp(ps->visibility, "unlisted") != 0
+               && ngx_strcmp(ps->visibility, "private") != 0
+               && ngx_strcmp(ps->visibility, "direct") != 0)
+    {
+        fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                        "Validation failed: Visibility is not included in "
+                        "the list");
+        return;
+    }
+
+    if (ps->language && (ps->language[0] == '\0'
+                         || ngx_strlen(ps->language) > 16))
+    {
+        ps->language = NULL;
+    }
+
+    if (ps->reply) {
+        for (p = (u_char *) ps->reply; *p >= '0' && *p <= '9'; p++) {
+            /* void */
+        }
+
+        if (*p != '\0' || p == (u_char *) ps->reply) {
+            ps->reply = NULL;
+        }
+    }
+
+    fedi_text_mentions(ps->text, ngx_strlen(ps->text),
+                       fedi_post_mention_found, rq);
+
+    /* '{a,b}': usernames are letters, digits and underscores */
+    len = 3;
+
+    for (i = 0; i < ps->nusers; i++) {
+        len += ps->users[i].len + 1;
+    }
+
+    p = ngx_pnalloc(rq->r->pool, len);
+    if (p == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    ps->id = (char *) p;
+    *p++ = '{';
+
+    for (i = 0; i < ps->nusers; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, ps->users[i].data, ps->users[i].len);
+    }
+
+    *p++ = '}';
+    *p = '\0';
+
+    fedi_query(rq, FEDI_SQL_MENTION_LOOKUP, fedi_post_looked_up, 1, ps->id);
+}
+
+
+static void
+fedi_post_mention_found(void *data, const char *user, size_t ulen,
+    const char *domain, size_t dlen)
+{
+    fedi_req_t   *rq = data;
+    fedi_post_t  *ps = rq->data;
+
+    /* remote mentions wait for federation */
+    if (!fedi_is_local_domain(rq, domain, dlen)
+        || ps->nusers == FEDI_MAX_MENTIONS)
+    {
+        return;
+    }
+
+    ps->users[ps->nusers].data = (u_char *) user;
+    ps->users[ps->nusers].len = ulen;
+    ps->nusers++;
+}
+
+
+static const char *
+fedi_post_mention_url(void *data, const char *user, size_t ulen,
+    const char *domain, size_t dlen)
+{
+    fedi_req_t   *rq = data;
+    fedi_post_t  *ps = rq->data;
+
+    int     i;
+    u_char *p;
+
+    if (!fedi_is_local_domain(rq, domain, dlen)) {
+        return NULL;
+    }
+
+    for (i = 0; i < PQntuples(ps->found); i++) {
+        if ((size_t) PQgetlength(ps->found, i, 1) == ulen
+            && ngx_strncasecmp((u_char *) PQgetvalue(ps->found, i, 1),
+                               (u_char *) user, ulen) == 0)
+        {
+            p = ngx_pnalloc(rq->r->pool, rq->mcf->base_url.len + ulen + 3);
+            if (p == NULL) {
+                return NULL;
+            }
+
+            ngx_sprintf(p, "%V/@%s%Z", &rq->mcf->base_url,
+                        PQgetvalue(ps->found, i, 1));
+            return (char *) p;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+fedi_post_tag(void *data, const char *name, size_t len)
+{
+    fedi_req_t   *rq = data;
+    fedi_post_t  *ps = rq->data;
+
+    /* a text[] literal: each name quoted, quotes and backslashes escaped */
+    if (ps->ntags++) {
+        fedi_json_write(ps->tags, (u_char *) ",", 1);
+    }
+
+    fedi_json_write(ps->tags, (u_char *) "\"", 1);
+
+    for ( /* void */ ; len; len--, name++) {
+        if (*name == '"' || *name == '\\') {
+            fedi_json_write(ps->tags, (u_char *) "\\", 1);
+        }
+
+        fedi_json_write(ps->tags, (u_char *) name, 1);
+    }
+
+    fedi_json_write(ps->tags, (u_char *) "\"", 1);
+}
+
+
+static void
+fedi_post_looked_up(fedi_req_t *rq, PGresult *res)
+{
+    int               i;
+    u_char           *p;
+    char             *content, *mentions, *tags;
+    fedi_json_t      *h;
+    fedi_post_t      *ps;
+    fedi_text_ctx_t   ctx;
+
+    ps = rq->data;
+    ps->found = res;
+
+    h = fedi_json_new(rq);
+    ps->tags = fedi_json_new(rq);
+    if (h == NULL || ps->tags == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    fedi_json_write(ps->tags, (u_char *) "{", 1);
+
+    ctx.base_url = (char *) fedi_base(rq);
+    ctx.mention = fedi_post_mention_url;
+    ctx.tag = fedi_post_tag;
+    ctx.data = rq;
+
+    fedi_text_format(h, ps->text, ngx_strlen(ps->text), &ctx);
+    fedi_json_write(ps->tags, (u_char *) "}", 1);
+
+    content = ngx_pnalloc(rq->r->pool, h->size + 1);
+    tags = ngx_pnalloc(rq->r->pool, ps->tags->size + 1);
+    mentions = ngx_pnalloc(rq->r->pool, 3 + PQntuples(res) * 21);
+
+    if (content == NULL || tags == NULL || mentions == NULL
+        || fedi_json_flatten(h, (u_char *) content, h->size) < 0
+        || fedi_json_flatten(ps->tags, (u_char *) tags, ps->tags->size) < 0)
+    {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    content[h->size] = '\0';
+    tags[ps->tags->size] = '\0';
+
+    p = (u_char *) mentions;
+    *p++ = '{';
+
+    for (i = 0; i < PQntuples(res); i++) {
+        p = ngx_sprintf(p, "%s%s", i ? "," : "", PQgetvalue(res, i, 0));
+    }
+
+    *p++ = '}';
+    *p = '\0';
+
+    ps->found = NULL;   /* res is cleared when this returns */
+
+    fedi_query(rq, FEDI_SQL_STATUS_POST, fedi_post_done, 11,
+               rq->token->account_id, ps->text, content, ps->spoiler,
+               ps->sensitive ? "true" : "false", ps->visibility,
+               ps->language, ps->reply, rq->token->app_id, mentions, tags);
+}
+
+
+static void
+fedi_post_done(fedi_req_t *rq, PGresult *res)
+{
+    fedi_post_t  *ps = rq->data;
+
+    ps->id = fedi_pstrz(rq->r->pool, (u_char *) PQgetvalue(res, 0, 0),
+                        PQgetlength(res, 0, 0));
+    if (ps->id == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_STATUS_GET, fedi_status_loaded, 3,
+               fedi_viewer(rq), fedi_base(rq), ps->id);
+}
+
+
+/* GET and DELETE /api/v1/statuses/:id */
+
+static void
+api_status_get(fedi_req_t *rq)
+{
+    char  *id;
+
+    id = fedi_arg_id(rq, 0);
+    if (id == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_STATUS_GET, fedi_status_loaded, 3,
+               fedi_viewer(rq), fedi_base(rq), id);
+}
+
+
+static void
+fedi_status_loaded(fedi_req_t *rq, PGresult *res)
+{
+    fedi_json_t  *j;
+
+    /* what the viewer may not see does not exist: 404, never 403 */
+    if (PQntuples(res) != 1) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    j = fedi_json_new(rq);
+    if (j == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    fedi_status_render(rq, j, res, 0);
+    fedi_send_json(rq, NGX_HTTP_OK, j);
+}
+
+
+static void
+api_status_delete(fedi_req_t *rq)
+{
+    char  *id;
+
+    id = fedi_arg_id(rq, 0);
+    if (id == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_STATUS_DELETE, fedi_status_deleted, 3,
+               rq->token->account_id, fedi_base(rq), id);
+}
+
+
+static void
+fedi_status_deleted(fedi_req_t *rq, PGresult *res)
+{
+    fedi_json_t  *j;
+    int           col;
+
+    if (PQntuples(res) != 1) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    j = fedi_json_new(rq);
+    if (j == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    /* the Status plus its source text, for delete-and-redraft */
+    col = FEDI_STATUS_NCOLS + FEDI_ACCOUNT_NCOLS;
+
+    fedi_status_render_text(rq, j, res, 0, col);
+
+    fedi_send_json(rq, NGX_HTTP_OK, j);
+}
+
+
+/* timelines */
+
+static void
+api_timeline_home(fedi_req_t *rq)
+{
+    fedi_page_t  *pg;
+
+    pg = ngx_pcalloc(rq->r->pool, sizeof(fedi_page_t));
+    if (pg == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    rq->data = pg;
+    fedi_page_params(rq, pg, 20, 40);
+
+    fedi_query(rq, FEDI_SQL_TIMELINE_HOME, fedi_timeline_loaded, 6,
+               rq->token->account_id, fedi_base(rq), pg->bound[0],
+               pg->bound[1], pg->bound[2], pg->limit_str);
+}
+
+
+static void
+api_timeline_public(fedi_req_t *rq)
+{
+    fedi_page_t  *pg;
+
+    pg = ngx_pcalloc(rq->r->pool, sizeof(fedi_page_t));
+    if (pg == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    rq->data = pg;
+    fedi_page_params(rq, pg, 20, 40);
+
+    fedi_query(rq, FEDI_SQL_TIMELINE_PUBLIC, fedi_timeline_loaded, 8,
+               fedi_viewer(rq), fedi_base(rq), pg->bound[0], pg->bound[1],
+               pg->bound[2], pg->limit_str,
+               fedi_param_bool(rq->params, "local", 0) ? "true" : "false",
+               fedi_param_bool(rq->params, "remote", 0) ? "true" : "false");
+}
+
+
+static void
+api_account_statuses(fedi_req_t *rq)
+{
+    char         *id;
+    fedi_page_t  *pg;
+
+    id = fedi_arg_id(rq, 0);
+    pg = ngx_pcalloc(rq->r->pool, sizeof(fedi_page_t));
+
+    if (id == NULL || pg == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    rq->data = pg;
+    fedi_page_params(rq, pg, 20, 40);
+
+    fedi_query(rq, FEDI_SQL_ACCOUNT_STATUSES, fedi_timeline_loaded, 8,
+               fedi_viewer(rq), fedi_base(rq), pg->bound[0], pg->bound[1],
+               pg->bound[2], pg->limit_str, id,
+               fedi_param_bool(rq->params, "exclude_replies", 0)
+               ? "true" : "false");
+}
+
+
+static void
+fedi_timeline_loaded(fedi_req_t *rq, PGresult *res)
+{
+    fedi_statuses_send(rq, res, rq->data);
+}
+
+
+/* POST /api/v1/accounts/:id/follow and /unfollow */
+
+static void
+api_follow(fedi_req_t *rq)
+{
+    int    b;
+    char  *id;
+    const char  *reblogs, *notify;
+
+    id = fedi_arg_id(rq, 0);
+    if (id == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    rq->data = id;
+
+    b = fedi_param_bool(rq->params, "reblogs", -1);
+    reblogs = b < 0 ? NULL : (b ? "true" : "false");
+    b = fedi_param_bool(rq->params, "notify", -1);
+    notify = b < 0 ? NULL : (b ? "true" : "false");
+
+    fedi_query(rq, FEDI_SQL_FOLLOW, fedi_followed, 4, rq->token->account_id,
+               id, reblogs, notify);
+}
+
+
+static void
+api_unfollow(fedi_req_t *rq)
+{
+    char  *id;
+
+    id = fedi_arg_id(rq, 0);
+    if (id == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    rq->data = id;
+
+    fedi_query(rq, FEDI_SQL_UNFOLLOW, fedi_followed, 2,
+               rq->token->account_id, id);
+}
+
+
+static void
+fedi_followed(fedi_req_t *rq, PGresult *res)
+{
+    u_char  *ids;
+
+    if (PQntuples(res) != 1) {
+        /* unknown, remote (federation comes later) or oneself */
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    ids = ngx_pnalloc(rq->r->pool, ngx_strlen(rq->data) + 3);
+    if (ids == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    ngx_sprintf(ids, "{%s}%Z", (char *) rq->data);
+
+    fedi_query(rq, FEDI_SQL_RELATIONSHIPS, fedi_relationship_loaded, 2,
+               rq->token->account_id, (char *) ids);
+}
+
+
+static void
+fedi_relationship_loaded(fedi_req_t *rq, PGresult *res)
+{
+    fedi_json_t  *j;
+
+    if (PQntuples(res) != 1) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    j = fedi_json_new(rq);
+    if (j == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    fedi_relationship_render(j, res, 0, 0);
+    fedi_send_json(rq, NGX_HTTP_OK, j);
+}

@@ -1,0 +1,225 @@
+/*
+ * Copyright (C) ngx_fedi authors
+ *
+ * The Status entity, from the columns of FEDI_STATUS_COLS; and the
+ * pagination every timeline shares: max_id / since_id / min_id / limit in,
+ * Link headers out, as Mastodon.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "fedi.h"
+#include "fedi_account.h"
+#include "fedi_status.h"
+
+
+enum {
+    S_ID = 0, S_CREATED_AT, S_REPLY_ID, S_REPLY_ACCOUNT, S_SENSITIVE,
+    S_SPOILER, S_VISIBILITY, S_LANGUAGE, S_URI, S_URL, S_REPLIES, S_REBLOGS,
+    S_FAVOURITES, S_EDITED_AT, S_CONTENT, S_APP_NAME, S_APP_WEBSITE,
+    S_MENTIONS, S_TAGS, S_FAVOURITED, S_BOOKMARKED, S_REBLOGGED
+};
+
+
+static void fedi_kval(fedi_json_t *j, const char *key, PGresult *res,
+    int row, int col);
+
+
+static void
+fedi_kval(fedi_json_t *j, const char *key, PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col)) {
+        fedi_json_knull(j, key);
+        return;
+    }
+
+    fedi_json_kstr(j, key, (u_char *) PQgetvalue(res, row, col),
+                   PQgetlength(res, row, col));
+}
+
+
+void
+fedi_status_render(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row)
+{
+    fedi_status_render_text(rq, j, res, row, -1);
+}
+
+
+/* with text_col >= 0, also "text": the source, as DELETE answers it */
+void
+fedi_status_render_text(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    int row, int text_col)
+{
+    fedi_json_obj_open(j);
+
+    if (text_col >= 0) {
+        fedi_kval(j, "text", res, row, text_col);
+    }
+
+    fedi_kval(j, "id", res, row, S_ID);
+    fedi_kval(j, "created_at", res, row, S_CREATED_AT);
+    fedi_kval(j, "in_reply_to_id", res, row, S_REPLY_ID);
+    fedi_kval(j, "in_reply_to_account_id", res, row, S_REPLY_ACCOUNT);
+    fedi_json_kbool(j, "sensitive", fedi_pg_bool(res, row, S_SENSITIVE));
+    fedi_kval(j, "spoiler_text", res, row, S_SPOILER);
+    fedi_kval(j, "visibility", res, row, S_VISIBILITY);
+    fedi_kval(j, "language", res, row, S_LANGUAGE);
+    fedi_kval(j, "uri", res, row, S_URI);
+    fedi_kval(j, "url", res, row, S_URL);
+    fedi_json_kint(j, "replies_count", fedi_pg_int(res, row, S_REPLIES));
+    fedi_json_kint(j, "reblogs_count", fedi_pg_int(res, row, S_REBLOGS));
+    fedi_json_kint(j, "favourites_count",
+                   fedi_pg_int(res, row, S_FAVOURITES));
+    fedi_kval(j, "edited_at", res, row, S_EDITED_AT);
+
+    if (rq->token && rq->token->has_user) {
+        fedi_json_kbool(j, "favourited",
+                        fedi_pg_bool(res, row, S_FAVOURITED));
+        fedi_json_kbool(j, "reblogged", fedi_pg_bool(res, row, S_REBLOGGED));
+        fedi_json_kbool(j, "muted", 0);
+        fedi_json_kbool(j, "bookmarked",
+                        fedi_pg_bool(res, row, S_BOOKMARKED));
+        fedi_json_kbool(j, "pinned", 0);
+    }
+
+    fedi_kval(j, "content", res, row, S_CONTENT);
+
+    fedi_json_key(j, "filtered");
+    fedi_json_arr_open(j);
+    fedi_json_arr_close(j);
+
+    fedi_json_knull(j, "reblog");
+
+    if (PQgetisnull(res, row, S_APP_NAME)) {
+        fedi_json_knull(j, "application");
+
+    } else {
+        fedi_json_key(j, "application");
+        fedi_json_obj_open(j);
+        fedi_kval(j, "name", res, row, S_APP_NAME);
+        fedi_kval(j, "website", res, row, S_APP_WEBSITE);
+        fedi_json_obj_close(j);
+    }
+
+    fedi_json_key(j, "account");
+    fedi_account_render(rq, j, res, row, FEDI_STATUS_NCOLS);
+
+    fedi_json_key(j, "media_attachments");
+    fedi_json_arr_open(j);
+    fedi_json_arr_close(j);
+
+    fedi_json_kraw(j, "mentions", (u_char *) PQgetvalue(res, row, S_MENTIONS),
+                   PQgetlength(res, row, S_MENTIONS));
+    fedi_json_kraw(j, "tags", (u_char *) PQgetvalue(res, row, S_TAGS),
+                   PQgetlength(res, row, S_TAGS));
+
+    fedi_json_key(j, "emojis");
+    fedi_json_arr_open(j);
+    fedi_json_arr_close(j);
+
+    fedi_json_knull(j, "card");
+    fedi_json_knull(j, "poll");
+
+    fedi_json_obj_close(j);
+}
+
+
+/* the page's bounds from the parameters, as strings for the statement */
+ngx_int_t
+fedi_page_params(fedi_req_t *rq, fedi_page_t *pg, ngx_uint_t def,
+    ngx_uint_t max)
+{
+    static const char  *keys[3] = { "max_id", "since_id", "min_id" };
+
+    ngx_uint_t   i;
+    const char  *v, *p;
+
+    for (i = 0; i < 3; i++) {
+        v = fedi_param_str(rq->params, keys[i]);
+        pg->bound[i] = NULL;
+
+        if (v == NULL || v[0] == '\0') {
+            continue;
+        }
+
+        for (p = v; *p >= '0' && *p <= '9'; p++) { /* void */ }
+
+        /* Mastodon ignores a cursor that is not an id */
+        if (*p == '\0' && p - v <= 19) {
+            pg->bound[i] = v;
+        }
+    }
+
+    pg->limit = (ngx_uint_t) fedi_param_int(rq->params, "limit", def, 1, max);
+    ngx_sprintf((u_char *) pg->limit_str, "%ui%Z", pg->limit);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Link: <...?max_id=LAST>; rel="next", <...?min_id=FIRST>; rel="prev"
+ * from the ids of the first and last rows, when there are rows.
+ */
+ngx_int_t
+fedi_page_link(fedi_req_t *rq, PGresult *res, fedi_page_t *pg)
+{
+    int         n;
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   v;
+
+    n = PQntuples(res);
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    len = 2 * (rq->mcf->base_url.len + rq->r->uri.len) + 128
+          + PQgetlength(res, 0, 0) + PQgetlength(res, n - 1, 0);
+
+    p = ngx_pnalloc(rq->r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v.data = p;
+    p = ngx_snprintf(p, len, "<%V%V?limit=%s&max_id=%s>; rel=\"next\", "
+                     "<%V%V?limit=%s&min_id=%s>; rel=\"prev\"",
+                     &rq->mcf->base_url, &rq->r->uri, pg->limit_str,
+                     PQgetvalue(res, n - 1, 0),
+                     &rq->mcf->base_url, &rq->r->uri, pg->limit_str,
+                     PQgetvalue(res, 0, 0));
+    v.len = p - v.data;
+
+    return fedi_add_header(rq, "Link", &v);
+}
+
+
+/* an array of statuses with the Link header: every timeline's answer */
+void
+fedi_statuses_send(fedi_req_t *rq, PGresult *res, fedi_page_t *pg)
+{
+    int           i, n;
+    fedi_json_t  *j;
+
+    j = fedi_json_new(rq);
+    if (j == NULL || (pg && fedi_page_link(rq, res, pg) != NGX_OK)) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    n = PQntuples(res);
+
+    fedi_json_arr_open(j);
+
+    for (i = 0; i < n; i++) {
+        fedi_status_render(rq, j, res, i);
+    }
+
+    fedi_json_arr_close(j);
+
+    fedi_send_json(rq, NGX_HTTP_OK, j);
+}

@@ -1,0 +1,28 @@
+/*
+ * Copyright (C) ngx_fedi authors
+ *
+ * The Status entity and the pagination of timelines.
+ */
+
+#ifndef _FEDI_STATUS_H_INCLUDED_
+#define _FEDI_STATUS_H_INCLUDED_
+
+
+typedef struct {
+    const char   *bound[3];        /* max_id, since_id, min_id, or NULL */
+    ngx_uint_t    limit;
+    char          limit_str[NGX_INT_T_LEN + 1];
+} fedi_page_t;
+
+
+void fedi_status_render(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    int row);
+void fedi_status_render_text(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    int row, int text_col);
+ngx_int_t fedi_page_params(fedi_req_t *rq, fedi_page_t *pg, ngx_uint_t def,
+    ngx_uint_t max);
+ngx_int_t fedi_page_link(fedi_req_t *rq, PGresult *res, fedi_page_t *pg);
+void fedi_statuses_send(fedi_req_t *rq, PGresult *res, fedi_page_t *pg);
+
+
+#endif /* _FEDI_STATUS_H_INCLUDED_ */

@@ -1,0 +1,80 @@
+/*
+ * Copyright (C) ngx_fedi authors
+ *
+ * Statements of statuses, timelines and follows.  $1 is the viewer (NULL
+ * when anonymous) and $2 the base URL wherever statuses are rendered.
+ */
+
+
+/* $1 usernames: the local accounts a new status mentions */
+FEDI_SQL(MENTION_LOOKUP, 1,
+    "SELECT id, username FROM accounts"
+    " WHERE domain IS NULL AND suspended_at IS NULL"
+    " AND lower(username) = ANY (SELECT lower(u) FROM unnest($1::text[]) u)")
+
+/* fedi_post_status(): $1..$11 as there */
+FEDI_SQL(STATUS_POST, 11,
+    "SELECT fedi_post_status($1, $2, $3, $4, $5::boolean, $6, $7,"
+    " $8::bigint, $9::bigint, $10::bigint[], $11::text[])")
+
+/* $3 status id */
+FEDI_SQL(STATUS_GET, 3,
+    "SELECT " FEDI_STATUS_COLS
+    " FROM statuses s JOIN accounts a ON a.id = s.account_id"
+    " WHERE s.id = $3 AND" FEDI_STATUS_VISIBLE)
+
+/* $3 status id, $1 its author: answers the status with its source text */
+FEDI_SQL(STATUS_DELETE, 3,
+    "WITH d AS (UPDATE statuses SET deleted_at = now()"
+    "   WHERE id = $3 AND account_id = $1 AND deleted_at IS NULL"
+    "   RETURNING id, in_reply_to_id),"
+    " c AS (UPDATE accounts SET statuses_count"
+    "   = greatest(statuses_count - 1, 0)"
+    "   WHERE id = $1 AND EXISTS (SELECT 1 FROM d) RETURNING 1),"
+    " r AS (UPDATE statuses SET replies_count"
+    "   = greatest(replies_count - 1, 0)"
+    "   WHERE id = (SELECT in_reply_to_id FROM d) RETURNING 1),"
+    " f AS (DELETE FROM feeds WHERE status_id IN (SELECT id FROM d)"
+    "   RETURNING 1)"
+    " SELECT " FEDI_STATUS_COLS ", s.text,"
+    " (SELECT count(*) FROM c) + (SELECT count(*) FROM r)"
+    " + (SELECT count(*) FROM f)"
+    " FROM statuses s JOIN accounts a ON a.id = s.account_id"
+    " WHERE s.id IN (SELECT id FROM d)")
+
+/* home: $3..$6 max_id, since_id, min_id, limit */
+FEDI_SQL(TIMELINE_HOME, 6,
+    "SELECT * FROM (SELECT " FEDI_STATUS_COLS
+    " FROM feeds fd JOIN statuses s ON s.id = fd.status_id"
+    " JOIN accounts a ON a.id = s.account_id"
+    " WHERE fd.account_id = $1 AND" FEDI_STATUS_VISIBLE
+    FEDI_PAGE ") x ORDER BY 1 DESC")
+
+/* public: $7 local only, $8 remote only */
+FEDI_SQL(TIMELINE_PUBLIC, 8,
+    "SELECT * FROM (SELECT " FEDI_STATUS_COLS
+    " FROM statuses s JOIN accounts a ON a.id = s.account_id"
+    " WHERE s.visibility = 'public' AND s.reblog_of_id IS NULL"
+    " AND a.suspended_at IS NULL"
+    " AND (NOT $7::boolean OR a.domain IS NULL)"
+    " AND (NOT $8::boolean OR a.domain IS NOT NULL)"
+    " AND" FEDI_STATUS_VISIBLE
+    FEDI_PAGE ") x ORDER BY 1 DESC")
+
+/* an account's statuses: $7 the account, $8 exclude replies */
+FEDI_SQL(ACCOUNT_STATUSES, 8,
+    "SELECT * FROM (SELECT " FEDI_STATUS_COLS
+    " FROM statuses s JOIN accounts a ON a.id = s.account_id"
+    " WHERE s.account_id = $7::bigint"
+    " AND (NOT $8::boolean OR s.in_reply_to_id IS NULL"
+    "      OR s.in_reply_to_account_id = s.account_id)"
+    " AND" FEDI_STATUS_VISIBLE
+    FEDI_PAGE ") x ORDER BY 1 DESC")
+
+/* $1 follower, $2 target, $3 reblogs, $4 notify */
+FEDI_SQL(FOLLOW, 4,
+    "SELECT fedi_follow($1, $2, $3::boolean, $4::boolean)"
+    " FROM accounts WHERE id = $2 AND id <> $1 AND domain IS NULL")
+
+FEDI_SQL(UNFOLLOW, 2,
+    "SELECT fedi_unfollow($1, $2) FROM accounts WHERE id = $2")

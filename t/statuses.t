@@ -1,0 +1,212 @@
+#!/usr/bin/perl
+
+# Posting, reading and deleting statuses, following, and the home, public
+# and account timelines with Mastodon's pagination; visibility rules.
+
+use strict;
+use warnings;
+use utf8;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+use Fedi::Test;
+
+my $t = Fedi::Test->new();
+$t->write_default_conf("    fedi_max_characters 100;\n");
+$t->run();
+
+my $app = $t->post('/api/v1/apps', form => {
+    client_name => 'statuses', redirect_uris => 'urn:ietf:wg:oauth:2.0:oob',
+    scopes => 'read write follow' })->{json};
+my $app_token = $t->post('/oauth/token', form => {
+    grant_type => 'client_credentials', client_id => $app->{client_id},
+    client_secret => $app->{client_secret}, scope => 'read write follow',
+})->{json}{access_token};
+
+sub user {
+    my ($name) = @_;
+    my $tok = $t->post('/api/v1/accounts', token => $app_token, form => {
+        username => $name, email => "$name\@example.test",
+        password => 'correct horse', agreement => 'true' })->{json}{access_token};
+    my $id = $t->get('/api/v1/accounts/verify_credentials', token => $tok)
+        ->{json}{id};
+    return ($tok, $id);
+}
+
+my ($alice, $alice_id) = user('alice');
+my ($bob, $bob_id) = user('bob');
+my ($carol, $carol_id) = user('carol');
+
+# follow
+
+my $r = $t->post("/api/v1/accounts/$alice_id/follow", token => $bob);
+ok($r->{json}{following}, 'bob follows alice');
+$r = $t->post("/api/v1/accounts/$alice_id/follow", token => $bob);
+ok($r->{json}{following}, 'following again is harmless');
+is($t->get("/api/v1/accounts/$alice_id")->{json}{followers_count}, 1,
+   'alice has one follower');
+is($t->post("/api/v1/accounts/99999/follow", token => $bob)->{status}, 404,
+   'following nobody');
+is($t->post("/api/v1/accounts/$bob_id/follow", token => $bob)->{status}, 404,
+   'nor oneself');
+
+# posting
+
+$r = $t->post('/api/v1/statuses', token => $alice, json => {
+    status => "Hello \@bob and \@nobody! #Fedi #2024 see https://example.com/x <b>",
+    language => 'en' });
+is($r->{status}, 200, 'a post');
+my $s = $r->{json};
+like($s->{id}, qr/^\d+$/, 'an id');
+is($s->{account}{username}, 'alice', 'by alice');
+is($s->{visibility}, 'public', 'public by default');
+is($s->{language}, 'en', 'language');
+like($s->{content}, qr{<a href="http://[^"]+/\@bob" class="u-url mention">\@<span>bob</span></a>},
+     'a mention of a local account is a link');
+like($s->{content}, qr{\@nobody}, 'an unknown one stays text');
+unlike($s->{content}, qr{/\@nobody"}, 'and is not linked');
+like($s->{content}, qr{<a href="[^"]+/tags/Fedi" class="mention hashtag" rel="tag">#<span>Fedi</span></a>},
+     'a hashtag');
+unlike($s->{content}, qr{tags/2024}, 'digits alone are no hashtag');
+like($s->{content}, qr{<a href="https://example.com/x"}, 'a link');
+like($s->{content}, qr{&lt;b&gt;}, 'markup escaped');
+is_deeply([ map { $_->{acct} } @{ $s->{mentions} } ], ['bob'], 'mentions');
+is_deeply([ map { $_->{name} } @{ $s->{tags} } ], ['fedi'], 'tags');
+is($s->{application}{name}, 'statuses', 'the application');
+ok(!$s->{favourited} && !$s->{reblogged}, 'viewer flags');
+like($s->{uri}, qr{/users/alice/statuses/$s->{id}$}, 'uri');
+like($s->{url}, qr{/\@alice/$s->{id}$}, 'url');
+
+$r = $t->post('/api/v1/statuses', token => $alice, json => {
+    status => 'x' x 101 });
+is($r->{status}, 422, 'over the character limit');
+$r = $t->post('/api/v1/statuses', token => $alice, json => {
+    status => 'https://example.com/' . ('a' x 200) . ' ' . ('é' x 70) });
+is($r->{status}, 200, 'a URL counts 23, characters not bytes');
+my $long_id = $r->{json}{id};
+$r = $t->post('/api/v1/statuses', token => $alice, form => { status => '' });
+is($r->{status}, 422, 'an empty status');
+$r = $t->post('/api/v1/statuses', token => $alice,
+              form => { status => 'x', visibility => 'everyone' });
+is($r->{status}, 422, 'an unknown visibility');
+
+my $private = $t->post('/api/v1/statuses', token => $alice,
+    form => { status => 'for followers', visibility => 'private' })->{json};
+my $direct = $t->post('/api/v1/statuses', token => $alice,
+    form => { status => 'psst @carol', visibility => 'direct' })->{json};
+my $reply = $t->post('/api/v1/statuses', token => $bob, json => {
+    status => '@alice hi back', in_reply_to_id => $s->{id} })->{json};
+is($reply->{in_reply_to_id}, $s->{id}, 'a reply');
+is($reply->{in_reply_to_account_id}, $alice_id, 'to alice');
+is($t->get("/api/v1/statuses/$s->{id}")->{json}{replies_count}, 1,
+   'counted');
+
+# visibility
+
+is($t->get("/api/v1/statuses/$s->{id}")->{status}, 200,
+   'a public status without a token');
+is($t->get("/api/v1/statuses/$private->{id}")->{status}, 404,
+   'a private one is 404 to strangers');
+is($t->get("/api/v1/statuses/$private->{id}", token => $carol)->{status}, 404,
+   'and to a non-follower');
+is($t->get("/api/v1/statuses/$private->{id}", token => $bob)->{status}, 200,
+   'visible to a follower');
+is($t->get("/api/v1/statuses/$direct->{id}", token => $bob)->{status}, 404,
+   'a direct message is not for followers');
+is($t->get("/api/v1/statuses/$direct->{id}", token => $carol)->{status}, 200,
+   'but for the mentioned');
+
+# home timelines
+
+$r = $t->get('/api/v1/timelines/home', token => $bob);
+my @ids = map { $_->{id} } @{ $r->{json} };
+ok((grep { $_ eq $s->{id} } @ids), 'the follower sees the post');
+ok((grep { $_ eq $private->{id} } @ids), 'and the private one');
+ok(!(grep { $_ eq $direct->{id} } @ids), 'not the direct message');
+ok((grep { $_ eq $reply->{id} } @ids), 'and their own reply');
+is_deeply(\@ids, [ sort { $b <=> $a } @ids ], 'newest first');
+
+$r = $t->get('/api/v1/timelines/home', token => $carol);
+is_deeply([ map { $_->{id} } @{ $r->{json} } ], [$direct->{id}],
+          'a stranger\'s home has only what mentions them');
+
+# pagination
+
+my @all = map { $_->{id} } @{ $t->get('/api/v1/timelines/home', token => $alice)->{json} };
+ok(@all >= 5, 'alice sees her own posts (' . scalar(@all) . ')');
+$r = $t->get('/api/v1/timelines/home?limit=2', token => $alice);
+is_deeply([ map { $_->{id} } @{ $r->{json} } ], [ @all[0, 1] ], 'limit');
+my ($next) = ($r->{headers}{link} // '') =~ /<([^>]+)>; rel="next"/;
+my ($prev) = ($r->{headers}{link} // '') =~ /<([^>]+)>; rel="prev"/;
+like($next, qr{^http://[^/]+/api/v1/timelines/home\?limit=2&max_id=$all[1]$},
+     'Link rel="next" is absolute with max_id');
+like($prev, qr{min_id=$all[0]$}, 'rel="prev" with min_id');
+(my $path = $next) =~ s{^http://[^/]+}{};
+$r = $t->get($path, token => $alice);
+is_deeply([ map { $_->{id} } @{ $r->{json} } ], [ @all[2, 3] ],
+          'the next page: max_id is a strict bound');
+$r = $t->get("/api/v1/timelines/home?min_id=$all[3]&limit=2", token => $alice);
+is_deeply([ map { $_->{id} } @{ $r->{json} } ], [ @all[1, 2] ],
+          'min_id: the page right after the cursor, newest first');
+$r = $t->get("/api/v1/timelines/home?since_id=$all[3]&limit=2", token => $alice);
+is_deeply([ map { $_->{id} } @{ $r->{json} } ], [ @all[0, 1] ],
+          'since_id: the newest, after the cursor');
+$r = $t->get("/api/v1/timelines/home?max_id=1", token => $alice);
+is_deeply($r->{json}, [], 'an empty page');
+ok(!$r->{headers}{link}, 'has no Link');
+
+# public and account timelines
+
+$r = $t->get('/api/v1/timelines/public?local=true');
+@ids = map { $_->{id} } @{ $r->{json} };
+ok((grep { $_ eq $s->{id} } @ids), 'the public timeline');
+ok(!(grep { $_ eq $private->{id} || $_ eq $direct->{id} } @ids),
+   'without private or direct posts');
+
+$r = $t->get("/api/v1/accounts/$alice_id/statuses");
+@ids = map { $_->{id} } @{ $r->{json} };
+ok((grep { $_ eq $s->{id} } @ids) && !(grep { $_ eq $private->{id} } @ids),
+   'an account\'s statuses, public ones to strangers');
+$r = $t->get("/api/v1/accounts/$alice_id/statuses", token => $bob);
+ok((grep { $_ eq $private->{id} } map { $_->{id} } @{ $r->{json} }),
+   'and the private ones to followers');
+$r = $t->get("/api/v1/accounts/$bob_id/statuses?exclude_replies=true");
+is_deeply($r->{json}, [], 'exclude_replies');
+is($t->get("/api/v1/accounts/$alice_id")->{json}{statuses_count}, 4,
+   'statuses_count');
+
+# delete
+
+is($t->delete("/api/v1/statuses/$s->{id}", token => $bob)->{status}, 404,
+   'nobody deletes what is not theirs');
+$r = $t->delete("/api/v1/statuses/$long_id", token => $alice);
+is($r->{status}, 200, 'delete');
+like($r->{json}{text}, qr/^https:\/\/example.com\/a+ é+$/,
+     'answers the source text, for delete-and-redraft');
+is($r->{json}{id}, $long_id, 'with the status');
+is($t->get("/api/v1/statuses/$long_id")->{status}, 404, 'gone');
+is($t->delete("/api/v1/statuses/$long_id", token => $alice)->{status}, 404,
+   'once');
+is($t->get("/api/v1/accounts/$alice_id")->{json}{statuses_count}, 3,
+   'counted down');
+
+# unfollow
+
+$r = $t->post("/api/v1/accounts/$alice_id/unfollow", token => $bob);
+ok(!$r->{json}{following}, 'unfollow');
+@ids = map { $_->{id} } @{ $t->get('/api/v1/timelines/home', token => $bob)->{json} };
+ok(!(grep { $_ eq $private->{id} } @ids), 'her posts leave his home');
+
+# a locked account
+
+$t->patch('/api/v1/accounts/update_credentials', token => $carol,
+          form => { locked => 'true' });
+$r = $t->post("/api/v1/accounts/$carol_id/follow", token => $bob);
+ok($r->{json}{requested} && !$r->{json}{following},
+   'following a locked account is a request');
+
+is($t->get('/api/v1/timelines/home')->{status}, 401, 'home needs a token');
+
+$t->done_testing();
