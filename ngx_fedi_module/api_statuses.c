@@ -60,6 +60,19 @@ static void api_follow(fedi_req_t *rq);
 static void api_unfollow(fedi_req_t *rq);
 static void fedi_followed(fedi_req_t *rq, PGresult *res);
 static void fedi_relationship_loaded(fedi_req_t *rq, PGresult *res);
+static void api_status_favourite(fedi_req_t *rq);
+static void api_status_unfavourite(fedi_req_t *rq);
+static void api_status_bookmark(fedi_req_t *rq);
+static void api_status_unbookmark(fedi_req_t *rq);
+static void fedi_status_toggle(fedi_req_t *rq, fedi_sql_id_e stmt,
+    const char *on);
+static void fedi_status_toggled(fedi_req_t *rq, PGresult *res);
+static void api_favourites(fedi_req_t *rq);
+static void api_bookmarks(fedi_req_t *rq);
+static void fedi_own_list(fedi_req_t *rq, fedi_sql_id_e stmt);
+static void api_status_context(fedi_req_t *rq);
+static void fedi_context_status(fedi_req_t *rq, PGresult *res);
+static void fedi_context_loaded(fedi_req_t *rq, PGresult *res);
 static char *fedi_arg_id(fedi_req_t *rq, ngx_uint_t i);
 static char *fedi_base(fedi_req_t *rq);
 static char *fedi_viewer(fedi_req_t *rq);
@@ -73,6 +86,18 @@ const fedi_route_t  fedi_routes_statuses[] = {
     { GET, "/api/v1/statuses/:id", api_status_get, NULL, CORS },
     { DELETE, "/api/v1/statuses/:id", api_status_delete, "write:statuses",
       CORS|USER },
+    { GET, "/api/v1/statuses/:id/context", api_status_context, NULL, CORS },
+    { POST, "/api/v1/statuses/:id/favourite", api_status_favourite,
+      "write:favourites", CORS|USER },
+    { POST, "/api/v1/statuses/:id/unfavourite", api_status_unfavourite,
+      "write:favourites", CORS|USER },
+    { POST, "/api/v1/statuses/:id/bookmark", api_status_bookmark,
+      "write:bookmarks", CORS|USER },
+    { POST, "/api/v1/statuses/:id/unbookmark", api_status_unbookmark,
+      "write:bookmarks", CORS|USER },
+    { GET, "/api/v1/favourites", api_favourites, "read:favourites",
+      CORS|USER },
+    { GET, "/api/v1/bookmarks", api_bookmarks, "read:bookmarks", CORS|USER },
     { GET, "/api/v1/timelines/home", api_timeline_home, "read:statuses",
       CORS|USER },
     { GET, "/api/v1/timelines/public", api_timeline_public, NULL, CORS },
@@ -476,6 +501,175 @@ fedi_status_deleted(fedi_req_t *rq, PGresult *res)
     col = FEDI_STATUS_NCOLS + FEDI_ACCOUNT_NCOLS;
 
     fedi_status_render_text(rq, j, res, 0, col);
+
+    fedi_send_json(rq, NGX_HTTP_OK, j);
+}
+
+
+/* favourite, bookmark and their undoing: the status as it is now */
+
+static void
+api_status_favourite(fedi_req_t *rq)
+{
+    fedi_status_toggle(rq, FEDI_SQL_FAVOURITE, "true");
+}
+
+
+static void
+api_status_unfavourite(fedi_req_t *rq)
+{
+    fedi_status_toggle(rq, FEDI_SQL_FAVOURITE, "false");
+}
+
+
+static void
+api_status_bookmark(fedi_req_t *rq)
+{
+    fedi_status_toggle(rq, FEDI_SQL_BOOKMARK, "true");
+}
+
+
+static void
+api_status_unbookmark(fedi_req_t *rq)
+{
+    fedi_status_toggle(rq, FEDI_SQL_BOOKMARK, "false");
+}
+
+
+static void
+fedi_status_toggle(fedi_req_t *rq, fedi_sql_id_e stmt, const char *on)
+{
+    char  *id;
+
+    id = fedi_arg_id(rq, 0);
+    if (id == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    rq->data = id;
+
+    fedi_query(rq, stmt, fedi_status_toggled, 3, rq->token->account_id, id,
+               on);
+}
+
+
+static void
+fedi_status_toggled(fedi_req_t *rq, PGresult *res)
+{
+    if (!fedi_pg_bool(res, 0, 0)) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_STATUS_GET, fedi_status_loaded, 3,
+               fedi_viewer(rq), fedi_base(rq), (char *) rq->data);
+}
+
+
+/* GET /api/v1/favourites and /bookmarks, paged by their own ids */
+
+static void
+api_favourites(fedi_req_t *rq)
+{
+    fedi_own_list(rq, FEDI_SQL_FAVOURITES);
+}
+
+
+static void
+api_bookmarks(fedi_req_t *rq)
+{
+    fedi_own_list(rq, FEDI_SQL_BOOKMARKS);
+}
+
+
+static void
+fedi_own_list(fedi_req_t *rq, fedi_sql_id_e stmt)
+{
+    fedi_page_t  *pg;
+
+    pg = ngx_pcalloc(rq->r->pool, sizeof(fedi_page_t));
+    if (pg == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    rq->data = pg;
+    fedi_page_params(rq, pg, 20, 40);
+    pg->cursor = FEDI_STATUS_NCOLS + FEDI_ACCOUNT_NCOLS;
+
+    fedi_query(rq, stmt, fedi_timeline_loaded, 6, rq->token->account_id,
+               fedi_base(rq), pg->bound[0], pg->bound[1], pg->bound[2],
+               pg->limit_str);
+}
+
+
+/* GET /api/v1/statuses/:id/context */
+
+static void
+api_status_context(fedi_req_t *rq)
+{
+    char  *id;
+
+    id = fedi_arg_id(rq, 0);
+    if (id == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    rq->data = id;
+
+    /* the status itself must be visible first */
+    fedi_query(rq, FEDI_SQL_STATUS_GET, fedi_context_status, 3,
+               fedi_viewer(rq), fedi_base(rq), id);
+}
+
+
+static void
+fedi_context_status(fedi_req_t *rq, PGresult *res)
+{
+    if (PQntuples(res) != 1) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_CONTEXT, fedi_context_loaded, 3,
+               fedi_viewer(rq), fedi_base(rq), (char *) rq->data);
+}
+
+
+static void
+fedi_context_loaded(fedi_req_t *rq, PGresult *res)
+{
+    int           i, n, col;
+    char          which;
+    fedi_json_t  *j;
+
+    j = fedi_json_new(rq);
+    if (j == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    n = PQntuples(res);
+    col = FEDI_STATUS_NCOLS + FEDI_ACCOUNT_NCOLS;
+
+    fedi_json_obj_open(j);
+
+    for (which = 'a'; which <= 'd'; which += 'd' - 'a') {
+        fedi_json_key(j, which == 'a' ? "ancestors" : "descendants");
+        fedi_json_arr_open(j);
+
+        for (i = 0; i < n; i++) {
+            if (PQgetvalue(res, i, col)[0] == which) {
+                fedi_status_render(rq, j, res, i);
+            }
+        }
+
+        fedi_json_arr_close(j);
+    }
+
+    fedi_json_obj_close(j);
 
     fedi_send_json(rq, NGX_HTTP_OK, j);
 }

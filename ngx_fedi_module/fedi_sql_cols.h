@@ -69,13 +69,15 @@
     " s.deleted_at IS NULL"                                                  \
     " AND fedi_status_visible(s.id, s.account_id, s.visibility, $1)"
 
-/* max_id, since_id and min_id in $3, $4, $5, the limit in $6 */
-#define FEDI_PAGE                                                            \
-    " AND ($3::bigint IS NULL OR s.id < $3::bigint)"                         \
-    " AND ($4::bigint IS NULL OR s.id > $4::bigint)"                         \
-    " AND ($5::bigint IS NULL OR s.id > $5::bigint)"                         \
-    " ORDER BY CASE WHEN $5::bigint IS NOT NULL THEN s.id END,"              \
-    " s.id DESC LIMIT $6"
+/* max_id, since_id and min_id in $3, $4, $5, the limit in $6, over c */
+#define FEDI_PAGE_BY(c)                                                      \
+    " AND ($3::bigint IS NULL OR " c " < $3::bigint)"                        \
+    " AND ($4::bigint IS NULL OR " c " > $4::bigint)"                        \
+    " AND ($5::bigint IS NULL OR " c " > $5::bigint)"                        \
+    " ORDER BY CASE WHEN $5::bigint IS NOT NULL THEN " c " END,"             \
+    " " c " DESC LIMIT $6"
+
+#define FEDI_PAGE  FEDI_PAGE_BY("s.id")
 
 
 #endif /* _FEDI_SQL_COLS_H_INCLUDED_ */

@@ -178,7 +178,8 @@ fedi_page_link(fedi_req_t *rq, PGresult *res, fedi_page_t *pg)
     }
 
     len = 2 * (rq->mcf->base_url.len + rq->r->uri.len) + 128
-          + PQgetlength(res, 0, 0) + PQgetlength(res, n - 1, 0);
+          + PQgetlength(res, 0, pg->cursor)
+          + PQgetlength(res, n - 1, pg->cursor);
 
     p = ngx_pnalloc(rq->r->pool, len);
     if (p == NULL) {
@@ -189,9 +190,9 @@ fedi_page_link(fedi_req_t *rq, PGresult *res, fedi_page_t *pg)
     p = ngx_snprintf(p, len, "<%V%V?limit=%s&max_id=%s>; rel=\"next\", "
                      "<%V%V?limit=%s&min_id=%s>; rel=\"prev\"",
                      &rq->mcf->base_url, &rq->r->uri, pg->limit_str,
-                     PQgetvalue(res, n - 1, 0),
+                     PQgetvalue(res, n - 1, pg->cursor),
                      &rq->mcf->base_url, &rq->r->uri, pg->limit_str,
-                     PQgetvalue(res, 0, 0));
+                     PQgetvalue(res, 0, pg->cursor));
     v.len = p - v.data;
 
     return fedi_add_header(rq, "Link", &v);

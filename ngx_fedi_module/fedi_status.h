@@ -12,6 +12,7 @@ typedef struct {
     const char   *bound[3];        /* max_id, since_id, min_id, or NULL */
     ngx_uint_t    limit;
     char          limit_str[NGX_INT_T_LEN + 1];
+    int           cursor;          /* the column Link's ids come from */
 } fedi_page_t;
 
 

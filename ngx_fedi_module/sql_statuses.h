@@ -78,3 +78,50 @@ FEDI_SQL(FOLLOW, 4,
 
 FEDI_SQL(UNFOLLOW, 2,
     "SELECT fedi_unfollow($1, $2) FROM accounts WHERE id = $2")
+
+/* $1 account, $2 status, $3 on or off: false when not visible */
+FEDI_SQL(FAVOURITE, 3,
+    "SELECT fedi_favourite($1, $2, $3::boolean)")
+
+FEDI_SQL(BOOKMARK, 3,
+    "SELECT fedi_bookmark($1, $2, $3::boolean)")
+
+/* the viewer's favourites and bookmarks, paged by their own ids (the
+ * last column is the cursor) */
+FEDI_SQL(FAVOURITES, 6,
+    "SELECT * FROM (SELECT " FEDI_STATUS_COLS ", fv.id AS cursor"
+    " FROM favourites fv JOIN statuses s ON s.id = fv.status_id"
+    " JOIN accounts a ON a.id = s.account_id"
+    " WHERE fv.account_id = $1 AND" FEDI_STATUS_VISIBLE
+    FEDI_PAGE_BY("fv.id") ") x ORDER BY x.cursor DESC")
+
+FEDI_SQL(BOOKMARKS, 6,
+    "SELECT * FROM (SELECT " FEDI_STATUS_COLS ", bm.id AS cursor"
+    " FROM bookmarks bm JOIN statuses s ON s.id = bm.status_id"
+    " JOIN accounts a ON a.id = s.account_id"
+    " WHERE bm.account_id = $1 AND" FEDI_STATUS_VISIBLE
+    FEDI_PAGE_BY("bm.id") ") x ORDER BY x.cursor DESC")
+
+/* a thread: $3 the status; ancestors (up the reply chain) and
+ * descendants (down, depth-first by id), each visible to the viewer;
+ * the last column says which */
+FEDI_SQL(CONTEXT, 3,
+    "WITH RECURSIVE up(id, depth) AS ("
+    "   SELECT in_reply_to_id, 1 FROM statuses WHERE id = $3"
+    "   UNION ALL"
+    "   SELECT st.in_reply_to_id, up.depth + 1 FROM statuses st"
+    "   JOIN up ON st.id = up.id"
+    "   WHERE up.id IS NOT NULL AND up.depth < 40),"
+    " down(id, depth) AS ("
+    "   SELECT id, 1 FROM statuses WHERE in_reply_to_id = $3"
+    "   UNION ALL"
+    "   SELECT st.id, down.depth + 1 FROM statuses st"
+    "   JOIN down ON st.in_reply_to_id = down.id WHERE down.depth < 40)"
+    " SELECT " FEDI_STATUS_COLS ", 'a'"
+    " FROM statuses s JOIN accounts a ON a.id = s.account_id"
+    " WHERE s.id IN (SELECT id FROM up) AND" FEDI_STATUS_VISIBLE
+    " UNION ALL"
+    " SELECT " FEDI_STATUS_COLS ", 'd'"
+    " FROM statuses s JOIN accounts a ON a.id = s.account_id"
+    " WHERE s.id IN (SELECT id FROM down) AND" FEDI_STATUS_VISIBLE
+    " ORDER BY 1")

@@ -209,4 +209,57 @@ ok($r->{json}{requested} && !$r->{json}{following},
 
 is($t->get('/api/v1/timelines/home')->{status}, 401, 'home needs a token');
 
+# favourites and bookmarks
+
+my ($dave, $dave_id) = user('dave');
+my $post = $t->post('/api/v1/statuses', token => $dave,
+                    form => { status => 'like me' })->{json};
+$r = $t->post("/api/v1/statuses/$post->{id}/favourite", token => $alice);
+ok($r->{json}{favourited}, 'favourite');
+is($r->{json}{favourites_count}, 1, 'counted');
+$r = $t->post("/api/v1/statuses/$post->{id}/favourite", token => $alice);
+is($r->{json}{favourites_count}, 1, 'twice is once');
+$r = $t->post("/api/v1/statuses/$post->{id}/bookmark", token => $alice);
+ok($r->{json}{bookmarked}, 'bookmark');
+my $dm = $t->post('/api/v1/statuses', token => $dave,
+                  form => { status => 'secret', visibility => 'direct' })->{json};
+is($t->post("/api/v1/statuses/$dm->{id}/favourite", token => $alice)->{status},
+   404, 'what one cannot see cannot be favourited');
+
+$r = $t->get('/api/v1/favourites', token => $alice);
+is_deeply([ map { $_->{id} } @{ $r->{json} } ], [$post->{id}], 'favourites');
+like($r->{headers}{link} // '', qr/max_id=\d+>; rel="next"/,
+     'paged by the favourite, not the status');
+is_deeply([ map { $_->{id} } @{ $t->get('/api/v1/bookmarks', token => $alice)->{json} } ],
+          [$post->{id}], 'bookmarks');
+is_deeply($t->get('/api/v1/bookmarks', token => $dave)->{json}, [],
+          'bookmarks are private');
+
+$r = $t->post("/api/v1/statuses/$post->{id}/unfavourite", token => $alice);
+ok(!$r->{json}{favourited} && $r->{json}{favourites_count} == 0,
+   'unfavourite');
+$r = $t->post("/api/v1/statuses/$post->{id}/unbookmark", token => $alice);
+ok(!$r->{json}{bookmarked}, 'unbookmark');
+
+# a thread
+
+my $t1 = $t->post('/api/v1/statuses', token => $dave,
+                  form => { status => 'root' })->{json};
+my $t2 = $t->post('/api/v1/statuses', token => $alice,
+                  form => { status => 'reply', in_reply_to_id => $t1->{id} })->{json};
+my $t3 = $t->post('/api/v1/statuses', token => $dave,
+                  form => { status => 'reply 2', in_reply_to_id => $t2->{id} })->{json};
+my $t4 = $t->post('/api/v1/statuses', token => $dave, form => {
+    status => 'hidden', visibility => 'direct', in_reply_to_id => $t2->{id} })->{json};
+$r = $t->get("/api/v1/statuses/$t2->{id}/context");
+is_deeply([ map { $_->{id} } @{ $r->{json}{ancestors} } ], [$t1->{id}],
+          'context: ancestors');
+is_deeply([ map { $_->{id} } @{ $r->{json}{descendants} } ], [$t3->{id}],
+          'context: descendants the viewer may see');
+$r = $t->get("/api/v1/statuses/$t2->{id}/context", token => $dave);
+is_deeply([ map { $_->{id} } @{ $r->{json}{descendants} } ],
+          [$t3->{id}, $t4->{id}], 'the author sees his direct reply too');
+is($t->get("/api/v1/statuses/$dm->{id}/context")->{status}, 404,
+   'the context of what one cannot see is 404');
+
 $t->done_testing();
