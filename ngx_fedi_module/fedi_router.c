@@ -24,6 +24,7 @@ static const fedi_route_t  *fedi_route_tables[] = {
     fedi_routes_oauth,
     fedi_routes_accounts,
     fedi_routes_statuses,
+    fedi_routes_notifications,
     NULL
 };
 

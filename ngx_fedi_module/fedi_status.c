@@ -44,14 +44,25 @@ fedi_kval(fedi_json_t *j, const char *key, PGresult *res, int row, int col)
 void
 fedi_status_render(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row)
 {
-    fedi_status_render_text(rq, j, res, row, -1);
+    fedi_status_render_at(rq, j, res, row, 0, -1);
 }
 
 
-/* with text_col >= 0, also "text": the source, as DELETE answers it */
 void
 fedi_status_render_text(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     int row, int text_col)
+{
+    fedi_status_render_at(rq, j, res, row, 0, text_col);
+}
+
+
+/*
+ * The status whose columns start at c; with text_col >= 0, also "text":
+ * the source, as DELETE answers it
+ */
+void
+fedi_status_render_at(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    int row, int c, int text_col)
 {
     fedi_json_obj_open(j);
 
@@ -59,33 +70,33 @@ fedi_status_render_text(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
         fedi_kval(j, "text", res, row, text_col);
     }
 
-    fedi_kval(j, "id", res, row, S_ID);
-    fedi_kval(j, "created_at", res, row, S_CREATED_AT);
-    fedi_kval(j, "in_reply_to_id", res, row, S_REPLY_ID);
-    fedi_kval(j, "in_reply_to_account_id", res, row, S_REPLY_ACCOUNT);
-    fedi_json_kbool(j, "sensitive", fedi_pg_bool(res, row, S_SENSITIVE));
-    fedi_kval(j, "spoiler_text", res, row, S_SPOILER);
-    fedi_kval(j, "visibility", res, row, S_VISIBILITY);
-    fedi_kval(j, "language", res, row, S_LANGUAGE);
-    fedi_kval(j, "uri", res, row, S_URI);
-    fedi_kval(j, "url", res, row, S_URL);
-    fedi_json_kint(j, "replies_count", fedi_pg_int(res, row, S_REPLIES));
-    fedi_json_kint(j, "reblogs_count", fedi_pg_int(res, row, S_REBLOGS));
+    fedi_kval(j, "id", res, row, c + S_ID);
+    fedi_kval(j, "created_at", res, row, c + S_CREATED_AT);
+    fedi_kval(j, "in_reply_to_id", res, row, c + S_REPLY_ID);
+    fedi_kval(j, "in_reply_to_account_id", res, row, c + S_REPLY_ACCOUNT);
+    fedi_json_kbool(j, "sensitive", fedi_pg_bool(res, row, c + S_SENSITIVE));
+    fedi_kval(j, "spoiler_text", res, row, c + S_SPOILER);
+    fedi_kval(j, "visibility", res, row, c + S_VISIBILITY);
+    fedi_kval(j, "language", res, row, c + S_LANGUAGE);
+    fedi_kval(j, "uri", res, row, c + S_URI);
+    fedi_kval(j, "url", res, row, c + S_URL);
+    fedi_json_kint(j, "replies_count", fedi_pg_int(res, row, c + S_REPLIES));
+    fedi_json_kint(j, "reblogs_count", fedi_pg_int(res, row, c + S_REBLOGS));
     fedi_json_kint(j, "favourites_count",
-                   fedi_pg_int(res, row, S_FAVOURITES));
-    fedi_kval(j, "edited_at", res, row, S_EDITED_AT);
+                   fedi_pg_int(res, row, c + S_FAVOURITES));
+    fedi_kval(j, "edited_at", res, row, c + S_EDITED_AT);
 
     if (rq->token && rq->token->has_user) {
         fedi_json_kbool(j, "favourited",
-                        fedi_pg_bool(res, row, S_FAVOURITED));
-        fedi_json_kbool(j, "reblogged", fedi_pg_bool(res, row, S_REBLOGGED));
+                        fedi_pg_bool(res, row, c + S_FAVOURITED));
+        fedi_json_kbool(j, "reblogged", fedi_pg_bool(res, row, c + S_REBLOGGED));
         fedi_json_kbool(j, "muted", 0);
         fedi_json_kbool(j, "bookmarked",
-                        fedi_pg_bool(res, row, S_BOOKMARKED));
+                        fedi_pg_bool(res, row, c + S_BOOKMARKED));
         fedi_json_kbool(j, "pinned", 0);
     }
 
-    fedi_kval(j, "content", res, row, S_CONTENT);
+    fedi_kval(j, "content", res, row, c + S_CONTENT);
 
     fedi_json_key(j, "filtered");
     fedi_json_arr_open(j);
@@ -93,28 +104,28 @@ fedi_status_render_text(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
 
     fedi_json_knull(j, "reblog");
 
-    if (PQgetisnull(res, row, S_APP_NAME)) {
+    if (PQgetisnull(res, row, c + S_APP_NAME)) {
         fedi_json_knull(j, "application");
 
     } else {
         fedi_json_key(j, "application");
         fedi_json_obj_open(j);
-        fedi_kval(j, "name", res, row, S_APP_NAME);
-        fedi_kval(j, "website", res, row, S_APP_WEBSITE);
+        fedi_kval(j, "name", res, row, c + S_APP_NAME);
+        fedi_kval(j, "website", res, row, c + S_APP_WEBSITE);
         fedi_json_obj_close(j);
     }
 
     fedi_json_key(j, "account");
-    fedi_account_render(rq, j, res, row, FEDI_STATUS_NCOLS);
+    fedi_account_render(rq, j, res, row, c + FEDI_STATUS_NCOLS);
 
     fedi_json_key(j, "media_attachments");
     fedi_json_arr_open(j);
     fedi_json_arr_close(j);
 
-    fedi_json_kraw(j, "mentions", (u_char *) PQgetvalue(res, row, S_MENTIONS),
-                   PQgetlength(res, row, S_MENTIONS));
-    fedi_json_kraw(j, "tags", (u_char *) PQgetvalue(res, row, S_TAGS),
-                   PQgetlength(res, row, S_TAGS));
+    fedi_json_kraw(j, "mentions", (u_char *) PQgetvalue(res, row, c + S_MENTIONS),
+                   PQgetlength(res, row, c + S_MENTIONS));
+    fedi_json_kraw(j, "tags", (u_char *) PQgetvalue(res, row, c + S_TAGS),
+                   PQgetlength(res, row, c + S_TAGS));
 
     fedi_json_key(j, "emojis");
     fedi_json_arr_open(j);

@@ -125,3 +125,55 @@ FEDI_SQL(CONTEXT, 3,
     " FROM statuses s JOIN accounts a ON a.id = s.account_id"
     " WHERE s.id IN (SELECT id FROM down) AND" FEDI_STATUS_VISIBLE
     " ORDER BY 1")
+
+/* statuses by id ($3 '{1,2}'), those the viewer may see */
+FEDI_SQL(STATUSES_BY_IDS, 3,
+    "SELECT " FEDI_STATUS_COLS
+    " FROM statuses s JOIN accounts a ON a.id = s.account_id"
+    " WHERE s.id = ANY ($3::bigint[]) AND" FEDI_STATUS_VISIBLE)
+
+/*
+ * Notifications: $1 the account, $2 the base URL, $3..$6 the page, $7
+ * types to include ('{}' for all), $8 types to exclude, $9 from this
+ * account only.  The sender's columns, the notification's, then its
+ * status's (NULL when it has none).  Notifications from blocked or muted
+ * accounts, or about statuses gone or not visible, are left out.
+ */
+#define FEDI_NOTIFICATION_COLS                                               \
+    FEDI_ACCOUNT_COLS_OF("na") ", n.id AS nid, n.type,"                     \
+    " to_char(n.created_at AT TIME ZONE 'UTC',"                              \
+    "   'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), " FEDI_STATUS_COLS               \
+    " FROM notifications n JOIN accounts na ON na.id = n.from_account_id"    \
+    " LEFT JOIN statuses s ON s.id = n.status_id"                            \
+    " LEFT JOIN accounts a ON a.id = s.account_id"                           \
+    " WHERE n.account_id = $1"                                               \
+    " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = $1"        \
+    "   AND b.target_account_id = n.from_account_id)"                        \
+    " AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.account_id = $1"         \
+    "   AND m.target_account_id = n.from_account_id AND m.hide_notifications"\
+    "   AND (m.expires_at IS NULL OR m.expires_at > now()))"                 \
+    " AND (n.status_id IS NULL OR (" FEDI_STATUS_VISIBLE "))"
+
+FEDI_SQL(NOTIFICATIONS, 9,
+    "SELECT * FROM (SELECT " FEDI_NOTIFICATION_COLS
+    " AND (cardinality($7::text[]) = 0 OR n.type = ANY ($7::text[]))"
+    " AND NOT (n.type = ANY ($8::text[]))"
+    " AND ($9::bigint IS NULL OR n.from_account_id = $9::bigint)"
+    FEDI_PAGE_BY("n.id") ") x ORDER BY x.nid DESC")
+
+/* one: $3 its id */
+FEDI_SQL(NOTIFICATION_GET, 3,
+    "SELECT " FEDI_NOTIFICATION_COLS " AND n.id = $3::bigint")
+
+/* $2 one id, or NULL for all */
+FEDI_SQL(NOTIFICATIONS_CLEAR, 2,
+    "DELETE FROM notifications WHERE account_id = $1"
+    " AND ($2::bigint IS NULL OR id = $2::bigint)")
+
+/* unread: newer than the notifications marker, up to $2 */
+FEDI_SQL(NOTIFICATIONS_UNREAD, 2,
+    "SELECT count(*) FROM (SELECT 1 FROM notifications n"
+    " WHERE n.account_id = $1 AND n.id > coalesce((SELECT last_read_id"
+    "   FROM markers WHERE account_id = $1"
+    "   AND timeline = 'notifications'), 0)"
+    " LIMIT $2::bigint) x")

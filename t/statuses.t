@@ -262,4 +262,57 @@ is_deeply([ map { $_->{id} } @{ $r->{json}{descendants} } ],
 is($t->get("/api/v1/statuses/$dm->{id}/context")->{status}, 404,
    'the context of what one cannot see is 404');
 
+# notifications
+
+$r = $t->get('/api/v1/notifications', token => $alice);
+my @types = map { $_->{type} } @{ $r->{json} };
+ok((grep { $_ eq 'follow' } @types), 'a follow notification');
+ok((grep { $_ eq 'favourite' } @types) == 0,
+   'the favourite was undone, so was its notification');
+$r = $t->get('/api/v1/notifications', token => $bob);
+my ($mention) = grep { $_->{type} eq 'mention' } @{ $r->{json} };
+ok($mention, 'bob was mentioned');
+is($mention->{account}{username}, 'alice', 'by alice');
+is($mention->{status}{id}, $s->{id}, 'with the status');
+like($mention->{group_key}, qr/^ungrouped-\d+$/, 'mentions are not grouped');
+
+$t->post("/api/v1/statuses/$post->{id}/favourite", token => $_)
+    for $alice, $bob, $carol;
+$r = $t->get('/api/v1/notifications?types[]=favourite', token => $dave);
+is(scalar @{ $r->{json} }, 3, 'types[] filters');
+is($r->{json}[0]{account}{username}, 'carol', 'newest first');
+$r = $t->get('/api/v1/notifications?exclude_types[]=favourite', token => $dave);
+ok(!(grep { $_->{type} eq 'favourite' } @{ $r->{json} }), 'exclude_types[]');
+$r = $t->get("/api/v1/notifications?account_id=$bob_id", token => $dave);
+is(scalar @{ $r->{json} }, 1, 'account_id');
+
+$r = $t->get('/api/v2/notifications', token => $dave);
+my ($fav) = grep { $_->{type} eq 'favourite' } @{ $r->{json}{notification_groups} };
+is($fav->{notifications_count}, 3, 'v2 groups the three favourites');
+is(scalar @{ $fav->{sample_account_ids} }, 3, 'with their accounts');
+is($fav->{status_id}, $post->{id}, 'and the status');
+is(scalar(grep { $_->{id} eq $post->{id} } @{ $r->{json}{statuses} }), 1,
+   'statuses listed once');
+my %seen;
+ok(!(grep { $seen{$_->{id}}++ } @{ $r->{json}{accounts} }), 'accounts once');
+
+$r = $t->get('/api/v1/notifications/unread_count', token => $dave);
+is($r->{json}{count}, 3, 'unread_count');
+my $newest = $t->get('/api/v1/notifications', token => $dave)->{json}[0]{id};
+$t->post('/api/v1/markers', token => $dave,
+         form => { 'notifications[last_read_id]' => $newest });
+is($t->get('/api/v1/notifications/unread_count', token => $dave)->{json}{count},
+   0, 'the marker reads them');
+
+$r = $t->get("/api/v1/notifications/$newest", token => $dave);
+is($r->{json}{id}, $newest, 'one notification');
+is($t->get("/api/v1/notifications/$newest", token => $bob)->{status}, 404,
+   'not someone else\'s');
+$t->post("/api/v1/notifications/$newest/dismiss", token => $dave);
+is($t->get("/api/v1/notifications/$newest", token => $dave)->{status}, 404,
+   'dismissed');
+$t->post('/api/v1/notifications/clear', token => $dave);
+is_deeply($t->get('/api/v1/notifications', token => $dave)->{json}, [],
+          'cleared');
+
 $t->done_testing();
