@@ -67,6 +67,9 @@ static void api_status_unbookmark(fedi_req_t *rq);
 static void fedi_status_toggle(fedi_req_t *rq, fedi_sql_id_e stmt,
     const char *on);
 static void fedi_status_toggled(fedi_req_t *rq, PGresult *res);
+static void api_status_reblog(fedi_req_t *rq);
+static void api_status_unreblog(fedi_req_t *rq);
+static void fedi_reblogged(fedi_req_t *rq, PGresult *res);
 static void api_favourites(fedi_req_t *rq);
 static void api_bookmarks(fedi_req_t *rq);
 static void fedi_own_list(fedi_req_t *rq, fedi_sql_id_e stmt);
@@ -91,6 +94,10 @@ const fedi_route_t  fedi_routes_statuses[] = {
       "write:favourites", CORS|USER },
     { POST, "/api/v1/statuses/:id/unfavourite", api_status_unfavourite,
       "write:favourites", CORS|USER },
+    { POST, "/api/v1/statuses/:id/reblog", api_status_reblog,
+      "write:statuses", CORS|USER },
+    { POST, "/api/v1/statuses/:id/unreblog", api_status_unreblog,
+      "write:statuses", CORS|USER },
     { POST, "/api/v1/statuses/:id/bookmark", api_status_bookmark,
       "write:bookmarks", CORS|USER },
     { POST, "/api/v1/statuses/:id/unbookmark", api_status_unbookmark,
@@ -498,7 +505,7 @@ fedi_status_deleted(fedi_req_t *rq, PGresult *res)
     }
 
     /* the Status plus its source text, for delete-and-redraft */
-    col = FEDI_STATUS_NCOLS + FEDI_ACCOUNT_NCOLS;
+    col = FEDI_STATUS_ALL;
 
     fedi_status_render_text(rq, j, res, 0, col);
 
@@ -567,6 +574,74 @@ fedi_status_toggled(fedi_req_t *rq, PGresult *res)
 }
 
 
+/* POST /api/v1/statuses/:id/reblog and /unreblog */
+
+static void
+api_status_reblog(fedi_req_t *rq)
+{
+    char        *id;
+    const char  *vis;
+
+    id = fedi_arg_id(rq, 0);
+    if (id == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    vis = fedi_param_str(rq->params, "visibility");
+
+    if (vis && ngx_strcmp(vis, "public") != 0
+        && ngx_strcmp(vis, "unlisted") != 0
+        && ngx_strcmp(vis, "private") != 0)
+    {
+        vis = NULL;
+    }
+
+    fedi_query(rq, FEDI_SQL_REBLOG, fedi_reblogged, 4, rq->token->account_id,
+               id, vis, "true");
+}
+
+
+static void
+api_status_unreblog(fedi_req_t *rq)
+{
+    char  *id;
+
+    id = fedi_arg_id(rq, 0);
+    if (id == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_REBLOG, fedi_reblogged, 4, rq->token->account_id,
+               id, NULL, "false");
+}
+
+
+static void
+fedi_reblogged(fedi_req_t *rq, PGresult *res)
+{
+    const char  *v;
+
+    v = fedi_pg_val(res, 0, 0);
+
+    if (v == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    if (v[0] == '-') {
+        fedi_send_error(rq, NGX_HTTP_FORBIDDEN, "This action is not allowed");
+        return;
+    }
+
+    rq->data = fedi_pstrz(rq->r->pool, (u_char *) v, ngx_strlen(v));
+
+    fedi_query(rq, FEDI_SQL_STATUS_GET, fedi_status_loaded, 3,
+               fedi_viewer(rq), fedi_base(rq), (char *) rq->data);
+}
+
+
 /* GET /api/v1/favourites and /bookmarks, paged by their own ids */
 
 static void
@@ -596,7 +671,7 @@ fedi_own_list(fedi_req_t *rq, fedi_sql_id_e stmt)
 
     rq->data = pg;
     fedi_page_params(rq, pg, 20, 40);
-    pg->cursor = FEDI_STATUS_NCOLS + FEDI_ACCOUNT_NCOLS;
+    pg->cursor = FEDI_STATUS_ALL;
 
     fedi_query(rq, stmt, fedi_timeline_loaded, 6, rq->token->account_id,
                fedi_base(rq), pg->bound[0], pg->bound[1], pg->bound[2],
@@ -652,7 +727,7 @@ fedi_context_loaded(fedi_req_t *rq, PGresult *res)
     }
 
     n = PQntuples(res);
-    col = FEDI_STATUS_NCOLS + FEDI_ACCOUNT_NCOLS;
+    col = FEDI_STATUS_ALL;
 
     fedi_json_obj_open(j);
 

@@ -32,45 +32,58 @@
  * a.id = s.account_id", with $1 the viewer (or NULL) and $2 the instance's
  * base URL; see fedi_status_render().
  */
-#define FEDI_STATUS_COLS                                                     \
-    "s.id, to_char(s.created_at AT TIME ZONE 'UTC',"                         \
-    "  'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"                                 \
-    " s.in_reply_to_id, s.in_reply_to_account_id, s.sensitive,"             \
-    " s.spoiler_text, s.visibility, s.language,"                             \
-    " coalesce(s.uri, $2 || '/users/' || a.username || '/statuses/' || s.id),"\
-    " coalesce(s.url, $2 || '/@' || a.username || '/' || s.id),"             \
-    " s.replies_count, s.reblogs_count, s.favourites_count,"                 \
-    " to_char(s.edited_at AT TIME ZONE 'UTC',"                               \
-    "  'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"                                 \
-    " s.content,"                                                            \
+#define FEDI_STATUS_COLS_OF(s, a)                                            \
+    "" s ".id, to_char(" s ".created_at AT TIME ZONE 'UTC',"                 \
+    "  'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"                                \
+    " " s ".in_reply_to_id, " s ".in_reply_to_account_id, " s ".sensitive,"  \
+    " " s ".spoiler_text, " s ".visibility, " s ".language,"                 \
+    " coalesce(" s ".uri, $2 || '/users/' || " a ".username || '/statuses/' || " s ".id)," \
+    " coalesce(" s ".url, $2 || '/@' || " a ".username || '/' || " s ".id)," \
+    " " s ".replies_count, " s ".reblogs_count, " s ".favourites_count,"     \
+    " to_char(" s ".edited_at AT TIME ZONE 'UTC',"                           \
+    "  'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"                                \
+    " " s ".content,"                                                        \
     " (SELECT ap.name FROM oauth_applications ap"                            \
-    "   WHERE ap.id = s.application_id),"                                    \
+    "   WHERE ap.id = " s ".application_id),"                                \
     " (SELECT ap.website FROM oauth_applications ap"                         \
-    "   WHERE ap.id = s.application_id),"                                    \
+    "   WHERE ap.id = " s ".application_id),"                                \
     " coalesce((SELECT json_agg(json_build_object('id', ma.id::text,"        \
     "   'username', ma.username, 'acct', CASE WHEN ma.domain IS NULL"        \
     "   THEN ma.username ELSE ma.username || '@' || ma.domain END,"          \
     "   'url', coalesce(ma.url, $2 || '/@' || ma.username)))"                \
     "   FROM mentions m JOIN accounts ma ON ma.id = m.account_id"            \
-    "   WHERE m.status_id = s.id), '[]'),"                                   \
+    "   WHERE m.status_id = " s ".id), '[]'),"                               \
     " coalesce((SELECT json_agg(json_build_object('name', lower(t.name),"    \
     "   'url', $2 || '/tags/' || lower(t.name)))"                            \
     "   FROM statuses_tags st JOIN tags t ON t.id = st.tag_id"               \
-    "   WHERE st.status_id = s.id), '[]'),"                                  \
-    " EXISTS (SELECT 1 FROM favourites fv WHERE fv.status_id = s.id"         \
+    "   WHERE st.status_id = " s ".id), '[]'),"                              \
+    " EXISTS (SELECT 1 FROM favourites fv WHERE fv.status_id = " s ".id"     \
     "   AND fv.account_id = $1),"                                            \
-    " EXISTS (SELECT 1 FROM bookmarks bm WHERE bm.status_id = s.id"          \
+    " EXISTS (SELECT 1 FROM bookmarks bm WHERE bm.status_id = " s ".id"      \
     "   AND bm.account_id = $1),"                                            \
-    " EXISTS (SELECT 1 FROM statuses rb WHERE rb.reblog_of_id = s.id"        \
+    " EXISTS (SELECT 1 FROM statuses rb WHERE rb.reblog_of_id = " s ".id"    \
     "   AND rb.account_id = $1 AND rb.deleted_at IS NULL), "                 \
-    FEDI_ACCOUNT_COLS
+    FEDI_ACCOUNT_COLS_OF(a)
+
+/* a status and, when it is a boost, the boosted one: "r" by "ra" */
+#define FEDI_STATUS_COLS                                                     \
+    FEDI_STATUS_COLS_OF("s", "a") ", " FEDI_STATUS_COLS_OF("r", "ra")
+
+#define FEDI_STATUS_JOIN                                                     \
+    " JOIN accounts a ON a.id = s.account_id"                                \
+    " LEFT JOIN statuses r ON r.id = s.reblog_of_id"                         \
+    " LEFT JOIN accounts ra ON ra.id = r.account_id"
 
 #define FEDI_STATUS_NCOLS   22      /* then the account's columns */
+#define FEDI_STATUS_BLOCK   (FEDI_STATUS_NCOLS + FEDI_ACCOUNT_NCOLS)
+#define FEDI_STATUS_ALL     (2 * FEDI_STATUS_BLOCK)   /* with the boosted */
 
 /* the visibility rule, for "statuses s" and the viewer in $1 */
 #define FEDI_STATUS_VISIBLE                                                  \
     " s.deleted_at IS NULL"                                                  \
-    " AND fedi_status_visible(s.id, s.account_id, s.visibility, $1)"
+    " AND fedi_status_visible(s.id, s.account_id, s.visibility, $1)"         \
+    " AND (s.reblog_of_id IS NULL OR (r.deleted_at IS NULL"                  \
+    "   AND fedi_status_visible(r.id, r.account_id, r.visibility, $1)))"
 
 /* max_id, since_id and min_id in $3, $4, $5, the limit in $6, over c */
 #define FEDI_PAGE_BY(c)                                                      \

@@ -41,6 +41,10 @@ fedi_kval(fedi_json_t *j, const char *key, PGresult *res, int row, int col)
 }
 
 
+static void fedi_status_render_one(fedi_req_t *rq, fedi_json_t *j,
+    PGresult *res, int row, int c, int text_col, ngx_uint_t outer);
+
+
 void
 fedi_status_render(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row)
 {
@@ -63,6 +67,15 @@ fedi_status_render_text(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
 void
 fedi_status_render_at(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     int row, int c, int text_col)
+{
+    fedi_status_render_one(rq, j, res, row, c, text_col, 1);
+}
+
+
+/* a boost carries the boosted status, rendered from the next block */
+static void
+fedi_status_render_one(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    int row, int c, int text_col, ngx_uint_t outer)
 {
     fedi_json_obj_open(j);
 
@@ -102,7 +115,13 @@ fedi_status_render_at(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     fedi_json_arr_open(j);
     fedi_json_arr_close(j);
 
-    fedi_json_knull(j, "reblog");
+    if (outer && !PQgetisnull(res, row, c + FEDI_STATUS_BLOCK)) {
+        fedi_json_key(j, "reblog");
+        fedi_status_render_one(rq, j, res, row, c + FEDI_STATUS_BLOCK, -1, 0);
+
+    } else {
+        fedi_json_knull(j, "reblog");
+    }
 
     if (PQgetisnull(res, row, c + S_APP_NAME)) {
         fedi_json_knull(j, "application");

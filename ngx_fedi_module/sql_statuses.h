@@ -20,7 +20,7 @@ FEDI_SQL(STATUS_POST, 11,
 /* $3 status id */
 FEDI_SQL(STATUS_GET, 3,
     "SELECT " FEDI_STATUS_COLS
-    " FROM statuses s JOIN accounts a ON a.id = s.account_id"
+    " FROM statuses s" FEDI_STATUS_JOIN
     " WHERE s.id = $3 AND" FEDI_STATUS_VISIBLE)
 
 /* $3 status id, $1 its author: answers the status with its source text */
@@ -39,21 +39,21 @@ FEDI_SQL(STATUS_DELETE, 3,
     " SELECT " FEDI_STATUS_COLS ", s.text,"
     " (SELECT count(*) FROM c) + (SELECT count(*) FROM r)"
     " + (SELECT count(*) FROM f)"
-    " FROM statuses s JOIN accounts a ON a.id = s.account_id"
+    " FROM statuses s" FEDI_STATUS_JOIN
     " WHERE s.id IN (SELECT id FROM d)")
 
 /* home: $3..$6 max_id, since_id, min_id, limit */
 FEDI_SQL(TIMELINE_HOME, 6,
     "SELECT * FROM (SELECT " FEDI_STATUS_COLS
     " FROM feeds fd JOIN statuses s ON s.id = fd.status_id"
-    " JOIN accounts a ON a.id = s.account_id"
+    FEDI_STATUS_JOIN
     " WHERE fd.account_id = $1 AND" FEDI_STATUS_VISIBLE
     FEDI_PAGE ") x ORDER BY 1 DESC")
 
 /* public: $7 local only, $8 remote only */
 FEDI_SQL(TIMELINE_PUBLIC, 8,
     "SELECT * FROM (SELECT " FEDI_STATUS_COLS
-    " FROM statuses s JOIN accounts a ON a.id = s.account_id"
+    " FROM statuses s" FEDI_STATUS_JOIN
     " WHERE s.visibility = 'public' AND s.reblog_of_id IS NULL"
     " AND a.suspended_at IS NULL"
     " AND (NOT $7::boolean OR a.domain IS NULL)"
@@ -64,7 +64,7 @@ FEDI_SQL(TIMELINE_PUBLIC, 8,
 /* an account's statuses: $7 the account, $8 exclude replies */
 FEDI_SQL(ACCOUNT_STATUSES, 8,
     "SELECT * FROM (SELECT " FEDI_STATUS_COLS
-    " FROM statuses s JOIN accounts a ON a.id = s.account_id"
+    " FROM statuses s" FEDI_STATUS_JOIN
     " WHERE s.account_id = $7::bigint"
     " AND (NOT $8::boolean OR s.in_reply_to_id IS NULL"
     "      OR s.in_reply_to_account_id = s.account_id)"
@@ -91,14 +91,14 @@ FEDI_SQL(BOOKMARK, 3,
 FEDI_SQL(FAVOURITES, 6,
     "SELECT * FROM (SELECT " FEDI_STATUS_COLS ", fv.id AS cursor"
     " FROM favourites fv JOIN statuses s ON s.id = fv.status_id"
-    " JOIN accounts a ON a.id = s.account_id"
+    FEDI_STATUS_JOIN
     " WHERE fv.account_id = $1 AND" FEDI_STATUS_VISIBLE
     FEDI_PAGE_BY("fv.id") ") x ORDER BY x.cursor DESC")
 
 FEDI_SQL(BOOKMARKS, 6,
     "SELECT * FROM (SELECT " FEDI_STATUS_COLS ", bm.id AS cursor"
     " FROM bookmarks bm JOIN statuses s ON s.id = bm.status_id"
-    " JOIN accounts a ON a.id = s.account_id"
+    FEDI_STATUS_JOIN
     " WHERE bm.account_id = $1 AND" FEDI_STATUS_VISIBLE
     FEDI_PAGE_BY("bm.id") ") x ORDER BY x.cursor DESC")
 
@@ -118,18 +118,18 @@ FEDI_SQL(CONTEXT, 3,
     "   SELECT st.id, down.depth + 1 FROM statuses st"
     "   JOIN down ON st.in_reply_to_id = down.id WHERE down.depth < 40)"
     " SELECT " FEDI_STATUS_COLS ", 'a'"
-    " FROM statuses s JOIN accounts a ON a.id = s.account_id"
+    " FROM statuses s" FEDI_STATUS_JOIN
     " WHERE s.id IN (SELECT id FROM up) AND" FEDI_STATUS_VISIBLE
     " UNION ALL"
     " SELECT " FEDI_STATUS_COLS ", 'd'"
-    " FROM statuses s JOIN accounts a ON a.id = s.account_id"
+    " FROM statuses s" FEDI_STATUS_JOIN
     " WHERE s.id IN (SELECT id FROM down) AND" FEDI_STATUS_VISIBLE
     " ORDER BY 1")
 
 /* statuses by id ($3 '{1,2}'), those the viewer may see */
 FEDI_SQL(STATUSES_BY_IDS, 3,
     "SELECT " FEDI_STATUS_COLS
-    " FROM statuses s JOIN accounts a ON a.id = s.account_id"
+    " FROM statuses s" FEDI_STATUS_JOIN
     " WHERE s.id = ANY ($3::bigint[]) AND" FEDI_STATUS_VISIBLE)
 
 /*
@@ -146,6 +146,8 @@ FEDI_SQL(STATUSES_BY_IDS, 3,
     " FROM notifications n JOIN accounts na ON na.id = n.from_account_id"    \
     " LEFT JOIN statuses s ON s.id = n.status_id"                            \
     " LEFT JOIN accounts a ON a.id = s.account_id"                           \
+    " LEFT JOIN statuses r ON r.id = s.reblog_of_id"                         \
+    " LEFT JOIN accounts ra ON ra.id = r.account_id"                         \
     " WHERE n.account_id = $1"                                               \
     " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = $1"        \
     "   AND b.target_account_id = n.from_account_id)"                        \
@@ -177,3 +179,7 @@ FEDI_SQL(NOTIFICATIONS_UNREAD, 2,
     "   FROM markers WHERE account_id = $1"
     "   AND timeline = 'notifications'), 0)"
     " LIMIT $2::bigint) x")
+
+/* $1 account, $2 status, $3 visibility, $4 on: see fedi_reblog() */
+FEDI_SQL(REBLOG, 4,
+    "SELECT fedi_reblog($1, $2, $3, $4::boolean)")

@@ -241,6 +241,36 @@ ok(!$r->{json}{favourited} && $r->{json}{favourites_count} == 0,
 $r = $t->post("/api/v1/statuses/$post->{id}/unbookmark", token => $alice);
 ok(!$r->{json}{bookmarked}, 'unbookmark');
 
+# boosts
+
+$t->post("/api/v1/accounts/$bob_id/follow", token => $carol);
+$r = $t->post("/api/v1/statuses/$post->{id}/reblog", token => $bob);
+is($r->{status}, 200, 'a boost');
+my $boost = $r->{json};
+is($boost->{account}{username}, 'bob', 'by bob');
+is($boost->{reblog}{id}, $post->{id}, 'of dave\'s post');
+is($boost->{reblog}{account}{username}, 'dave', 'the boosted author');
+is($boost->{reblog}{reblogs_count}, 1, 'counted');
+is($boost->{content}, '', 'a boost has no content of its own');
+is($t->post("/api/v1/statuses/$post->{id}/reblog", token => $bob)->{json}{id},
+   $boost->{id}, 'boosting twice gives the same boost');
+@ids = map { $_->{id} } @{ $t->get('/api/v1/timelines/home', token => $carol)->{json} };
+ok((grep { $_ eq $boost->{id} } @ids), 'the boost reaches the booster\'s followers');
+is($t->get("/api/v1/statuses/$boost->{id}")->{json}{reblog}{id}, $post->{id},
+   'a boost read by its id');
+$t->post("/api/v1/accounts/$alice_id/follow", token => $bob);
+is($t->post("/api/v1/statuses/$private->{id}/reblog", token => $bob)->{status},
+   403, 'a private post cannot be boosted by others');
+is($t->post("/api/v1/statuses/$dm->{id}/reblog", token => $bob)->{status},
+   404, 'nor what one cannot see');
+ok((grep { $_->{type} eq 'reblog' }
+    @{ $t->get('/api/v1/notifications', token => $dave)->{json} }),
+   'dave is notified');
+$r = $t->post("/api/v1/statuses/$post->{id}/unreblog", token => $bob);
+is($r->{json}{id}, $post->{id}, 'unreblog answers the boosted status');
+is($r->{json}{reblogs_count}, 0, 'uncounted');
+is($t->get("/api/v1/statuses/$boost->{id}")->{status}, 404, 'the boost is gone');
+
 # a thread
 
 my $t1 = $t->post('/api/v1/statuses', token => $dave,
