@@ -183,6 +183,7 @@ extern const fedi_route_t  fedi_routes_oauth[];
 extern const fedi_route_t  fedi_routes_accounts[];
 extern const fedi_route_t  fedi_routes_statuses[];
 extern const fedi_route_t  fedi_routes_notifications[];
+extern const fedi_route_t  fedi_routes_relationships[];
 
 
 #define GET     NGX_HTTP_GET

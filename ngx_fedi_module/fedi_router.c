@@ -25,6 +25,7 @@ static const fedi_route_t  *fedi_route_tables[] = {
     fedi_routes_accounts,
     fedi_routes_statuses,
     fedi_routes_notifications,
+    fedi_routes_relationships,
     NULL
 };
 

@@ -14,3 +14,4 @@
 #include "sql_oauth.h"
 #include "sql_accounts.h"
 #include "sql_statuses.h"
+#include "sql_relationships.h"

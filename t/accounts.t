@@ -152,6 +152,67 @@ $r = $t->get("/api/v1/accounts/relationships?id[]=$alice_id", token => $bob);
 ok($r->{json}[0]{blocked_by} && $r->{json}[0]{following},
    'and the other way round');
 
+# blocks, mutes, notes, follow requests, followers
+
+my ($carol) = map { user($_) } 'carol';
+my $carol_id = $t->get('/api/v1/accounts/verify_credentials', token => $carol)
+    ->{json}{id};
+
+$r = $t->post("/api/v1/accounts/$carol_id/mute", token => $alice,
+              form => { notifications => 'false', duration => 3600 });
+ok($r->{json}{muting} && !$r->{json}{muting_notifications},
+   'mute, keeping notifications');
+ok($r->{json}{muting_expires_at}, 'for an hour');
+$r = $t->get('/api/v1/mutes', token => $alice);
+is($r->{json}[0]{id}, $carol_id, 'the mutes list');
+ok($r->{json}[0]{mute_expires_at}, 'with mute_expires_at');
+$r = $t->post("/api/v1/accounts/$carol_id/unmute", token => $alice);
+ok(!$r->{json}{muting}, 'unmute');
+
+$r = $t->post("/api/v1/accounts/$carol_id/note", token => $alice,
+              form => { comment => 'met at the conference' });
+is($r->{json}{note}, 'met at the conference', 'a private note');
+
+$t->patch('/api/v1/accounts/update_credentials', token => $carol,
+          form => { locked => 'true' });
+$r = $t->post("/api/v1/accounts/$carol_id/follow", token => $alice);
+ok($r->{json}{requested}, 'a follow request to a locked account');
+$r = $t->get('/api/v1/follow_requests', token => $carol);
+is_deeply([ map { $_->{id} } @{ $r->{json} } ], [$alice_id],
+          'carol sees the request');
+$r = $t->post("/api/v1/follow_requests/$alice_id/authorize", token => $carol);
+ok($r->{json}{followed_by} && !$r->{json}{requested_by},
+   'authorized: alice follows carol');
+is($t->post("/api/v1/follow_requests/$alice_id/authorize", token => $carol)
+   ->{status}, 404, 'once');
+$r = $t->post("/api/v1/accounts/$carol_id/follow", token => $bob);
+$r = $t->post("/api/v1/follow_requests/$bob_id/reject", token => $carol);
+ok(!$r->{json}{followed_by}, 'rejected');
+
+$r = $t->get("/api/v1/accounts/$carol_id/followers");
+is_deeply([ map { $_->{id} } @{ $r->{json} } ], [$alice_id], 'followers');
+$r = $t->get("/api/v1/accounts/$alice_id/following");
+ok((grep { $_->{id} eq $carol_id } @{ $r->{json} }), 'following');
+$t->patch('/api/v1/accounts/update_credentials', token => $carol,
+          form => { hide_collections => 'true' });
+is_deeply($t->get("/api/v1/accounts/$carol_id/followers")->{json}, [],
+          'hidden collections are empty to others');
+is(scalar @{ $t->get("/api/v1/accounts/$carol_id/followers",
+                     token => $carol)->{json} }, 1, 'but not to the owner');
+
+$r = $t->post("/api/v1/accounts/$alice_id/remove_from_followers",
+              token => $carol);
+ok(!$r->{json}{followed_by}, 'remove_from_followers');
+
+$r = $t->post("/api/v1/accounts/$carol_id/block", token => $alice);
+ok($r->{json}{blocking}, 'block');
+is_deeply([ map { $_->{id} } @{ $t->get('/api/v1/blocks', token => $alice)->{json} } ],
+          [$carol_id, $bob_id], 'the blocks list, newest first');
+$r = $t->post("/api/v1/accounts/$carol_id/unblock", token => $alice);
+ok(!$r->{json}{blocking}, 'unblock');
+is($t->post("/api/v1/accounts/$alice_id/block", token => $alice)->{status},
+   404, 'nobody blocks themselves');
+
 # preferences and markers
 
 $r = $t->get('/api/v1/preferences', token => $alice);
@@ -185,7 +246,7 @@ is($r->{status}, 422, 'a marker must be an id');
 # the lists clients read at start, empty until their issues
 
 for my $path (qw(/api/v1/filters /api/v2/filters /api/v1/lists
-                 /api/v1/followed_tags /api/v1/follow_requests
+                 /api/v1/followed_tags
                  /api/v1/announcements /api/v1/trends/tags
                  /api/v1/trends/statuses /api/v1/trends/links
                  /api/v2/suggestions))
