@@ -37,10 +37,21 @@ typedef struct {
     ngx_str_t        url;          /* scratch for mention URLs */
     fedi_page_t      page;
     char            *id;
+    char            *edit;         /* the status being edited, or NULL */
 } fedi_post_t;
 
 
 static void api_status_post(fedi_req_t *rq);
+static void api_status_edit(fedi_req_t *rq);
+static void fedi_status_edited(fedi_req_t *rq, PGresult *res);
+static void api_status_history(fedi_req_t *rq);
+static void fedi_history_loaded(fedi_req_t *rq, PGresult *res);
+static void api_status_source(fedi_req_t *rq);
+static void fedi_source_loaded(fedi_req_t *rq, PGresult *res);
+static void api_status_pin(fedi_req_t *rq);
+static void api_status_unpin(fedi_req_t *rq);
+static void fedi_pinned(fedi_req_t *rq, PGresult *res);
+static void api_statuses_many(fedi_req_t *rq);
 static void fedi_post_mention_found(void *data, const char *user,
     size_t ulen, const char *domain, size_t dlen);
 static void fedi_post_looked_up(fedi_req_t *rq, PGresult *res);
@@ -86,7 +97,17 @@ static ngx_int_t fedi_is_local_domain(fedi_req_t *rq, const char *domain,
 const fedi_route_t  fedi_routes_statuses[] = {
     { POST, "/api/v1/statuses", api_status_post, "write:statuses",
       CORS|USER },
+    { GET, "/api/v1/statuses", api_statuses_many, NULL, CORS },
     { GET, "/api/v1/statuses/:id", api_status_get, NULL, CORS },
+    { PUT, "/api/v1/statuses/:id", api_status_edit, "write:statuses",
+      CORS|USER },
+    { GET, "/api/v1/statuses/:id/history", api_status_history, NULL, CORS },
+    { GET, "/api/v1/statuses/:id/source", api_status_source,
+      "read:statuses", CORS|USER },
+    { POST, "/api/v1/statuses/:id/pin", api_status_pin, "write:accounts",
+      CORS|USER },
+    { POST, "/api/v1/statuses/:id/unpin", api_status_unpin,
+      "write:accounts", CORS|USER },
     { DELETE, "/api/v1/statuses/:id", api_status_delete, "write:statuses",
       CORS|USER },
     { GET, "/api/v1/statuses/:id/context", api_status_context, NULL, CORS },
@@ -166,6 +187,23 @@ fedi_is_local_domain(fedi_req_t *rq, const char *domain, size_t dlen)
 /* POST /api/v1/statuses */
 
 static void
+api_status_edit(fedi_req_t *rq)
+{
+    char  *id;
+
+    id = fedi_arg_id(rq, 0);
+    if (id == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    rq->data = id;
+    api_status_post(rq);
+}
+
+
+/* POST /api/v1/statuses, and PUT .../:id (rq->data the id) */
+static void
 api_status_post(fedi_req_t *rq)
 {
     u_char       *p;
@@ -178,6 +216,7 @@ api_status_post(fedi_req_t *rq)
         return;
     }
 
+    ps->edit = rq->data;
     rq->data = ps;
 
     ps->text = fedi_param_str(rq->params, "status");
@@ -407,6 +446,14 @@ fedi_post_looked_up(fedi_req_t *rq, PGresult *res)
 
     ps->found = NULL;   /* res is cleared when this returns */
 
+    if (ps->edit) {
+        fedi_query(rq, FEDI_SQL_STATUS_EDIT, fedi_status_edited, 9,
+                   rq->token->account_id, ps->edit, ps->text, content,
+                   ps->spoiler, ps->sensitive ? "true" : "false",
+                   ps->language, mentions, tags);
+        return;
+    }
+
     fedi_query(rq, FEDI_SQL_STATUS_POST, fedi_post_done, 11,
                rq->token->account_id, ps->text, content, ps->spoiler,
                ps->sensitive ? "true" : "false", ps->visibility,
@@ -428,6 +475,240 @@ fedi_post_done(fedi_req_t *rq, PGresult *res)
 
     fedi_query(rq, FEDI_SQL_STATUS_GET, fedi_status_loaded, 3,
                fedi_viewer(rq), fedi_base(rq), ps->id);
+}
+
+
+static void
+fedi_status_edited(fedi_req_t *rq, PGresult *res)
+{
+    fedi_post_t  *ps = rq->data;
+
+    if (!fedi_pg_bool(res, 0, 0)) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_STATUS_GET, fedi_status_loaded, 3,
+               fedi_viewer(rq), fedi_base(rq), ps->edit);
+}
+
+
+/* GET /api/v1/statuses/:id/history: StatusEdit, oldest first */
+
+static void
+api_status_history(fedi_req_t *rq)
+{
+    char  *id;
+
+    id = fedi_arg_id(rq, 0);
+    if (id == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_STATUS_HISTORY, fedi_history_loaded, 3,
+               fedi_viewer(rq), fedi_base(rq), id);
+}
+
+
+static void
+fedi_history_loaded(fedi_req_t *rq, PGresult *res)
+{
+    int           i, n;
+    fedi_json_t  *j;
+
+    n = PQntuples(res);
+
+    if (n == 0) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    j = fedi_json_new(rq);
+    if (j == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    fedi_json_arr_open(j);
+
+    for (i = 0; i < n; i++) {
+        fedi_json_obj_open(j);
+        fedi_json_kcstr(j, "content", PQgetvalue(res, i, 0));
+        fedi_json_kcstr(j, "spoiler_text", PQgetvalue(res, i, 1));
+        fedi_json_kbool(j, "sensitive", fedi_pg_bool(res, i, 2));
+        fedi_json_kcstr(j, "created_at", PQgetvalue(res, i, 3));
+        fedi_json_key(j, "account");
+        fedi_account_render(rq, j, res, i, 4);
+        fedi_json_key(j, "media_attachments");
+        fedi_json_arr_open(j);
+        fedi_json_arr_close(j);
+        fedi_json_key(j, "emojis");
+        fedi_json_arr_open(j);
+        fedi_json_arr_close(j);
+        fedi_json_obj_close(j);
+    }
+
+    fedi_json_arr_close(j);
+
+    fedi_send_json(rq, NGX_HTTP_OK, j);
+}
+
+
+/* GET /api/v1/statuses/:id/source (one's own) */
+
+static void
+api_status_source(fedi_req_t *rq)
+{
+    char  *id;
+
+    id = fedi_arg_id(rq, 0);
+    if (id == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_STATUS_SOURCE, fedi_source_loaded, 2,
+               rq->token->account_id, id);
+}
+
+
+static void
+fedi_source_loaded(fedi_req_t *rq, PGresult *res)
+{
+    fedi_json_t  *j;
+
+    if (PQntuples(res) != 1) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    j = fedi_json_new(rq);
+    if (j == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    fedi_json_obj_open(j);
+    fedi_json_kcstr(j, "id", PQgetvalue(res, 0, 0));
+    fedi_json_kcstr(j, "text", PQgetvalue(res, 0, 1));
+    fedi_json_kcstr(j, "spoiler_text", PQgetvalue(res, 0, 2));
+    fedi_json_obj_close(j);
+
+    fedi_send_json(rq, NGX_HTTP_OK, j);
+}
+
+
+/* POST /api/v1/statuses/:id/pin and /unpin */
+
+static void
+api_status_pin(fedi_req_t *rq)
+{
+    rq->data = fedi_arg_id(rq, 0);
+
+    if (rq->data == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_PIN, fedi_pinned, 3, rq->token->account_id,
+               rq->data, "true");
+}
+
+
+static void
+api_status_unpin(fedi_req_t *rq)
+{
+    rq->data = fedi_arg_id(rq, 0);
+
+    if (rq->data == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_PIN, fedi_pinned, 3, rq->token->account_id,
+               rq->data, "false");
+}
+
+
+static void
+fedi_pinned(fedi_req_t *rq, PGresult *res)
+{
+    const char  *v;
+
+    v = PQgetvalue(res, 0, 0);
+
+    if (ngx_strcmp(v, "not_found") == 0) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    if (ngx_strcmp(v, "not_allowed") == 0) {
+        fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                        "Validation failed: Only your own public and unlisted "
+                        "posts can be pinned");
+        return;
+    }
+
+    if (ngx_strcmp(v, "limit") == 0) {
+        fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                        "Validation failed: You have already pinned the "
+                        "maximum number of posts");
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_STATUS_GET, fedi_status_loaded, 3,
+               fedi_viewer(rq), fedi_base(rq), (char *) rq->data);
+}
+
+
+/* GET /api/v1/statuses?id[]=: those that exist and may be seen */
+
+static void
+api_statuses_many(fedi_req_t *rq)
+{
+    u_char      *p, *out;
+    size_t       n, i, k, len;
+    const char  *ids[40];
+
+    n = fedi_param_strs(rq->params, "id", ids, 40);
+
+    len = 3;
+
+    for (i = 0; i < n; i++) {
+        len += ngx_strlen(ids[i]) + 1;
+    }
+
+    out = ngx_pnalloc(rq->r->pool, len);
+    if (out == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    p = out;
+    *p++ = '{';
+
+    for (i = 0; i < n; i++) {
+        for (k = 0; ids[i][k] >= '0' && ids[i][k] <= '9'; k++) { /* void */ }
+
+        if (k == 0 || ids[i][k] != '\0' || k > 19) {
+            continue;
+        }
+
+        if (p[-1] != '{') {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, ids[i], k);
+    }
+
+    *p++ = '}';
+    *p = '\0';
+
+    rq->data = NULL;
+
+    fedi_query(rq, FEDI_SQL_STATUSES_BY_IDS, fedi_timeline_loaded, 3,
+               fedi_viewer(rq), fedi_base(rq), (char *) out);
 }
 
 
@@ -811,10 +1092,13 @@ api_account_statuses(fedi_req_t *rq)
     rq->data = pg;
     fedi_page_params(rq, pg, 20, 40);
 
-    fedi_query(rq, FEDI_SQL_ACCOUNT_STATUSES, fedi_timeline_loaded, 8,
+    fedi_query(rq, FEDI_SQL_ACCOUNT_STATUSES, fedi_timeline_loaded, 10,
                fedi_viewer(rq), fedi_base(rq), pg->bound[0], pg->bound[1],
                pg->bound[2], pg->limit_str, id,
                fedi_param_bool(rq->params, "exclude_replies", 0)
+               ? "true" : "false",
+               fedi_param_bool(rq->params, "pinned", 0) ? "true" : "false",
+               fedi_param_bool(rq->params, "exclude_reblogs", 0)
                ? "true" : "false");
 }
 

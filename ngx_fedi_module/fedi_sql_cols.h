@@ -62,7 +62,9 @@
     " EXISTS (SELECT 1 FROM bookmarks bm WHERE bm.status_id = " s ".id"      \
     "   AND bm.account_id = $1),"                                            \
     " EXISTS (SELECT 1 FROM statuses rb WHERE rb.reblog_of_id = " s ".id"    \
-    "   AND rb.account_id = $1 AND rb.deleted_at IS NULL), "                 \
+    "   AND rb.account_id = $1 AND rb.deleted_at IS NULL),"                  \
+    " EXISTS (SELECT 1 FROM status_pins sp WHERE sp.status_id = " s ".id"    \
+    "   AND sp.account_id = $1), "                                           \
     FEDI_ACCOUNT_COLS_OF(a)
 
 /* a status and, when it is a boost, the boosted one: "r" by "ra" */
@@ -74,7 +76,7 @@
     " LEFT JOIN statuses r ON r.id = s.reblog_of_id"                         \
     " LEFT JOIN accounts ra ON ra.id = r.account_id"
 
-#define FEDI_STATUS_NCOLS   22      /* then the account's columns */
+#define FEDI_STATUS_NCOLS   23      /* then the account's columns */
 #define FEDI_STATUS_BLOCK   (FEDI_STATUS_NCOLS + FEDI_ACCOUNT_NCOLS)
 #define FEDI_STATUS_ALL     (2 * FEDI_STATUS_BLOCK)   /* with the boosted */
 

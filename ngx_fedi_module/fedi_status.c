@@ -20,7 +20,7 @@ enum {
     S_ID = 0, S_CREATED_AT, S_REPLY_ID, S_REPLY_ACCOUNT, S_SENSITIVE,
     S_SPOILER, S_VISIBILITY, S_LANGUAGE, S_URI, S_URL, S_REPLIES, S_REBLOGS,
     S_FAVOURITES, S_EDITED_AT, S_CONTENT, S_APP_NAME, S_APP_WEBSITE,
-    S_MENTIONS, S_TAGS, S_FAVOURITED, S_BOOKMARKED, S_REBLOGGED
+    S_MENTIONS, S_TAGS, S_FAVOURITED, S_BOOKMARKED, S_REBLOGGED, S_PINNED
 };
 
 
@@ -106,7 +106,7 @@ fedi_status_render_one(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
         fedi_json_kbool(j, "muted", 0);
         fedi_json_kbool(j, "bookmarked",
                         fedi_pg_bool(res, row, c + S_BOOKMARKED));
-        fedi_json_kbool(j, "pinned", 0);
+        fedi_json_kbool(j, "pinned", fedi_pg_bool(res, row, c + S_PINNED));
     }
 
     fedi_kval(j, "content", res, row, c + S_CONTENT);

@@ -61,13 +61,17 @@ FEDI_SQL(TIMELINE_PUBLIC, 8,
     " AND" FEDI_STATUS_VISIBLE
     FEDI_PAGE ") x ORDER BY 1 DESC")
 
-/* an account's statuses: $7 the account, $8 exclude replies */
-FEDI_SQL(ACCOUNT_STATUSES, 8,
+/* an account's statuses: $7 the account, $8 exclude replies, $9 pinned
+ * only, $10 exclude boosts */
+FEDI_SQL(ACCOUNT_STATUSES, 10,
     "SELECT * FROM (SELECT " FEDI_STATUS_COLS
     " FROM statuses s" FEDI_STATUS_JOIN
     " WHERE s.account_id = $7::bigint"
     " AND (NOT $8::boolean OR s.in_reply_to_id IS NULL"
     "      OR s.in_reply_to_account_id = s.account_id)"
+    " AND (NOT $9::boolean OR EXISTS (SELECT 1 FROM status_pins p"
+    "      WHERE p.status_id = s.id AND p.account_id = s.account_id))"
+    " AND (NOT $10::boolean OR s.reblog_of_id IS NULL)"
     " AND" FEDI_STATUS_VISIBLE
     FEDI_PAGE ") x ORDER BY 1 DESC")
 
@@ -183,3 +187,33 @@ FEDI_SQL(NOTIFICATIONS_UNREAD, 2,
 /* $1 account, $2 status, $3 visibility, $4 on: see fedi_reblog() */
 FEDI_SQL(REBLOG, 4,
     "SELECT fedi_reblog($1, $2, $3, $4::boolean)")
+
+/* fedi_edit_status(): $1 account, $2 status, $3..$9 as there */
+FEDI_SQL(STATUS_EDIT, 9,
+    "SELECT fedi_edit_status($1, $2, $3, $4, $5, $6::boolean, $7,"
+    " $8::bigint[], $9::text[])")
+
+/* the versions of $3, oldest first: the edits, then the current one */
+FEDI_SQL(STATUS_HISTORY, 3,
+    "SELECT e.content, e.spoiler_text, e.sensitive,"
+    " to_char(e.created_at AT TIME ZONE 'UTC',"
+    "   'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), " FEDI_ACCOUNT_COLS
+    " FROM status_edits e JOIN statuses s ON s.id = e.status_id"
+    FEDI_STATUS_JOIN
+    " WHERE s.id = $3 AND ($2::text IS NULL OR true) AND" FEDI_STATUS_VISIBLE
+    " UNION ALL"
+    " SELECT s.content, s.spoiler_text, s.sensitive,"
+    " to_char(coalesce(s.edited_at, s.created_at) AT TIME ZONE 'UTC',"
+    "   'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), " FEDI_ACCOUNT_COLS
+    " FROM statuses s" FEDI_STATUS_JOIN
+    " WHERE s.id = $3 AND" FEDI_STATUS_VISIBLE
+    " ORDER BY 4")
+
+/* the source of one's own status: $1 account, $2 status */
+FEDI_SQL(STATUS_SOURCE, 2,
+    "SELECT id, text, spoiler_text FROM statuses"
+    " WHERE id = $2 AND account_id = $1 AND deleted_at IS NULL")
+
+/* $1 account, $2 status, $3 on: see fedi_pin() */
+FEDI_SQL(PIN, 3,
+    "SELECT fedi_pin($1, $2, $3::boolean)")

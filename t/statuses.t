@@ -292,6 +292,51 @@ is_deeply([ map { $_->{id} } @{ $r->{json}{descendants} } ],
 is($t->get("/api/v1/statuses/$dm->{id}/context")->{status}, 404,
    'the context of what one cannot see is 404');
 
+# edits, pins, several at once
+
+my $e = $t->post('/api/v1/statuses', token => $dave,
+                 form => { status => 'first #one' })->{json};
+$r = $t->put("/api/v1/statuses/$e->{id}", token => $dave,
+             json => { status => 'second #two @alice', spoiler_text => 'cw' });
+is($r->{status}, 200, 'an edit');
+like($r->{json}{content}, qr/second/, 'new content');
+ok($r->{json}{edited_at}, 'edited_at');
+is($r->{json}{spoiler_text}, 'cw', 'spoiler_text');
+is_deeply([ map { $_->{name} } @{ $r->{json}{tags} } ], ['two'], 'tags follow');
+is_deeply([ map { $_->{acct} } @{ $r->{json}{mentions} } ], ['alice'],
+          'mentions follow');
+is($t->put("/api/v1/statuses/$e->{id}", token => $alice,
+           json => { status => 'mine now' })->{status}, 404,
+   'nobody edits what is not theirs');
+$r = $t->get("/api/v1/statuses/$e->{id}/history");
+is_deeply([ map { $_->{content} =~ /first/ ? 'first' : 'second' } @{ $r->{json} } ],
+          ['first', 'second'], 'history: oldest first, the current last');
+is($r->{json}[0]{account}{username}, 'dave', 'with the author');
+$r = $t->get("/api/v1/statuses/$e->{id}/source", token => $dave);
+is($r->{json}{text}, 'second #two @alice', 'source: what was typed');
+is($t->get("/api/v1/statuses/$e->{id}/source", token => $alice)->{status},
+   404, 'the source is the author\'s');
+
+$r = $t->post("/api/v1/statuses/$e->{id}/pin", token => $dave);
+ok($r->{json}{pinned}, 'pin');
+is($t->post("/api/v1/statuses/$e->{id}/pin", token => $alice)->{status}, 422,
+   'only one\'s own');
+$r = $t->get("/api/v1/accounts/$dave_id/statuses?pinned=true");
+is_deeply([ map { $_->{id} } @{ $r->{json} } ], [$e->{id}], 'pinned=true');
+for (1 .. 5) {
+    my $x = $t->post('/api/v1/statuses', token => $dave,
+                     form => { status => "pin $_" })->{json};
+    $r = $t->post("/api/v1/statuses/$x->{id}/pin", token => $dave);
+}
+is($r->{status}, 422, 'five pins at most');
+$r = $t->post("/api/v1/statuses/$e->{id}/unpin", token => $dave);
+ok(!$r->{json}{pinned}, 'unpin');
+
+$r = $t->get("/api/v1/statuses?id[]=$e->{id}&id[]=$dm->{id}&id[]=$post->{id}&id[]=x");
+is_deeply([ sort map { $_->{id} } @{ $r->{json} } ],
+          [ sort ($e->{id}, $post->{id}) ],
+          'several at once: those one may see');
+
 # notifications
 
 $r = $t->get('/api/v1/notifications', token => $alice);
