@@ -59,6 +59,7 @@ static const char *fedi_post_mention_url(void *data, const char *user,
     size_t ulen, const char *domain, size_t dlen);
 static void fedi_post_tag(void *data, const char *name, size_t len);
 static void fedi_post_done(fedi_req_t *rq, PGresult *res);
+static char *fedi_idempotency_key(fedi_req_t *rq);
 static void api_status_get(fedi_req_t *rq);
 static void fedi_status_loaded(fedi_req_t *rq, PGresult *res);
 static void api_status_delete(fedi_req_t *rq);
@@ -454,10 +455,44 @@ fedi_post_looked_up(fedi_req_t *rq, PGresult *res)
         return;
     }
 
-    fedi_query(rq, FEDI_SQL_STATUS_POST, fedi_post_done, 11,
+    fedi_query(rq, FEDI_SQL_STATUS_POST, fedi_post_done, 12,
                rq->token->account_id, ps->text, content, ps->spoiler,
                ps->sensitive ? "true" : "false", ps->visibility,
-               ps->language, ps->reply, rq->token->app_id, mentions, tags);
+               ps->language, ps->reply, rq->token->app_id, mentions, tags,
+               fedi_idempotency_key(rq));
+}
+
+
+/* the Idempotency-Key header, NUL-terminated, or NULL */
+static char *
+fedi_idempotency_key(fedi_req_t *rq)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &rq->r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Idempotency-Key") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Idempotency-Key",
+                               h[i].key.len) == 0
+            && h[i].value.len > 0 && h[i].value.len <= 256)
+        {
+            return fedi_pstrz(rq->r->pool, h[i].value.data, h[i].value.len);
+        }
+    }
 }
 
 

@@ -12,10 +12,10 @@ FEDI_SQL(MENTION_LOOKUP, 1,
     " WHERE domain IS NULL AND suspended_at IS NULL"
     " AND lower(username) = ANY (SELECT lower(u) FROM unnest($1::text[]) u)")
 
-/* fedi_post_status(): $1..$11 as there */
-FEDI_SQL(STATUS_POST, 11,
+/* fedi_post_status(): $1..$12 as there */
+FEDI_SQL(STATUS_POST, 12,
     "SELECT fedi_post_status($1, $2, $3, $4, $5::boolean, $6, $7,"
-    " $8::bigint, $9::bigint, $10::bigint[], $11::text[])")
+    " $8::bigint, $9::bigint, $10::bigint[], $11::text[], $12)")
 
 /* $3 status id */
 FEDI_SQL(STATUS_GET, 3,

@@ -97,16 +97,44 @@ CREATE INDEX notifications_account ON notifications (account_id, id DESC);
 -- home feeds of the author and of the followers and mentioned accounts
 -- allowed to see it, and mention notifications: one transaction.
 -- p_mentions: ids of the local accounts mentioned; p_tags: names.
+-- Idempotency-Key: the same key from the same account within an hour
+-- gives back the status the first request made.
+CREATE TABLE idempotency_keys (
+    account_id  bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    key         text NOT NULL,
+    status_id   bigint NOT NULL REFERENCES statuses (id) ON DELETE CASCADE,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (account_id, key)
+);
+
 CREATE FUNCTION fedi_post_status(
     p_account bigint, p_text text, p_content text, p_spoiler text,
     p_sensitive boolean, p_visibility text, p_language text,
-    p_reply bigint, p_app bigint, p_mentions bigint[], p_tags text[])
+    p_reply bigint, p_app bigint, p_mentions bigint[], p_tags text[],
+    p_idempotency text)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     v_id       bigint;
     v_reply_to bigint;
 BEGIN
+    IF p_idempotency IS NOT NULL THEN
+        -- two requests with one key wait for each other here
+        PERFORM pg_advisory_xact_lock(hashtext(p_account || ':'
+                                               || p_idempotency));
+
+        SELECT status_id INTO v_id FROM idempotency_keys
+         WHERE account_id = p_account AND key = p_idempotency
+           AND created_at > now() - interval '1 hour';
+
+        IF v_id IS NOT NULL THEN
+            RETURN v_id;
+        END IF;
+
+        DELETE FROM idempotency_keys
+         WHERE account_id = p_account AND key = p_idempotency;
+    END IF;
+
     IF p_reply IS NOT NULL THEN
         SELECT account_id INTO v_reply_to FROM statuses
          WHERE id = p_reply AND deleted_at IS NULL;
@@ -182,6 +210,11 @@ BEGIN
        AND NOT EXISTS (SELECT 1 FROM blocks b
                         WHERE b.account_id = m
                           AND b.target_account_id = p_account);
+
+    IF p_idempotency IS NOT NULL THEN
+        INSERT INTO idempotency_keys (account_id, key, status_id)
+        VALUES (p_account, p_idempotency, v_id);
+    END IF;
 
     RETURN v_id;
 END

@@ -103,6 +103,19 @@ is($reply->{in_reply_to_account_id}, $alice_id, 'to alice');
 is($t->get("/api/v1/statuses/$s->{id}")->{json}{replies_count}, 1,
    'counted');
 
+# Idempotency-Key: a retried post is the same post
+my @twice = map {
+    $t->post('/api/v1/statuses', token => $alice, form => { status => 'once' },
+             headers => { 'Idempotency-Key' => 'k-123' })->{json}{id}
+} 1 .. 2;
+is($twice[0], $twice[1], 'Idempotency-Key: the same status twice');
+my $other = $t->post('/api/v1/statuses', token => $carol,
+                     form => { status => 'once' },
+                     headers => { 'Idempotency-Key' => 'k-123' })->{json}{id};
+isnt($other, $twice[0], 'keys are per account');
+$t->delete("/api/v1/statuses/$twice[0]", token => $alice);
+$t->delete("/api/v1/statuses/$other", token => $carol);
+
 # visibility
 
 is($t->get("/api/v1/statuses/$s->{id}")->{status}, 200,
