@@ -67,6 +67,8 @@ static void fedi_status_deleted(fedi_req_t *rq, PGresult *res);
 static void api_timeline_home(fedi_req_t *rq);
 static void api_timeline_public(fedi_req_t *rq);
 static void api_account_statuses(fedi_req_t *rq);
+static void api_timeline_tag(fedi_req_t *rq);
+static char *fedi_tag_array(fedi_req_t *rq, const char *key);
 static void fedi_timeline_loaded(fedi_req_t *rq, PGresult *res);
 static void api_follow(fedi_req_t *rq);
 static void api_unfollow(fedi_req_t *rq);
@@ -90,6 +92,7 @@ static void fedi_context_status(fedi_req_t *rq, PGresult *res);
 static void fedi_context_loaded(fedi_req_t *rq, PGresult *res);
 static char *fedi_arg_id(fedi_req_t *rq, ngx_uint_t i);
 static char *fedi_base(fedi_req_t *rq);
+static size_t ngx_http_fedi_unescape(char *s);
 static char *fedi_viewer(fedi_req_t *rq);
 static ngx_int_t fedi_is_local_domain(fedi_req_t *rq, const char *domain,
     size_t dlen);
@@ -130,6 +133,7 @@ const fedi_route_t  fedi_routes_statuses[] = {
     { GET, "/api/v1/timelines/home", api_timeline_home, "read:statuses",
       CORS|USER },
     { GET, "/api/v1/timelines/public", api_timeline_public, NULL, CORS },
+    { GET, "/api/v1/timelines/tag/:hashtag", api_timeline_tag, NULL, CORS },
     { GET, "/api/v1/accounts/:id/statuses", api_account_statuses, NULL,
       CORS },
     { POST, "/api/v1/accounts/:id/follow", api_follow, "write:follows",
@@ -138,6 +142,21 @@ const fedi_route_t  fedi_routes_statuses[] = {
       CORS|USER },
     { 0, NULL, NULL, NULL, 0 }
 };
+
+
+/* decodes %XX in place; the new length */
+static size_t
+ngx_http_fedi_unescape(char *s)
+{
+    u_char  *dst, *src;
+
+    dst = (u_char *) s;
+    src = (u_char *) s;
+
+    ngx_unescape_uri(&dst, &src, ngx_strlen(s), NGX_UNESCAPE_URI);
+
+    return dst - (u_char *) s;
+}
 
 
 static char *
@@ -1105,6 +1124,89 @@ api_timeline_public(fedi_req_t *rq)
     fedi_query(rq, FEDI_SQL_TIMELINE_PUBLIC, fedi_timeline_loaded, 8,
                fedi_viewer(rq), fedi_base(rq), pg->bound[0], pg->bound[1],
                pg->bound[2], pg->limit_str,
+               fedi_param_bool(rq->params, "local", 0) ? "true" : "false",
+               fedi_param_bool(rq->params, "remote", 0) ? "true" : "false");
+}
+
+
+/* '{"a","b"}' from any[]-style parameters (4 names at most, quoted) */
+static char *
+fedi_tag_array(fedi_req_t *rq, const char *key)
+{
+    u_char      *out, *p;
+    size_t       n, i, len;
+    const char  *t[4], *c;
+
+    n = fedi_param_strs(rq->params, key, t, 4);
+
+    len = 3;
+
+    for (i = 0; i < n; i++) {
+        len += 2 * ngx_strlen(t[i]) + 3;
+    }
+
+    out = ngx_pnalloc(rq->r->pool, len);
+    if (out == NULL) {
+        return NULL;
+    }
+
+    p = out;
+    *p++ = '{';
+
+    for (i = 0; i < n; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        *p++ = '"';
+
+        for (c = t[i]; *c; c++) {
+            if (*c == '"' || *c == '\\') {
+                *p++ = '\\';
+            }
+
+            *p++ = *c;
+        }
+
+        *p++ = '"';
+    }
+
+    *p++ = '}';
+    *p = '\0';
+
+    return (char *) out;
+}
+
+
+/* GET /api/v1/timelines/tag/:hashtag (any[], all[], none[], local) */
+static void
+api_timeline_tag(fedi_req_t *rq)
+{
+    char         *tag, *any, *all, *none;
+    fedi_page_t  *pg;
+
+    tag = fedi_pstrz(rq->r->pool, rq->args[0].data, rq->args[0].len);
+    pg = ngx_pcalloc(rq->r->pool, sizeof(fedi_page_t));
+    any = fedi_tag_array(rq, "any");
+    all = fedi_tag_array(rq, "all");
+    none = fedi_tag_array(rq, "none");
+
+    if (tag == NULL || pg == NULL || any == NULL || all == NULL
+        || none == NULL)
+    {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    /* the path segment arrives percent-encoded */
+    tag[ngx_http_fedi_unescape(tag)] = '\0';
+
+    rq->data = pg;
+    fedi_page_params(rq, pg, 20, 40);
+
+    fedi_query(rq, FEDI_SQL_TIMELINE_TAG, fedi_timeline_loaded, 12,
+               fedi_viewer(rq), fedi_base(rq), pg->bound[0], pg->bound[1],
+               pg->bound[2], pg->limit_str, tag, any, all, none,
                fedi_param_bool(rq->params, "local", 0) ? "true" : "false",
                fedi_param_bool(rq->params, "remote", 0) ? "true" : "false");
 }

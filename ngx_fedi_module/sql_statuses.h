@@ -217,3 +217,26 @@ FEDI_SQL(STATUS_SOURCE, 2,
 /* $1 account, $2 status, $3 on: see fedi_pin() */
 FEDI_SQL(PIN, 3,
     "SELECT fedi_pin($1, $2, $3::boolean)")
+
+/* a hashtag's timeline: $7 the tag, $8 any of these too, $9 all of
+ * these as well, $10 none of these, $11 local only, $12 remote only */
+FEDI_SQL(TIMELINE_TAG, 12,
+    "SELECT * FROM (SELECT " FEDI_STATUS_COLS
+    " FROM statuses s" FEDI_STATUS_JOIN
+    " WHERE s.visibility = 'public' AND s.reblog_of_id IS NULL"
+    " AND a.suspended_at IS NULL"
+    " AND s.id IN (SELECT st.status_id FROM statuses_tags st"
+    "   JOIN tags t ON t.id = st.tag_id"
+    "   WHERE lower(t.name) = lower($7)"
+    "   OR lower(t.name) = ANY (SELECT lower(x) FROM unnest($8::text[]) x))"
+    " AND (SELECT count(DISTINCT lower(t.name)) FROM statuses_tags st"
+    "   JOIN tags t ON t.id = st.tag_id WHERE st.status_id = s.id"
+    "   AND lower(t.name) = ANY (SELECT lower(x) FROM unnest($9::text[]) x))"
+    "   = (SELECT count(DISTINCT lower(x)) FROM unnest($9::text[]) x)"
+    " AND NOT EXISTS (SELECT 1 FROM statuses_tags st"
+    "   JOIN tags t ON t.id = st.tag_id WHERE st.status_id = s.id"
+    "   AND lower(t.name) = ANY (SELECT lower(x) FROM unnest($10::text[]) x))"
+    " AND (NOT $11::boolean OR a.domain IS NULL)"
+    " AND (NOT $12::boolean OR a.domain IS NOT NULL)"
+    " AND" FEDI_STATUS_VISIBLE
+    FEDI_PAGE ") x ORDER BY 1 DESC")

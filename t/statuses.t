@@ -305,6 +305,29 @@ is_deeply([ map { $_->{id} } @{ $r->{json}{descendants} } ],
 is($t->get("/api/v1/statuses/$dm->{id}/context")->{status}, 404,
    'the context of what one cannot see is 404');
 
+# hashtag timelines
+
+my $h1 = $t->post('/api/v1/statuses', token => $dave,
+                  form => { status => '#cats and #dogs' })->{json};
+my $h2 = $t->post('/api/v1/statuses', token => $dave,
+                  form => { status => 'only #Cats' })->{json};
+my $h3 = $t->post('/api/v1/statuses', token => $dave,
+                  form => { status => '#birds' })->{json};
+my $h4 = $t->post('/api/v1/statuses', token => $dave, form => {
+    status => '#cats in private', visibility => 'private' })->{json};
+sub tag_ids {
+    return [ map { $_->{id} } @{ $t->get($_[0])->{json} } ];
+}
+is_deeply(tag_ids('/api/v1/timelines/tag/cats'), [$h2->{id}, $h1->{id}],
+          'a tag, case-insensitive, public posts only');
+is_deeply(tag_ids('/api/v1/timelines/tag/cats?any[]=birds'),
+          [$h3->{id}, $h2->{id}, $h1->{id}], 'any[]');
+is_deeply(tag_ids('/api/v1/timelines/tag/cats?all[]=dogs'), [$h1->{id}],
+          'all[]');
+is_deeply(tag_ids('/api/v1/timelines/tag/cats?none[]=dogs'), [$h2->{id}],
+          'none[]');
+is_deeply(tag_ids('/api/v1/timelines/tag/nothing'), [], 'an unknown tag');
+
 # edits, pins, several at once
 
 my $e = $t->post('/api/v1/statuses', token => $dave,
