@@ -2,6 +2,7 @@
  * Copyright (C) ngx_fedi authors
  *
  * fedictl: the operator's tool, in the spirit of Mastodon's tootctl.
+ * fedictl.c finds the database and dispatches; one file per command group.
  */
 
 #ifndef _FEDICTL_H_INCLUDED_
@@ -10,6 +11,20 @@
 
 #include <libpq-fe.h>
 
+
+/* exit codes */
+#define FEDICTL_OK       0
+#define FEDICTL_FAILED   1
+#define FEDICTL_USAGE    2
+
+
+/* the migrations' directory: --sql DIR, else sql/ of the checkout */
+extern const char  *fedictl_sql_dir;
+
+
+int fedictl_db_migrate(PGconn *db, int argc, char **argv);
+int fedictl_db_status(PGconn *db, int argc, char **argv);
+int fedictl_db_check(PGconn *db, int argc, char **argv);
 
 int fedictl_accounts_create(PGconn *db, int argc, char **argv);
 int fedictl_accounts_modify(PGconn *db, int argc, char **argv);
