@@ -38,6 +38,10 @@ typedef struct {
     fedi_page_t      page;
     char            *id;
     char            *edit;         /* the status being edited, or NULL */
+    char            *poll_options; /* text[] literal, or NULL */
+    char            *poll_expires;
+    const char      *poll_multiple;
+    const char      *poll_hide;
 } fedi_post_t;
 
 
@@ -60,6 +64,11 @@ static const char *fedi_post_mention_url(void *data, const char *user,
 static void fedi_post_tag(void *data, const char *name, size_t len);
 static void fedi_post_done(fedi_req_t *rq, PGresult *res);
 static char *fedi_idempotency_key(fedi_req_t *rq);
+static ngx_int_t fedi_post_poll(fedi_req_t *rq, fedi_post_t *ps);
+static void api_poll_get(fedi_req_t *rq);
+static void api_poll_vote(fedi_req_t *rq);
+static void fedi_poll_voted(fedi_req_t *rq, PGresult *res);
+static void fedi_poll_loaded(fedi_req_t *rq, PGresult *res);
 static void api_status_get(fedi_req_t *rq);
 static void fedi_status_loaded(fedi_req_t *rq, PGresult *res);
 static void api_status_delete(fedi_req_t *rq);
@@ -102,6 +111,9 @@ const fedi_route_t  fedi_routes_statuses[] = {
     { POST, "/api/v1/statuses", api_status_post, "write:statuses",
       CORS|USER },
     { GET, "/api/v1/statuses", api_statuses_many, NULL, CORS },
+    { GET, "/api/v1/polls/:id", api_poll_get, NULL, CORS },
+    { POST, "/api/v1/polls/:id/votes", api_poll_vote, "write:statuses",
+      CORS|USER },
     { GET, "/api/v1/statuses/:id", api_status_get, NULL, CORS },
     { PUT, "/api/v1/statuses/:id", api_status_edit, "write:statuses",
       CORS|USER },
@@ -254,6 +266,10 @@ api_status_post(fedi_req_t *rq)
 
     if (ps->spoiler == NULL) {
         ps->spoiler = "";
+    }
+
+    if (!ps->edit && fedi_post_poll(rq, ps) != NGX_OK) {
+        return;
     }
 
     if (fedi_text_length(ps->text, ngx_strlen(ps->text))
@@ -474,11 +490,236 @@ fedi_post_looked_up(fedi_req_t *rq, PGresult *res)
         return;
     }
 
-    fedi_query(rq, FEDI_SQL_STATUS_POST, fedi_post_done, 12,
+    fedi_query(rq, FEDI_SQL_STATUS_POST, fedi_post_done, 16,
                rq->token->account_id, ps->text, content, ps->spoiler,
                ps->sensitive ? "true" : "false", ps->visibility,
                ps->language, ps->reply, rq->token->app_id, mentions, tags,
-               fedi_idempotency_key(rq));
+               fedi_idempotency_key(rq), ps->poll_options, ps->poll_expires,
+               ps->poll_multiple, ps->poll_hide);
+}
+
+
+/*
+ * poll[options][], poll[expires_in], poll[multiple], poll[hide_totals]:
+ * checked as Mastodon checks them; answers 422 itself
+ */
+static ngx_int_t
+fedi_post_poll(fedi_req_t *rq, fedi_post_t *ps)
+{
+    u_char      *p;
+    size_t       n, i, k, len, chars;
+    json_t      *poll;
+    int64_t      expires;
+    const char  *o[16], *c;
+
+    poll = json_object_get(rq->params, "poll");
+    if (!json_is_object(poll)) {
+        return NGX_OK;
+    }
+
+    n = fedi_param_strs(poll, "options", o, 16);
+
+    if (n < 2 || n > rq->mcf->max_poll_options) {
+        fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                        "Validation failed: Poll must have between 2 and 4 "
+                        "options");
+        return NGX_DECLINED;
+    }
+
+    len = 3;
+
+    for (i = 0; i < n; i++) {
+        for (chars = 0, c = o[i]; *c; c++) {
+            chars += ((u_char) *c & 0xc0) != 0x80;
+        }
+
+        if (chars == 0 || chars > rq->mcf->max_poll_option_chars) {
+            fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                            "Validation failed: Poll options must be 1 to 50 "
+                            "characters");
+            return NGX_DECLINED;
+        }
+
+        for (k = 0; k < i; k++) {
+            if (ngx_strcmp(o[k], o[i]) == 0) {
+                fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                                "Validation failed: Poll options must be "
+                                "unique");
+                return NGX_DECLINED;
+            }
+        }
+
+        len += 2 * ngx_strlen(o[i]) + 3;
+    }
+
+    expires = fedi_param_int(poll, "expires_in", -1, -1, INT32_MAX);
+
+    if (expires < 300 || expires > 2629746) {
+        fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                        "Validation failed: Poll duration must be between 5 "
+                        "minutes and 1 month");
+        return NGX_DECLINED;
+    }
+
+    /* a text[] literal: each option quoted, " and \\ escaped */
+    p = ngx_pnalloc(rq->r->pool, len);
+    ps->poll_expires = ngx_pnalloc(rq->r->pool, NGX_INT64_LEN + 1);
+    if (p == NULL || ps->poll_expires == NULL) {
+        fedi_send_internal_error(rq);
+        return NGX_ERROR;
+    }
+
+    ps->poll_options = (char *) p;
+    *p++ = '{';
+
+    for (i = 0; i < n; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        *p++ = '"';
+
+        for (c = o[i]; *c; c++) {
+            if (*c == '"' || *c == '\\') {
+                *p++ = '\\';
+            }
+
+            *p++ = *c;
+        }
+
+        *p++ = '"';
+    }
+
+    *p++ = '}';
+    *p = '\0';
+
+    ngx_sprintf((u_char *) ps->poll_expires, "%L%Z", expires);
+    ps->poll_multiple = fedi_param_bool(poll, "multiple", 0) ? "true"
+                                                             : "false";
+    ps->poll_hide = fedi_param_bool(poll, "hide_totals", 0) ? "true"
+                                                            : "false";
+
+    return NGX_OK;
+}
+
+
+/* GET /api/v1/polls/:id and POST .../votes */
+
+static void
+api_poll_get(fedi_req_t *rq)
+{
+    char  *id;
+
+    id = fedi_arg_id(rq, 0);
+    if (id == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_POLL_GET, fedi_poll_loaded, 2, fedi_viewer(rq),
+               id);
+}
+
+
+static void
+api_poll_vote(fedi_req_t *rq)
+{
+    u_char      *p, *out;
+    size_t       n, i;
+    const char  *choices[16];
+
+    rq->data = fedi_arg_id(rq, 0);
+    if (rq->data == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    n = fedi_param_strs(rq->params, "choices", choices, 16);
+
+    out = ngx_pnalloc(rq->r->pool, 3 + 12 * n);
+    if (out == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    p = out;
+    *p++ = '{';
+
+    for (i = 0; i < n; i++) {
+        if (choices[i][0] == '\0'
+            || choices[i][strspn(choices[i], "0123456789")] != '\0'
+            || ngx_strlen(choices[i]) > 9)
+        {
+            fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                            "Validation failed: The choices are invalid");
+            return;
+        }
+
+        p = ngx_sprintf(p, "%s%s", i ? "," : "", choices[i]);
+    }
+
+    *p++ = '}';
+    *p = '\0';
+
+    fedi_query(rq, FEDI_SQL_POLL_VOTE, fedi_poll_voted, 3,
+               rq->token->account_id, rq->data, (char *) out);
+}
+
+
+static void
+fedi_poll_voted(fedi_req_t *rq, PGresult *res)
+{
+    const char  *v;
+
+    v = PQgetvalue(res, 0, 0);
+
+    if (ngx_strcmp(v, "not_found") == 0) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    if (ngx_strcmp(v, "ok") != 0) {
+        fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                        ngx_strcmp(v, "expired") == 0
+                        ? "Validation failed: The poll has already ended"
+                        : ngx_strcmp(v, "voted") == 0
+                        ? "Validation failed: You have already voted on "
+                          "this poll"
+                        : ngx_strcmp(v, "own") == 0
+                        ? "Validation failed: You cannot vote in your own "
+                          "poll"
+                        : "Validation failed: The choices are invalid");
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_POLL_GET, fedi_poll_loaded, 2, fedi_viewer(rq),
+               (char *) rq->data);
+}
+
+
+static void
+fedi_poll_loaded(fedi_req_t *rq, PGresult *res)
+{
+    u_char  *p;
+    size_t   len;
+
+    if (PQntuples(res) != 1) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    len = PQgetlength(res, 0, 0);
+
+    p = ngx_pnalloc(rq->r->pool, len);
+    if (p == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    ngx_memcpy(p, PQgetvalue(res, 0, 0), len);
+
+    fedi_send_bytes(rq, NGX_HTTP_OK, "application/json; charset=utf-8", p,
+                    len);
 }
 
 

@@ -28,6 +28,32 @@
 
 
 /*
+ * A Poll as JSON, for "polls p" and the viewer $1: a leaf object, built
+ * by the database.  Totals hidden until the end when hide_totals is set,
+ * but for the author.
+ */
+#define FEDI_POLL_JSON                                                       \
+    "json_build_object('id', p.id::text, 'expires_at',"                      \
+    " to_char(p.expires_at AT TIME ZONE 'UTC',"                              \
+    "  'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"                                 \
+    " 'expired', coalesce(p.expires_at <= now(), false),"                    \
+    " 'multiple', p.multiple, 'votes_count', p.votes_count,"                 \
+    " 'voters_count', p.voters_count,"                                       \
+    " 'options', (SELECT json_agg(json_build_object('title', o.title,"       \
+    "   'votes_count', CASE WHEN p.hide_totals AND p.expires_at > now()"     \
+    "   AND p.account_id IS DISTINCT FROM $1 THEN NULL ELSE"                 \
+    "   (SELECT count(*) FROM poll_votes v WHERE v.poll_id = p.id"           \
+    "    AND v.choice = o.n - 1) END) ORDER BY o.n)"                         \
+    "   FROM unnest(p.options) WITH ORDINALITY o(title, n)),"                \
+    " 'emojis', '[]'::json,"                                                 \
+    " 'voted', EXISTS (SELECT 1 FROM poll_votes v WHERE v.poll_id = p.id"    \
+    "   AND v.account_id = $1),"                                             \
+    " 'own_votes', coalesce((SELECT json_agg(v.choice ORDER BY v.choice)"    \
+    "   FROM poll_votes v WHERE v.poll_id = p.id AND v.account_id = $1),"    \
+    "   '[]'))"
+
+
+/*
  * A Status and its author: select from "statuses s JOIN accounts a ON
  * a.id = s.account_id", with $1 the viewer (or NULL) and $2 the instance's
  * base URL; see fedi_status_render().
@@ -64,7 +90,8 @@
     " EXISTS (SELECT 1 FROM statuses rb WHERE rb.reblog_of_id = " s ".id"    \
     "   AND rb.account_id = $1 AND rb.deleted_at IS NULL),"                  \
     " EXISTS (SELECT 1 FROM status_pins sp WHERE sp.status_id = " s ".id"    \
-    "   AND sp.account_id = $1), "                                           \
+    "   AND sp.account_id = $1),"                                            \
+    " (SELECT " FEDI_POLL_JSON " FROM polls p WHERE p.status_id = " s ".id), "\
     FEDI_ACCOUNT_COLS_OF(a)
 
 /* a status and, when it is a boost, the boosted one: "r" by "ra" */
@@ -76,7 +103,7 @@
     " LEFT JOIN statuses r ON r.id = s.reblog_of_id"                         \
     " LEFT JOIN accounts ra ON ra.id = r.account_id"
 
-#define FEDI_STATUS_NCOLS   23      /* then the account's columns */
+#define FEDI_STATUS_NCOLS   24      /* then the account's columns */
 #define FEDI_STATUS_BLOCK   (FEDI_STATUS_NCOLS + FEDI_ACCOUNT_NCOLS)
 #define FEDI_STATUS_ALL     (2 * FEDI_STATUS_BLOCK)   /* with the boosted */
 

@@ -20,7 +20,8 @@ enum {
     S_ID = 0, S_CREATED_AT, S_REPLY_ID, S_REPLY_ACCOUNT, S_SENSITIVE,
     S_SPOILER, S_VISIBILITY, S_LANGUAGE, S_URI, S_URL, S_REPLIES, S_REBLOGS,
     S_FAVOURITES, S_EDITED_AT, S_CONTENT, S_APP_NAME, S_APP_WEBSITE,
-    S_MENTIONS, S_TAGS, S_FAVOURITED, S_BOOKMARKED, S_REBLOGGED, S_PINNED
+    S_MENTIONS, S_TAGS, S_FAVOURITED, S_BOOKMARKED, S_REBLOGGED, S_PINNED,
+    S_POLL
 };
 
 
@@ -151,7 +152,13 @@ fedi_status_render_one(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     fedi_json_arr_close(j);
 
     fedi_json_knull(j, "card");
-    fedi_json_knull(j, "poll");
+    if (PQgetisnull(res, row, c + S_POLL)) {
+        fedi_json_knull(j, "poll");
+
+    } else {
+        fedi_json_kraw(j, "poll", (u_char *) PQgetvalue(res, row, c + S_POLL),
+                       PQgetlength(res, row, c + S_POLL));
+    }
 
     fedi_json_obj_close(j);
 }

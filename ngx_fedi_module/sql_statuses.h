@@ -12,10 +12,11 @@ FEDI_SQL(MENTION_LOOKUP, 1,
     " WHERE domain IS NULL AND suspended_at IS NULL"
     " AND lower(username) = ANY (SELECT lower(u) FROM unnest($1::text[]) u)")
 
-/* fedi_post_status(): $1..$12 as there */
-FEDI_SQL(STATUS_POST, 12,
+/* fedi_post_status(): $1..$16 as there */
+FEDI_SQL(STATUS_POST, 16,
     "SELECT fedi_post_status($1, $2, $3, $4, $5::boolean, $6, $7,"
-    " $8::bigint, $9::bigint, $10::bigint[], $11::text[], $12)")
+    " $8::bigint, $9::bigint, $10::bigint[], $11::text[], $12,"
+    " $13::text[], $14::integer, $15::boolean, $16::boolean)")
 
 /* $3 status id */
 FEDI_SQL(STATUS_GET, 3,
@@ -240,3 +241,13 @@ FEDI_SQL(TIMELINE_TAG, 12,
     " AND (NOT $12::boolean OR a.domain IS NOT NULL)"
     " AND" FEDI_STATUS_VISIBLE
     FEDI_PAGE ") x ORDER BY 1 DESC")
+
+/* a poll: $1 viewer, $2 poll id */
+FEDI_SQL(POLL_GET, 2,
+    "SELECT " FEDI_POLL_JSON " FROM polls p JOIN statuses s"
+    " ON s.id = p.status_id WHERE p.id = $2::bigint AND s.deleted_at IS NULL"
+    " AND fedi_status_visible(s.id, s.account_id, s.visibility, $1)")
+
+/* $1 account, $2 poll, $3 choices '{0,2}': see fedi_poll_vote() */
+FEDI_SQL(POLL_VOTE, 3,
+    "SELECT fedi_poll_vote($1, $2, $3::integer[])")

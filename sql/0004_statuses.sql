@@ -97,6 +97,30 @@ CREATE INDEX notifications_account ON notifications (account_id, id DESC);
 -- home feeds of the author and of the followers and mentioned accounts
 -- allowed to see it, and mention notifications: one transaction.
 -- p_mentions: ids of the local accounts mentioned; p_tags: names.
+-- Polls: the options in order, votes by index.
+CREATE TABLE polls (
+    id            bigint PRIMARY KEY DEFAULT fedi_id(),
+    status_id     bigint NOT NULL UNIQUE REFERENCES statuses (id)
+                  ON DELETE CASCADE,
+    account_id    bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    options       text[] NOT NULL,
+    multiple      boolean NOT NULL DEFAULT false,
+    hide_totals   boolean NOT NULL DEFAULT false,
+    expires_at    timestamptz,
+    votes_count   integer NOT NULL DEFAULT 0,
+    voters_count  integer NOT NULL DEFAULT 0,
+    created_at    timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE poll_votes (
+    id          bigint PRIMARY KEY DEFAULT fedi_id(),
+    poll_id     bigint NOT NULL REFERENCES polls (id) ON DELETE CASCADE,
+    account_id  bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    choice      integer NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (poll_id, account_id, choice)
+);
+
 -- Idempotency-Key: the same key from the same account within an hour
 -- gives back the status the first request made.
 CREATE TABLE idempotency_keys (
@@ -111,7 +135,8 @@ CREATE FUNCTION fedi_post_status(
     p_account bigint, p_text text, p_content text, p_spoiler text,
     p_sensitive boolean, p_visibility text, p_language text,
     p_reply bigint, p_app bigint, p_mentions bigint[], p_tags text[],
-    p_idempotency text)
+    p_idempotency text, p_poll_options text[], p_poll_expires_in integer,
+    p_poll_multiple boolean, p_poll_hide_totals boolean)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -161,6 +186,15 @@ BEGIN
     SELECT DISTINCT v_id, g.id FROM unnest(p_tags) AS t
       JOIN tags g ON lower(g.name) = lower(t)
     ON CONFLICT DO NOTHING;
+
+    IF p_poll_options IS NOT NULL THEN
+        INSERT INTO polls (status_id, account_id, options, multiple,
+                           hide_totals, expires_at)
+        VALUES (v_id, p_account, p_poll_options,
+                coalesce(p_poll_multiple, false),
+                coalesce(p_poll_hide_totals, false),
+                now() + p_poll_expires_in * interval '1 second');
+    END IF;
 
     UPDATE accounts SET statuses_count = statuses_count + 1,
                         last_status_at = now()
@@ -322,5 +356,55 @@ BEGIN
            AND NOT EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id
                               AND m.account_id = p_account);
     END IF;
+END
+$$;
+
+-- A vote: 'ok', 'not_found', 'expired', 'voted' (already), 'invalid'
+-- (a choice out of range, or several on a single-choice poll), 'own'.
+CREATE FUNCTION fedi_poll_vote(p_account bigint, p_poll bigint,
+                               p_choices integer[])
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_poll polls;
+BEGIN
+    SELECT p.* INTO v_poll FROM polls p JOIN statuses s ON s.id = p.status_id
+     WHERE p.id = p_poll AND s.deleted_at IS NULL
+       AND fedi_status_visible(s.id, s.account_id, s.visibility, p_account)
+       FOR UPDATE OF p;
+
+    IF NOT FOUND THEN
+        RETURN 'not_found';
+    END IF;
+
+    IF v_poll.expires_at IS NOT NULL AND v_poll.expires_at <= now() THEN
+        RETURN 'expired';
+    END IF;
+
+    IF v_poll.account_id = p_account THEN
+        RETURN 'own';
+    END IF;
+
+    IF EXISTS (SELECT 1 FROM poll_votes WHERE poll_id = p_poll
+                  AND account_id = p_account) THEN
+        RETURN 'voted';
+    END IF;
+
+    IF cardinality(p_choices) = 0
+       OR (NOT v_poll.multiple AND cardinality(p_choices) > 1)
+       OR EXISTS (SELECT 1 FROM unnest(p_choices) c
+                   WHERE c < 0 OR c >= cardinality(v_poll.options)) THEN
+        RETURN 'invalid';
+    END IF;
+
+    INSERT INTO poll_votes (poll_id, account_id, choice)
+    SELECT p_poll, p_account, c FROM (SELECT DISTINCT c FROM unnest(p_choices) c) x;
+
+    UPDATE polls SET votes_count = votes_count
+                       + (SELECT count(DISTINCT c) FROM unnest(p_choices) c),
+                     voters_count = voters_count + 1
+     WHERE id = p_poll;
+
+    RETURN 'ok';
 END
 $$;

@@ -305,6 +305,44 @@ is_deeply([ map { $_->{id} } @{ $r->{json}{descendants} } ],
 is($t->get("/api/v1/statuses/$dm->{id}/context")->{status}, 404,
    'the context of what one cannot see is 404');
 
+# polls
+
+$r = $t->post('/api/v1/statuses', token => $dave, form => {
+    status => 'pick one', 'poll[options][]' => 'cats',
+    'poll[expires_in]' => 3600 });
+is($r->{status}, 422, 'a poll needs two options');
+$r = $t->post('/api/v1/statuses', token => $dave, json => {
+    status => 'pick', poll => { options => ['cats', 'dogs', 'birds'],
+                                expires_in => 3600, multiple => JSON::PP::true } });
+is($r->{status}, 200, 'a post with a poll');
+my $poll = $r->{json}{poll};
+is_deeply([ map { $_->{title} } @{ $poll->{options} } ], [qw(cats dogs birds)],
+          'the options in order');
+ok($poll->{multiple} && !$poll->{expired}, 'multiple, not expired');
+like($poll->{expires_at}, qr/^\d{4}-/, 'expires_at');
+$r = $t->post("/api/v1/polls/$poll->{id}/votes", token => $alice,
+              json => { choices => ['0', '2'] });
+is($r->{status}, 200, 'a vote');
+is_deeply($r->{json}{own_votes}, [0, 2], 'own_votes');
+ok($r->{json}{voted}, 'voted');
+is($r->{json}{votes_count}, 2, 'two votes');
+is($r->{json}{voters_count}, 1, 'one voter');
+is($r->{json}{options}[2]{votes_count}, 1, 'counted per option');
+is($t->post("/api/v1/polls/$poll->{id}/votes", token => $alice,
+            json => { choices => ['1'] })->{status}, 422, 'once per voter');
+is($t->post("/api/v1/polls/$poll->{id}/votes", token => $bob,
+            json => { choices => ['7'] })->{status}, 422,
+   'a choice out of range');
+is($t->post("/api/v1/polls/$poll->{id}/votes", token => $dave,
+            json => { choices => ['1'] })->{status}, 422,
+   'not in one\'s own poll');
+$r = $t->get("/api/v1/polls/$poll->{id}");
+is($r->{json}{votes_count}, 2, 'GET the poll');
+$t->psql("UPDATE polls SET expires_at = now() - interval '1s'");
+is($t->post("/api/v1/polls/$poll->{id}/votes", token => $bob,
+            json => { choices => ['1'] })->{status}, 422, 'an ended poll');
+ok($t->get("/api/v1/polls/$poll->{id}")->{json}{expired}, 'expired');
+
 # hashtag timelines
 
 my $h1 = $t->post('/api/v1/statuses', token => $dave,
