@@ -124,5 +124,25 @@
 
 #define FEDI_PAGE  FEDI_PAGE_BY("s.id")
 
+/*
+ * The same bounds in a form a generic plan can use as index bounds, one
+ * statement per direction: newest first, and oldest first for min_id
+ * (the page right after the cursor; the outer query orders it back).
+ * FEDI_SQL_PAGED makes both: ID and ID_MIN, which follows it.
+ */
+#define FEDI_PAGE_DESC(c)                                                    \
+    " AND " c " < coalesce($3::bigint, 9223372036854775807)"                 \
+    " AND " c " > coalesce($4::bigint, 0) AND $5::bigint IS NULL"            \
+    " ORDER BY " c " DESC LIMIT $6"
+
+#define FEDI_PAGE_ASC(c)                                                     \
+    " AND " c " < coalesce($3::bigint, 9223372036854775807)"                 \
+    " AND " c " > coalesce($4::bigint, 0) AND " c " > $5::bigint"            \
+    " ORDER BY " c " LIMIT $6"
+
+#define FEDI_SQL_PAGED(id, n, c, head, tail)                                 \
+    FEDI_SQL(id, n, head FEDI_PAGE_DESC(c) tail)                             \
+    FEDI_SQL(id##_MIN, n, head FEDI_PAGE_ASC(c) tail)
+
 
 #endif /* _FEDI_SQL_COLS_H_INCLUDED_ */

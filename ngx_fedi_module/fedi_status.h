@@ -16,6 +16,11 @@ typedef struct {
 } fedi_page_t;
 
 
+/* a paged statement, or its _MIN twin (oldest first) when min_id is set */
+#define fedi_page_stmt(pg, id)                                               \
+    ((pg)->bound[2] ? (fedi_sql_id_e) ((id) + 1) : (id))
+
+
 void fedi_status_render(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     int row);
 void fedi_status_render_text(fedi_req_t *rq, fedi_json_t *j, PGresult *res,

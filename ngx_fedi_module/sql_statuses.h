@@ -44,28 +44,30 @@ FEDI_SQL(STATUS_DELETE, 3,
     " WHERE s.id IN (SELECT id FROM d)")
 
 /* home: $3..$6 max_id, since_id, min_id, limit */
-FEDI_SQL(TIMELINE_HOME, 6,
-    "SELECT * FROM (SELECT " FEDI_STATUS_COLS
+FEDI_SQL_PAGED(TIMELINE_HOME, 6, "fd.status_id",
+    "SELECT " FEDI_STATUS_COLS " FROM (SELECT s.id AS pid"
     " FROM feeds fd JOIN statuses s ON s.id = fd.status_id"
     FEDI_STATUS_JOIN
-    " WHERE fd.account_id = $1 AND" FEDI_STATUS_VISIBLE
-    FEDI_PAGE ") x ORDER BY 1 DESC")
+    " WHERE fd.account_id = $1 AND" FEDI_STATUS_VISIBLE,
+    ") pg JOIN statuses s ON s.id = pg.pid"
+    FEDI_STATUS_JOIN " ORDER BY s.id DESC")
 
 /* public: $7 local only, $8 remote only */
-FEDI_SQL(TIMELINE_PUBLIC, 8,
-    "SELECT * FROM (SELECT " FEDI_STATUS_COLS
+FEDI_SQL_PAGED(TIMELINE_PUBLIC, 8, "s.id",
+    "SELECT " FEDI_STATUS_COLS " FROM (SELECT s.id AS pid"
     " FROM statuses s" FEDI_STATUS_JOIN
     " WHERE s.visibility = 'public' AND s.reblog_of_id IS NULL"
     " AND a.suspended_at IS NULL"
     " AND (NOT $7::boolean OR a.domain IS NULL)"
     " AND (NOT $8::boolean OR a.domain IS NOT NULL)"
-    " AND" FEDI_STATUS_VISIBLE
-    FEDI_PAGE ") x ORDER BY 1 DESC")
+    " AND" FEDI_STATUS_VISIBLE,
+    ") pg JOIN statuses s ON s.id = pg.pid"
+    FEDI_STATUS_JOIN " ORDER BY s.id DESC")
 
 /* an account's statuses: $7 the account, $8 exclude replies, $9 pinned
  * only, $10 exclude boosts */
-FEDI_SQL(ACCOUNT_STATUSES, 10,
-    "SELECT * FROM (SELECT " FEDI_STATUS_COLS
+FEDI_SQL_PAGED(ACCOUNT_STATUSES, 10, "s.id",
+    "SELECT " FEDI_STATUS_COLS " FROM (SELECT s.id AS pid"
     " FROM statuses s" FEDI_STATUS_JOIN
     " WHERE s.account_id = $7::bigint"
     " AND (NOT $8::boolean OR s.in_reply_to_id IS NULL"
@@ -73,8 +75,9 @@ FEDI_SQL(ACCOUNT_STATUSES, 10,
     " AND (NOT $9::boolean OR EXISTS (SELECT 1 FROM status_pins p"
     "      WHERE p.status_id = s.id AND p.account_id = s.account_id))"
     " AND (NOT $10::boolean OR s.reblog_of_id IS NULL)"
-    " AND" FEDI_STATUS_VISIBLE
-    FEDI_PAGE ") x ORDER BY 1 DESC")
+    " AND" FEDI_STATUS_VISIBLE,
+    ") pg JOIN statuses s ON s.id = pg.pid"
+    FEDI_STATUS_JOIN " ORDER BY s.id DESC")
 
 /* $1 follower, $2 target, $3 reblogs, $4 notify */
 FEDI_SQL(FOLLOW, 4,
@@ -93,19 +96,23 @@ FEDI_SQL(BOOKMARK, 3,
 
 /* the viewer's favourites and bookmarks, paged by their own ids (the
  * last column is the cursor) */
-FEDI_SQL(FAVOURITES, 6,
-    "SELECT * FROM (SELECT " FEDI_STATUS_COLS ", fv.id AS cursor"
+FEDI_SQL_PAGED(FAVOURITES, 6, "fv.id",
+    "SELECT " FEDI_STATUS_COLS ", pg.cursor"
+    " FROM (SELECT s.id AS pid, fv.id AS cursor"
     " FROM favourites fv JOIN statuses s ON s.id = fv.status_id"
     FEDI_STATUS_JOIN
-    " WHERE fv.account_id = $1 AND" FEDI_STATUS_VISIBLE
-    FEDI_PAGE_BY("fv.id") ") x ORDER BY x.cursor DESC")
+    " WHERE fv.account_id = $1 AND" FEDI_STATUS_VISIBLE,
+    ") pg JOIN statuses s ON s.id = pg.pid"
+    FEDI_STATUS_JOIN " ORDER BY pg.cursor DESC")
 
-FEDI_SQL(BOOKMARKS, 6,
-    "SELECT * FROM (SELECT " FEDI_STATUS_COLS ", bm.id AS cursor"
+FEDI_SQL_PAGED(BOOKMARKS, 6, "bm.id",
+    "SELECT " FEDI_STATUS_COLS ", pg.cursor"
+    " FROM (SELECT s.id AS pid, bm.id AS cursor"
     " FROM bookmarks bm JOIN statuses s ON s.id = bm.status_id"
     FEDI_STATUS_JOIN
-    " WHERE bm.account_id = $1 AND" FEDI_STATUS_VISIBLE
-    FEDI_PAGE_BY("bm.id") ") x ORDER BY x.cursor DESC")
+    " WHERE bm.account_id = $1 AND" FEDI_STATUS_VISIBLE,
+    ") pg JOIN statuses s ON s.id = pg.pid"
+    FEDI_STATUS_JOIN " ORDER BY pg.cursor DESC")
 
 /* a thread: $3 the status; ancestors (up the reply chain) and
  * descendants (down, depth-first by id), each visible to the viewer;
@@ -144,15 +151,23 @@ FEDI_SQL(STATUSES_BY_IDS, 3,
  * status's (NULL when it has none).  Notifications from blocked or muted
  * accounts, or about statuses gone or not visible, are left out.
  */
+/*
+ * Only the page's ids are chosen first; the costly columns are computed
+ * for those alone (a select list is evaluated for every row a sort sees).
+ */
 #define FEDI_NOTIFICATION_COLS                                               \
     FEDI_ACCOUNT_COLS_OF("na") ", n.id AS nid, n.type,"                     \
     " to_char(n.created_at AT TIME ZONE 'UTC',"                              \
-    "   'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), " FEDI_STATUS_COLS               \
+    "   'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), " FEDI_STATUS_COLS
+
+#define FEDI_NOTIFICATION_FROM                                               \
     " FROM notifications n JOIN accounts na ON na.id = n.from_account_id"    \
     " LEFT JOIN statuses s ON s.id = n.status_id"                            \
     " LEFT JOIN accounts a ON a.id = s.account_id"                           \
     " LEFT JOIN statuses r ON r.id = s.reblog_of_id"                         \
-    " LEFT JOIN accounts ra ON ra.id = r.account_id"                         \
+    " LEFT JOIN accounts ra ON ra.id = r.account_id"
+
+#define FEDI_NOTIFICATION_WHERE                                              \
     " WHERE n.account_id = $1"                                               \
     " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = $1"        \
     "   AND b.target_account_id = n.from_account_id)"                        \
@@ -161,16 +176,24 @@ FEDI_SQL(STATUSES_BY_IDS, 3,
     "   AND (m.expires_at IS NULL OR m.expires_at > now()))"                 \
     " AND (n.status_id IS NULL OR (" FEDI_STATUS_VISIBLE "))"
 
-FEDI_SQL(NOTIFICATIONS, 9,
-    "SELECT * FROM (SELECT " FEDI_NOTIFICATION_COLS
+FEDI_SQL_PAGED(NOTIFICATIONS, 9, "n.id",
+    "SELECT " FEDI_NOTIFICATION_COLS
+    " FROM (SELECT n.id AS pid" FEDI_NOTIFICATION_FROM FEDI_NOTIFICATION_WHERE
     " AND (cardinality($7::text[]) = 0 OR n.type = ANY ($7::text[]))"
     " AND NOT (n.type = ANY ($8::text[]))"
-    " AND ($9::bigint IS NULL OR n.from_account_id = $9::bigint)"
-    FEDI_PAGE_BY("n.id") ") x ORDER BY x.nid DESC")
+    " AND ($9::bigint IS NULL OR n.from_account_id = $9::bigint)",
+    ") pg JOIN notifications n ON n.id = pg.pid"
+    " JOIN accounts na ON na.id = n.from_account_id"
+    " LEFT JOIN statuses s ON s.id = n.status_id"
+    " LEFT JOIN accounts a ON a.id = s.account_id"
+    " LEFT JOIN statuses r ON r.id = s.reblog_of_id"
+    " LEFT JOIN accounts ra ON ra.id = r.account_id"
+    " ORDER BY n.id DESC")
 
 /* one: $3 its id */
 FEDI_SQL(NOTIFICATION_GET, 3,
-    "SELECT " FEDI_NOTIFICATION_COLS " AND n.id = $3::bigint")
+    "SELECT " FEDI_NOTIFICATION_COLS FEDI_NOTIFICATION_FROM
+    FEDI_NOTIFICATION_WHERE " AND n.id = $3::bigint")
 
 /* $2 one id, or NULL for all */
 FEDI_SQL(NOTIFICATIONS_CLEAR, 2,
@@ -221,8 +244,8 @@ FEDI_SQL(PIN, 3,
 
 /* a hashtag's timeline: $7 the tag, $8 any of these too, $9 all of
  * these as well, $10 none of these, $11 local only, $12 remote only */
-FEDI_SQL(TIMELINE_TAG, 12,
-    "SELECT * FROM (SELECT " FEDI_STATUS_COLS
+FEDI_SQL_PAGED(TIMELINE_TAG, 12, "s.id",
+    "SELECT " FEDI_STATUS_COLS " FROM (SELECT s.id AS pid"
     " FROM statuses s" FEDI_STATUS_JOIN
     " WHERE s.visibility = 'public' AND s.reblog_of_id IS NULL"
     " AND a.suspended_at IS NULL"
@@ -239,8 +262,9 @@ FEDI_SQL(TIMELINE_TAG, 12,
     "   AND lower(t.name) = ANY (SELECT lower(x) FROM unnest($10::text[]) x))"
     " AND (NOT $11::boolean OR a.domain IS NULL)"
     " AND (NOT $12::boolean OR a.domain IS NOT NULL)"
-    " AND" FEDI_STATUS_VISIBLE
-    FEDI_PAGE ") x ORDER BY 1 DESC")
+    " AND" FEDI_STATUS_VISIBLE,
+    ") pg JOIN statuses s ON s.id = pg.pid"
+    FEDI_STATUS_JOIN " ORDER BY s.id DESC")
 
 /* a poll: $1 viewer, $2 poll id */
 FEDI_SQL(POLL_GET, 2,

@@ -34,6 +34,8 @@ trap cleanup EXIT
 rm -rf "$B/nginx"
 mkdir -p "$B/nginx/static" "$B/nginx/logs"
 
+# a fresh cluster each run: the numbers come from the same data
+"$TOP/tools/pg.sh" destroy "$B/pg" >/dev/null 2>&1 || true
 FEDI_PG_FSYNC=off FEDI_PG_SYNC=off "$TOP/tools/pg.sh" start "$B/pg"
 PGHOST=$("$TOP/tools/pg.sh" host "$B/pg")
 PGPORT=$("$TOP/tools/pg.sh" port "$B/pg")
@@ -44,7 +46,7 @@ CONNINFO="host=$PGHOST port=$PGPORT dbname=fedi user=fedi"
 # one user with a known token
 TOKEN=benchbenchbenchbenchbenchbenchbenchbench123
 psql -X -q -v ON_ERROR_STOP=1 "$CONNINFO" <<SQL
-TRUNCATE accounts CASCADE;
+
 INSERT INTO accounts (id, username, display_name, note, statuses_count,
                       followers_count, following_count, fields)
 SELECT g, 'user' || g, 'User ' || g, '<p>Hello, I am user ' || g || '</p>',
@@ -170,6 +172,7 @@ report "GET /api/v1/accounts/:id (random of 10k)" \
 # module has connections (2 workers x fedi_db_pool 4)
 SQL=$(cd "$TOP/ngx_fedi_module" && printf '#include "fedi_sql_cols.h"\nFEDI_ACCOUNT_COLS\n' \
       | cpp -P -I. - | tr -d '\n' | sed 's/" *"//g; s/^ *"//; s/" *$//; s/\\"/"/g')
+# (the account query is the module's ACCOUNT_BY_ID)
 {
     echo '\set id random(1, 10000)'
     echo "SELECT $SQL FROM accounts a WHERE a.id = :id;"
@@ -213,6 +216,90 @@ read -r rps p50 p99 <<<"$alone"
 row "GET /api/v2/instance, 16 conns, alone" "$rps" "$p50" "$p99" ""
 read -r rps p50 p99 <<<"$during"
 row "  ... while 4 logins run at a time" "$rps" "$p50" "$p99" ""
+
+# home timelines: 100 readers following 150 of the 10,000 accounts each,
+# 200,000 statuses, the feeds filled as posting fills them; and one
+# account with 1,000 local followers posting
+echo
+echo "seeding statuses and feeds ..."
+psql -X -q -v ON_ERROR_STOP=1 "$CONNINFO" <<SQL
+INSERT INTO statuses (id, account_id, text, content, created_at)
+SELECT fedi_id_floor(now() - (200000 - g) * interval '1 second') + g % 1000,
+       1 + (g * 7919) % 10000, 'status ' || g,
+       '<p>status ' || g || ' with a <a href="https://example.com/">link</a></p>',
+       now() - (200000 - g) * interval '1 second'
+  FROM generate_series(1, 200000) g;
+INSERT INTO users (account_id, email, confirmed_at)
+SELECT g, 'reader' || g || '@bench.test', now() FROM generate_series(2, 101) g;
+INSERT INTO oauth_access_tokens (digest, application_id, user_id, scopes)
+SELECT sha256(('reader' || a.id)::bytea), 1, u.id, 'read write'
+  FROM accounts a JOIN users u ON u.account_id = a.id
+ WHERE a.id BETWEEN 2 AND 101;
+INSERT INTO follows (account_id, target_account_id)
+SELECT r, 200 + (r * 131 + k * 61) % 9800
+  FROM generate_series(2, 101) r, generate_series(1, 150) k
+ON CONFLICT DO NOTHING;
+INSERT INTO feeds (account_id, status_id)
+SELECT f.account_id, s.id FROM follows f
+  JOIN statuses s ON s.account_id = f.target_account_id
+ WHERE f.account_id BETWEEN 2 AND 101;
+INSERT INTO follows (account_id, target_account_id)
+SELECT g, 1 FROM generate_series(1001, 2000) g;
+ANALYZE accounts; ANALYZE statuses; ANALYZE follows; ANALYZE feeds;
+SQL
+
+cat >"$B/home.lua" <<'LUA'
+request = function()
+    local r = math.random(2, 101)
+    return wrk.format("GET", "/api/v1/timelines/home?limit=40",
+                      { ["Authorization"] = "Bearer reader" .. r })
+end
+LUA
+cat >"$B/post.lua" <<LUA
+wrk.method = "POST"
+wrk.path = "/api/v1/statuses"
+wrk.body = "status=hello+from+the+bench+%23bench+https%3A%2F%2Fexample.com%2F"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+LUA
+
+# the module's own statement, printed from its table
+cat >"$B/sqlprint.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+#include "fedi_sql.h"
+int main(int argc, char **argv) {
+    int i;
+    for (i = 0; i < FEDI_SQL_N; i++) {
+        if (strcmp(fedi_sql_stmts[i].name, argv[1]) == 0) {
+            puts(fedi_sql_stmts[i].sql);
+            return 0;
+        }
+    }
+    return 1;
+}
+C
+cc -I"$TOP/ngx_fedi_module" -o "$B/sqlprint" "$B/sqlprint.c" \
+    "$TOP/ngx_fedi_module/fedi_sql.c"
+{
+    echo '\set r random(2, 101)'
+    "$B/sqlprint" TIMELINE_HOME \
+        | sed 's/\$1/(:r)::bigint/g; s|\$2|'"'http://127.0.0.1'"'|g; s/\$3::bigint/NULL::bigint/g; s/\$4::bigint/NULL::bigint/g; s/\$5::bigint/NULL::bigint/g; s/\$6/40/g'
+    echo ';'
+} >"$B/home.pgbench"
+PGB=$(pgbench -n -M simple -c 8 -j 2 -T "$SECS" -h "$PGHOST" \
+        -p "$PGPORT" -U fedi -f "$B/home.pgbench" fedi 2>&1)
+HTPS=$(echo "$PGB" | awk '/^tps/ { printf "%.0f", $3 }')
+HLAT=$(echo "$PGB" | awk '/latency average/ { print $4 }')
+
+echo
+row "" "req/s" "p50 ms" "p99 ms" "ratio"
+read -r rps p50 p99 <<<"$(measure -s "$B/home.lua" "$URL")"
+row "pgbench -M simple, same home query, 8 cl." "$HTPS" "$HLAT" "(avg)" ""
+row "GET /api/v1/timelines/home?limit=40" "$rps" "$p50" "$p99" \
+    "$(awk -v a="$rps" -v b="$HTPS" 'BEGIN { printf "%.2f", a / b }')"
+read -r rps p50 p99 <<<"$(measure -c16 -s "$B/post.lua" "$URL")"
+row "POST /api/v1/statuses, 1,000 followers" "$rps" "$p50" "$p99" ""
 
 if grep -E '\[(alert|crit|emerg)\]' "$B/nginx/logs/error.log"; then
     echo "bench: nginx logged alerts" >&2
