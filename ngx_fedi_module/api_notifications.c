@@ -169,7 +169,8 @@ fedi_notifications_query(fedi_req_t *rq, fedi_result_pt next)
         }
     }
 
-    fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_NOTIFICATIONS), next, 9, rq->token->account_id,
+    fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_NOTIFICATIONS), next, 9,
+               rq->token->account_id,
                base, pg->bound[0], pg->bound[1], pg->bound[2], pg->limit_str,
                types, exclude, from);
 }

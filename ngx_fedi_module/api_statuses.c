@@ -1343,7 +1343,8 @@ api_timeline_home(fedi_req_t *rq)
     rq->data = pg;
     fedi_page_params(rq, pg, 20, 40);
 
-    fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_TIMELINE_HOME), fedi_timeline_loaded, 6,
+    fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_TIMELINE_HOME),
+               fedi_timeline_loaded, 6,
                rq->token->account_id, fedi_base(rq), pg->bound[0],
                pg->bound[1], pg->bound[2], pg->limit_str);
 }
@@ -1363,7 +1364,8 @@ api_timeline_public(fedi_req_t *rq)
     rq->data = pg;
     fedi_page_params(rq, pg, 20, 40);
 
-    fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_TIMELINE_PUBLIC), fedi_timeline_loaded, 8,
+    fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_TIMELINE_PUBLIC),
+               fedi_timeline_loaded, 8,
                fedi_viewer(rq), fedi_base(rq), pg->bound[0], pg->bound[1],
                pg->bound[2], pg->limit_str,
                fedi_param_bool(rq->params, "local", 0) ? "true" : "false",
@@ -1446,7 +1448,8 @@ api_timeline_tag(fedi_req_t *rq)
     rq->data = pg;
     fedi_page_params(rq, pg, 20, 40);
 
-    fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_TIMELINE_TAG), fedi_timeline_loaded, 12,
+    fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_TIMELINE_TAG),
+               fedi_timeline_loaded, 12,
                fedi_viewer(rq), fedi_base(rq), pg->bound[0], pg->bound[1],
                pg->bound[2], pg->limit_str, tag, any, all, none,
                fedi_param_bool(rq->params, "local", 0) ? "true" : "false",
@@ -1471,7 +1474,8 @@ api_account_statuses(fedi_req_t *rq)
     rq->data = pg;
     fedi_page_params(rq, pg, 20, 40);
 
-    fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_ACCOUNT_STATUSES), fedi_timeline_loaded, 10,
+    fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_ACCOUNT_STATUSES),
+               fedi_timeline_loaded, 10,
                fedi_viewer(rq), fedi_base(rq), pg->bound[0], pg->bound[1],
                pg->bound[2], pg->limit_str, id,
                fedi_param_bool(rq->params, "exclude_replies", 0)
