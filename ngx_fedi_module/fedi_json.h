@@ -5,6 +5,21 @@
  * into a list of chunks that the nginx glue turns into a buffer chain, so
  * a large page is never copied or reallocated.  Unit-tested and fuzzed
  * under t/unit and t/fuzz.
+ *
+ * Commas come by themselves.  Misuse sets error: a value in an object
+ * without its key, a key outside an object or after a key, a close that
+ * does not match what is open, more than FEDI_JSON_MAX_DEPTH levels.
+ * After an error (or a failed allocation) nothing more is written and
+ * fedi_json_flatten() returns -1.  chunk_size may be set after init; it
+ * doubles with each new chunk up to 64 KB, and a string larger than a
+ * chunk continues in the next one.
+ *
+ * Strings: '"' and '\' escaped, \b \f \n \r \t, the other controls and
+ * DEL as \u00XX, U+2028 and U+2029 as \u2028 and \u2029 (safe inside a
+ * <script>), valid UTF-8 as it is, and each maximal invalid subpart
+ * (overlong, surrogate, above U+10FFFF, cut short, stray continuation
+ * byte) as one U+FFFD, as the WHATWG decoder reads it.  Doubles: the
+ * shortest of %.15g..%.17g that reads back exactly.
  */
 
 #ifndef _FEDI_JSON_H_INCLUDED_

@@ -3,8 +3,6 @@
  */
 
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,44 +11,82 @@
 #include "fedi_params.h"
 
 
+#define fedi_params_error(err, errlen, ...)                                   \
+    (void) snprintf(err, errlen, __VA_ARGS__)
+
+
+static int fedi_params_utf8(const unsigned char *s, size_t len);
+static int fedi_hexval(unsigned char c);
+static const char *fedi_params_class(json_t *v);
+static int fedi_params_has_key(json_t *hash, const char *key, size_t len);
+static json_t *fedi_params_child(json_t *params, const char *k, size_t klen,
+    int array, char *err, size_t errlen);
+static int fedi_params_normalize(json_t *params, const char *name,
+    size_t len, json_t *v, int depth, char *err, size_t errlen);
+static int fedi_params_set(json_t *params, const char *key, size_t klen,
+    json_t *v, char *err, size_t errlen);
 static int fedi_params_form(json_t *out, const unsigned char *s, size_t len,
     char *err, size_t errlen);
-static int fedi_params_set(json_t *out, const char *key, size_t klen,
-    json_t *value, char *err, size_t errlen);
-static int fedi_hexval(unsigned char c);
-static int fedi_params_utf8(const unsigned char *s, size_t len);
+static json_t *fedi_params_json(const unsigned char *body, size_t blen,
+    char *err, size_t errlen);
+static void fedi_params_sanitize(char *err);
+static int fedi_params_to_int(const char *s, int64_t *n);
+static json_t *fedi_params_printed(json_t *v);
+static int fedi_header_param(const unsigned char *h, size_t len,
+    const char *name, char *out, size_t outlen);
+static const unsigned char *fedi_memmem(const unsigned char *h, size_t hlen,
+    const unsigned char *n, size_t nlen);
 
 
 fedi_body_type_e
 fedi_params_body_type(const unsigned char *ct, size_t len)
 {
-    size_t  n;
+    size_t                n;
+    const unsigned char  *slash;
 
-    if (ct == NULL || len == 0) {
+    if (ct == NULL) {
         return FEDI_BODY_NONE;
     }
 
-    for (n = 0; n < len && ct[n] != ';' && ct[n] != ' '; n++) {
+    while (len && (*ct == ' ' || *ct == '\t')) {
+        ct++;
+        len--;
+    }
+
+    for (n = 0; n < len && ct[n] != ';' && ct[n] != ' ' && ct[n] != '\t';
+         n++)
+    {
         /* void */
     }
 
+    if (n == 0) {
+        return FEDI_BODY_NONE;
+    }
+
     if (n == 33
-        && strncasecmp((const char *) ct, "application/x-www-form-urlencoded",
-                       33) == 0)
+        && strncasecmp((const char *) ct,
+                       "application/x-www-form-urlencoded", 33) == 0)
     {
         return FEDI_BODY_FORM;
     }
 
-    if (n == 19 && strncasecmp((const char *) ct, "multipart/form-data", 19)
-                   == 0)
+    if (n == 19
+        && strncasecmp((const char *) ct, "multipart/form-data", 19) == 0)
     {
         return FEDI_BODY_MULTIPART;
     }
 
-    if ((n == 16 && strncasecmp((const char *) ct, "application/json", 16)
-                    == 0)
-        || (n > 17 && strncasecmp((const char *) ct, "application/", 12) == 0
-            && strncasecmp((const char *) ct + n - 5, "+json", 5) == 0))
+    if (n == 16
+        && strncasecmp((const char *) ct, "application/json", 16) == 0)
+    {
+        return FEDI_BODY_JSON;
+    }
+
+    /* application/activity+json, application/ld+json, ... */
+    slash = memchr(ct, '/', n);
+
+    if (slash && slash > ct && ct + n - slash > 6
+        && strncasecmp((const char *) ct + n - 5, "+json", 5) == 0)
     {
         return FEDI_BODY_JSON;
     }
@@ -59,18 +95,56 @@ fedi_params_body_type(const unsigned char *ct, size_t len)
 }
 
 
+/* strict UTF-8, as jansson checks it: no overlongs, surrogates, > 10FFFF */
 static int
 fedi_params_utf8(const unsigned char *s, size_t len)
 {
-    json_t  *v;
+    size_t               n, i;
+    unsigned char        c, lo, hi;
+    const unsigned char *end;
 
-    /* jansson's own check: what it accepts as a value it accepts here */
-    v = json_stringn((const char *) s, len);
-    if (v == NULL) {
-        return 0;
+    end = s + len;
+
+    while (s < end) {
+        c = *s;
+
+        if (c < 0x80) {
+            s++;
+            continue;
+        }
+
+        lo = 0x80;
+        hi = 0xbf;
+
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            lo = (c == 0xe0) ? 0xa0 : 0x80;
+            hi = (c == 0xed) ? 0x9f : 0xbf;
+
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            lo = (c == 0xf0) ? 0x90 : 0x80;
+            hi = (c == 0xf4) ? 0x8f : 0xbf;
+
+        } else {
+            return 0;
+        }
+
+        if ((size_t) (end - s) <= n || s[1] < lo || s[1] > hi) {
+            return 0;
+        }
+
+        for (i = 2; i <= n; i++) {
+            if ((s[i] & 0xc0) != 0x80) {
+                return 0;
+            }
+        }
+
+        s += n + 1;
     }
-
-    json_decref(v);
 
     return 1;
 }
@@ -96,8 +170,8 @@ fedi_hexval(unsigned char c)
 size_t
 fedi_params_unescape(unsigned char *dst, const unsigned char *src, size_t len)
 {
-    int            h, l;
-    size_t         i, n;
+    int     h, l;
+    size_t  i, n;
 
     n = 0;
 
@@ -121,218 +195,313 @@ fedi_params_unescape(unsigned char *dst, const unsigned char *src, size_t len)
 }
 
 
-/*
- * Sets key (a Rails key: name, name[], name[a][b], name[0][x]) in out.
- * Takes the reference to value.  0, or -1 with err set.
- */
-static int
-fedi_params_set(json_t *out, const char *key, size_t klen, json_t *value,
-    char *err, size_t errlen)
+/* the Ruby class Rack names in "expected Hash (got String)" */
+static const char *
+fedi_params_class(json_t *v)
 {
-    size_t       i, n, depth, seglen;
-    char         seg[256];
-    json_t      *cur, *next;
-    const char  *p, *end, *close;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "Hash";
+    case JSON_ARRAY:
+        return "Array";
+    case JSON_STRING:
+        return "String";
+    case JSON_INTEGER:
+        return "Integer";
+    case JSON_REAL:
+        return "Float";
+    case JSON_TRUE:
+        return "TrueClass";
+    case JSON_FALSE:
+        return "FalseClass";
+    default:
+        return "NilClass";
+    }
+}
 
-    end = key + klen;
 
-    /* jansson keys are UTF-8 (it refuses others, freeing the value) */
-    if (!fedi_params_utf8((const unsigned char *) key, klen)
-        || memchr(key, '\0', klen))
-    {
-        json_decref(value);
-        snprintf(err, errlen, "Invalid UTF-8 in parameters");
-        return -1;
+/* Rack's params_hash_has_key?: is the path a[b] in hash already? */
+static int
+fedi_params_has_key(json_t *hash, const char *key, size_t len)
+{
+    const char  *p, *q, *end;
+
+    end = key + len;
+
+    for (p = key; p + 1 < end; p++) {
+        if (p[0] == '[' && p[1] == ']') {
+            return 0;
+        }
     }
 
-    /* the name: up to the first '[' (a key starting with '[' is literal) */
-    for (n = 0; n < klen && key[n] != '['; n++) {
-        /* void */
-    }
-
-    if (n == 0) {
-        n = klen;
-    }
-
-    if (n >= sizeof(seg)) {
-        json_decref(value);
-        snprintf(err, errlen, "Parameter name too long");
-        return -1;
-    }
-
-    memcpy(seg, key, n);
-    seg[n] = '\0';
-    p = key + n;
-
-    cur = out;
-    depth = 0;
+    p = key;
 
     for ( ;; ) {
-        /* seg names the child of cur; what follows says its shape */
+        while (p < end && (*p == '[' || *p == ']')) {
+            p++;
+        }
 
-        if (p >= end) {
-            /* a plain value: last one wins, as in Rack */
-            if (json_is_array(cur)) {
-                json_array_append_new(cur, value);
+        if (p == end) {
+            return 1;
+        }
 
-            } else {
-                json_object_set_new(cur, seg, value);
+        for (q = p; q < end && *q != '[' && *q != ']'; q++) {
+            /* void */
+        }
+
+        if (!json_is_object(hash)) {
+            return 0;
+        }
+
+        hash = json_object_getn(hash, p, q - p);
+        if (hash == NULL) {
+            return 0;
+        }
+
+        p = q;
+    }
+}
+
+
+/*
+ * params[k] ||= [] (or {}), then the check that it is one: Rack's
+ * ParameterTypeError for a=1&a[b]=2.  nil and false count as absent.
+ */
+static json_t *
+fedi_params_child(json_t *params, const char *k, size_t klen, int array,
+    char *err, size_t errlen)
+{
+    json_t  *c;
+
+    c = json_object_getn(params, k, klen);
+
+    if (c == NULL || json_is_null(c) || json_is_false(c)) {
+        c = array ? json_array() : json_object();
+
+        if (c == NULL || json_object_setn_new(params, k, klen, c) != 0) {
+            fedi_params_error(err, errlen, "Out of memory");
+            return NULL;
+        }
+
+        return c;
+    }
+
+    if (array ? !json_is_array(c) : !json_is_object(c)) {
+        fedi_params_error(err, errlen, "expected %s (got %s) for param `%.*s'",
+                          array ? "Array" : "Hash", fedi_params_class(c),
+                          (int) (klen > 64 ? 64 : klen), k);
+        return NULL;
+    }
+
+    return c;
+}
+
+
+/*
+ * Rack 3's QueryParser#normalize_params, step for step: sets the rest of
+ * a name (a, [b], [], [][c], ...) to v in params.  Takes the reference to
+ * v.  0, or -1 with err.
+ */
+static int
+fedi_params_normalize(json_t *params, const char *name, size_t len,
+    json_t *v, int depth, char *err, size_t errlen)
+{
+    size_t       klen, alen, clen, i;
+    json_t      *arr, *last, *h;
+    const char  *k, *after, *child, *br;
+
+    if (depth > FEDI_PARAMS_MAX_DEPTH) {
+        fedi_params_error(err, errlen, "Parameters nested too deeply "
+                          "(more than %d levels)", FEDI_PARAMS_MAX_DEPTH);
+        goto failed;
+    }
+
+    k = name;
+    klen = len;
+
+    if (depth == 0) {
+        /* a '[' at the very start is part of the name */
+        br = len > 1 ? memchr(name + 1, '[', len - 1) : NULL;
+
+        if (br) {
+            klen = br - name;
+        }
+
+    } else if (len >= 2 && name[0] == '[' && name[1] == ']') {
+        klen = 2;
+
+    } else if (len >= 2 && name[0] == '['
+               && (br = memchr(name + 1, ']', len - 1)) != NULL)
+    {
+        k = name + 1;
+        klen = br - k;
+    }
+
+    /* what follows k: the whole name when k is not in brackets */
+    after = (k == name) ? name + klen : k + klen + 1;
+    alen = name + len - after;
+
+    if (klen == 0) {
+        json_decref(v);                /* Rack: return if k.empty? */
+        return 0;
+    }
+
+    if (alen == 0) {
+        if (depth != 0 && klen == 2 && k[0] == '[' && k[1] == ']') {
+            /* Rack returns [v] to a caller that drops it */
+            json_decref(v);
+            return 0;
+        }
+
+        if (json_object_setn_new(params, k, klen, v) != 0) {
+            fedi_params_error(err, errlen, "Out of memory");
+            return -1;
+        }
+
+        return 0;
+    }
+
+    if (alen == 1 && after[0] == '[') {
+        /* "a[": the name as it is */
+        if (json_object_setn_new(params, name, len, v) != 0) {
+            fedi_params_error(err, errlen, "Out of memory");
+            return -1;
+        }
+
+        return 0;
+    }
+
+    if (alen >= 2 && after[0] == '[' && after[1] == ']') {
+        arr = fedi_params_child(params, k, klen, 1, err, errlen);
+        if (arr == NULL) {
+            goto failed;
+        }
+
+        if (alen == 2) {
+            if (json_array_append_new(arr, v) != 0) {
+                fedi_params_error(err, errlen, "Out of memory");
+                return -1;
             }
 
             return 0;
         }
 
-        if (p[0] != '[' || (close = memchr(p, ']', end - p)) == NULL) {
-            /* "a[b" or "a]x": the rest is part of the name, as Rack does */
-            n = strlen(seg);
-            seglen = end - p;
+        /* a[][c]: a hash in the array; a[][c][d] and the like: as is */
+        child = after + 2;
+        clen = alen - 2;
 
-            if (n + seglen >= sizeof(seg)) {
-                json_decref(value);
-                snprintf(err, errlen, "Parameter name too long");
-                return -1;
-            }
-
-            memcpy(seg + n, p, seglen);
-            seg[n + seglen] = '\0';
-            p = end;
-            continue;
-        }
-
-        if (++depth > FEDI_PARAMS_MAX_DEPTH) {
-            json_decref(value);
-            snprintf(err, errlen, "Parameters nested too deeply");
-            return -1;
-        }
-
-        seglen = close - p - 1;
-
-        if (seglen == 0) {
-            /* name[]: an array */
-            next = json_is_array(cur) ? NULL : json_object_get(cur, seg);
-
-            if (json_is_array(cur)) {
-                json_decref(value);
-                snprintf(err, errlen, "expected Hash (got Array) for param "
-                         "`%s'", seg);
-                return -1;
-            }
-
-            if (next == NULL) {
-                next = json_array();
-
-                if (next == NULL || json_object_set_new(cur, seg, next) != 0) {
-                    json_decref(value);
-                    snprintf(err, errlen, "Out of memory");
-                    return -1;
+        if (alen > 4 && after[2] == '[' && after[alen - 1] == ']') {
+            for (i = 3; i < alen - 1; i++) {
+                if (after[i] == '[' || after[i] == ']') {
+                    break;
                 }
+            }
 
-            } else if (!json_is_array(next)) {
-                json_decref(value);
-                snprintf(err, errlen, "expected Array (got %s) for param "
-                         "`%s'", json_is_object(next) ? "Hash" : "String",
-                         seg);
+            if (i == alen - 1) {
+                child = after + 3;
+                clen = alen - 4;
+            }
+        }
+
+        last = json_array_get(arr, json_array_size(arr) - 1);
+
+        if (json_is_object(last) && !fedi_params_has_key(last, child, clen)) {
+            return fedi_params_normalize(last, child, clen, v, depth + 1, err,
+                                         errlen);
+        }
+
+        if (clen == 2 && child[0] == '[' && child[1] == ']') {
+            /* a[][]: normalize_params returns [v] */
+            if (depth + 1 > FEDI_PARAMS_MAX_DEPTH) {
+                fedi_params_error(err, errlen, "Parameters nested too deeply "
+                                  "(more than %d levels)",
+                                  FEDI_PARAMS_MAX_DEPTH);
+                goto failed;
+            }
+
+            h = json_array();
+
+            if (h == NULL || json_array_append_new(arr, h) != 0) {
+                fedi_params_error(err, errlen, "Out of memory");
+                goto failed;
+            }
+
+            if (json_array_append_new(h, v) != 0) {
+                fedi_params_error(err, errlen, "Out of memory");
                 return -1;
             }
 
-            p = close + 1;
-
-            if (p >= end) {
-                json_array_append_new(next, value);
-                return 0;
-            }
-
-            /* name[][x]: a new hash in the array unless the last one
-             * lacks x (Rack's rule) */
-            if (p[0] != '[' || memchr(p, ']', end - p) == NULL) {
-                json_array_append_new(next, value);
-                return 0;
-            }
-
-            close = memchr(p, ']', end - p);
-            seglen = close - p - 1;
-            n = json_array_size(next);
-
-            {
-                char     sub[256];
-                json_t  *last;
-
-                if (seglen >= sizeof(sub)) {
-                    json_decref(value);
-                    snprintf(err, errlen, "Parameter name too long");
-                    return -1;
-                }
-
-                memcpy(sub, p + 1, seglen);
-                sub[seglen] = '\0';
-
-                last = n ? json_array_get(next, n - 1) : NULL;
-
-                if (!json_is_object(last) || json_object_get(last, sub)) {
-                    last = json_object();
-                    json_array_append_new(next, last);
-                }
-
-                cur = last;
-                memcpy(seg, sub, seglen + 1);
-                p = close + 1;
-                continue;
-            }
+            return 0;
         }
 
-        /* name[sub]: a hash */
-        next = json_object_get(cur, seg);
+        h = json_object();
 
-        if (next == NULL) {
-            next = json_object();
-
-            if (next == NULL || json_object_set_new(cur, seg, next) != 0) {
-                json_decref(value);
-                snprintf(err, errlen, "Out of memory");
-                return -1;
-            }
-
-        } else if (!json_is_object(next)) {
-            json_decref(value);
-            snprintf(err, errlen, "expected Hash (got %s) for param `%s'",
-                     json_is_array(next) ? "Array" : "String", seg);
-            return -1;
+        if (h == NULL || json_array_append_new(arr, h) != 0) {
+            fedi_params_error(err, errlen, "Out of memory");
+            goto failed;
         }
 
-        cur = next;
-
-        if (seglen >= sizeof(seg)) {
-            json_decref(value);
-            snprintf(err, errlen, "Parameter name too long");
-            return -1;
-        }
-
-        for (i = 0; i < seglen; i++) {
-            seg[i] = p[1 + i];
-        }
-
-        seg[seglen] = '\0';
-        p = close + 1;
+        return fedi_params_normalize(h, child, clen, v, depth + 1, err,
+                                     errlen);
     }
+
+    h = fedi_params_child(params, k, klen, 0, err, errlen);
+    if (h == NULL) {
+        goto failed;
+    }
+
+    return fedi_params_normalize(h, after, alen, v, depth + 1, err, errlen);
+
+failed:
+
+    json_decref(v);
+
+    return -1;
 }
 
 
+/* one name=value pair into params; takes the reference to v */
+static int
+fedi_params_set(json_t *params, const char *key, size_t klen, json_t *v,
+    char *err, size_t errlen)
+{
+    if (v == NULL) {
+        fedi_params_error(err, errlen, "Out of memory");
+        return -1;
+    }
+
+    /* jansson keys are UTF-8 C strings */
+    if (memchr(key, '\0', klen)
+        || !fedi_params_utf8((const unsigned char *) key, klen))
+    {
+        json_decref(v);
+        fedi_params_error(err, errlen, "Invalid parameter name: not UTF-8 "
+                          "or a NUL byte");
+        return -1;
+    }
+
+    return fedi_params_normalize(params, key, klen, v, 0, err, errlen);
+}
+
+
+/* a query string or an x-www-form-urlencoded body, as Rack splits it */
 static int
 fedi_params_form(json_t *out, const unsigned char *s, size_t len, char *err,
     size_t errlen)
 {
-    size_t                n, klen, vlen, pairs;
+    size_t                klen, vlen, pairs;
+    json_t               *v;
     unsigned char        *buf;
     const unsigned char  *p, *end, *amp, *eq;
-    json_t               *v;
 
-    if (len == 0) {
+    if (s == NULL || len == 0) {
         return 0;
     }
 
-    buf = malloc(len + 1);
+    /* a key and its value unescape to no more than the pair */
+    buf = malloc(len);
     if (buf == NULL) {
-        snprintf(err, errlen, "Out of memory");
+        fedi_params_error(err, errlen, "Out of memory");
         return -1;
     }
 
@@ -345,57 +514,111 @@ fedi_params_form(json_t *out, const unsigned char *s, size_t len, char *err,
             amp = end;
         }
 
+        if (p > s) {
+            /* Rack splits on "& *": spaces after a "&" go */
+            while (p < amp && *p == ' ') {
+                p++;
+            }
+        }
+
         if (amp == p) {
             continue;
         }
 
         if (++pairs > FEDI_PARAMS_MAX_KEYS) {
-            free(buf);
-            snprintf(err, errlen, "Too many parameters");
-            return -1;
+            fedi_params_error(err, errlen, "Too many parameters (more than "
+                              "%d)", FEDI_PARAMS_MAX_KEYS);
+            goto failed;
         }
 
         eq = memchr(p, '=', amp - p);
-
         klen = fedi_params_unescape(buf, p, (eq ? eq : amp) - p);
-        buf[klen] = '\0';
 
-        if (klen == 0 || memchr(buf, '\0', klen)) {
-            continue;
-        }
-
-        if (!fedi_params_utf8(buf, klen)) {
-            free(buf);
-            snprintf(err, errlen, "Invalid UTF-8 in parameters");
-            return -1;
+        if (klen == 0) {
+            continue;                  /* "=x": no name, nothing set */
         }
 
         if (eq) {
-            vlen = fedi_params_unescape(buf + klen + 1, eq + 1, amp - eq - 1);
-            /* the key and the value fit: each unescapes to no more */
-            v = json_stringn((char *) buf + klen + 1, vlen);
+            vlen = fedi_params_unescape(buf + klen, eq + 1, amp - eq - 1);
+
+            if (memchr(buf + klen, '\0', vlen)) {
+                fedi_params_error(err, errlen, "Invalid parameter value: "
+                                  "a NUL byte");
+                goto failed;
+            }
+
+            v = json_stringn((char *) buf + klen, vlen);
 
             if (v == NULL) {
-                free(buf);
-                snprintf(err, errlen, "Invalid UTF-8 in parameters");
-                return -1;
+                fedi_params_error(err, errlen, "Invalid parameter value: "
+                                  "not UTF-8");
+                goto failed;
             }
 
         } else {
-            v = json_null();
+            v = json_null();            /* "a" alone is nil in Rack */
         }
 
-        n = klen;
-
-        if (fedi_params_set(out, (char *) buf, n, v, err, errlen) != 0) {
-            free(buf);
-            return -1;
+        if (fedi_params_set(out, (char *) buf, klen, v, err, errlen) != 0) {
+            goto failed;
         }
     }
 
     free(buf);
 
     return 0;
+
+failed:
+
+    free(buf);
+
+    return -1;
+}
+
+
+static json_t *
+fedi_params_json(const unsigned char *body, size_t blen, char *err,
+    size_t errlen)
+{
+    json_t        *b;
+    json_error_t   e;
+
+    if (blen > FEDI_PARAMS_MAX_JSON) {
+        fedi_params_error(err, errlen, "JSON body too large (more than %d "
+                          "bytes)", FEDI_PARAMS_MAX_JSON);
+        return NULL;
+    }
+
+    b = json_loadb((const char *) body, blen,
+                   JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
+
+    if (b == NULL) {
+        fedi_params_error(err, errlen, "Malformed JSON: %s at line %d "
+                          "column %d", e.text, e.line, e.column);
+        return NULL;
+    }
+
+    if (!json_is_object(b)) {
+        fedi_params_error(err, errlen, "JSON body must be an object");
+        json_decref(b);
+        return NULL;
+    }
+
+    return b;
+}
+
+
+/* jansson quotes the input it stopped at: no control bytes to a client */
+static void
+fedi_params_sanitize(char *err)
+{
+    unsigned char  *p;
+
+    for (p = (unsigned char *) err; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            *p = '?';
+        }
+    }
 }
 
 
@@ -404,132 +627,185 @@ fedi_params_parse(const unsigned char *query, size_t qlen,
     const unsigned char *body, size_t blen, fedi_body_type_e type,
     char *err, size_t errlen)
 {
-    json_t        *out, *b, *v;
-    const char    *k;
-    json_error_t   e;
+    char     dummy[1];
+    json_t  *out, *b;
+
+    if (err == NULL || errlen == 0) {
+        err = dummy;
+        errlen = sizeof(dummy);
+    }
+
+    err[0] = '\0';
 
     out = json_object();
     if (out == NULL) {
-        snprintf(err, errlen, "Out of memory");
+        fedi_params_error(err, errlen, "Out of memory");
         return NULL;
     }
 
     if (fedi_params_form(out, query, qlen, err, errlen) != 0) {
-        json_decref(out);
-        return NULL;
+        goto failed;
     }
 
     if (body == NULL || blen == 0) {
         return out;
     }
 
-    if (type == FEDI_BODY_FORM) {
+    switch (type) {
+
+    case FEDI_BODY_FORM:
         b = json_object();
 
-        if (b == NULL || fedi_params_form(b, body, blen, err, errlen) != 0) {
-            json_decref(b);
-            json_decref(out);
-            return NULL;
-        }
-
-    } else if (type == FEDI_BODY_JSON) {
-        if (blen > FEDI_PARAMS_MAX_JSON) {
-            snprintf(err, errlen, "JSON body too large");
-            json_decref(out);
-            return NULL;
-        }
-
-        b = json_loadb((const char *) body, blen,
-                       JSON_REJECT_DUPLICATES,
-                       &e);
-
         if (b == NULL) {
-            snprintf(err, errlen, "Malformed JSON: %s at line %d column %d",
-                     e.text, e.line, e.column);
-            json_decref(out);
-            return NULL;
+            fedi_params_error(err, errlen, "Out of memory");
+            goto failed;
         }
 
-        if (!json_is_object(b)) {
-            snprintf(err, errlen, "JSON body must be an object");
+        if (fedi_params_form(b, body, blen, err, errlen) != 0) {
             json_decref(b);
-            json_decref(out);
-            return NULL;
+            goto failed;
         }
 
-    } else {
+        break;
+
+    case FEDI_BODY_JSON:
+        b = fedi_params_json(body, blen, err, errlen);
+        if (b == NULL) {
+            goto failed;
+        }
+
+        break;
+
+    default:
+        /* multipart is fedi_params_multipart()'s; others are not params */
         return out;
     }
 
-    json_object_foreach(b, k, v) {
-        json_object_set(out, k, v);
+    /*
+     * The query wins, key by key at the top level, as in Rails
+     * (ActionDispatch: request_parameters.merge(query_parameters))
+     */
+    if (json_object_update(b, out) != 0) {
+        json_decref(b);
+        fedi_params_error(err, errlen, "Out of memory");
+        goto failed;
     }
 
-    json_decref(b);
+    json_decref(out);
 
-    return out;
+    return b;
+
+failed:
+
+    fedi_params_sanitize(err);
+    json_decref(out);
+
+    return NULL;
 }
 
 
 int
 fedi_param_bool(json_t *params, const char *key, int def)
 {
+    size_t       i;
     json_t      *v;
     const char  *s;
 
+    static const char  *false_values[] = {
+        "0", "f", "F", "false", "FALSE", "off", "OFF"
+    };
+
     v = json_object_get(params, key);
 
-    if (v == NULL || json_is_null(v)) {
+    if (v == NULL) {
         return def;
     }
 
-    if (json_is_true(v)) {
+    switch (json_typeof(v)) {
+
+    case JSON_STRING:
+        s = json_string_value(v);
+
+        if (s[0] == '\0') {
+            return def;
+        }
+
+        for (i = 0; i < sizeof(false_values) / sizeof(false_values[0]); i++)
+        {
+            if (strcmp(s, false_values[i]) == 0) {
+                return 0;
+            }
+        }
+
         return 1;
-    }
 
-    if (json_is_false(v)) {
+    case JSON_FALSE:
         return 0;
-    }
 
-    if (json_is_integer(v)) {
+    case JSON_INTEGER:
         return json_integer_value(v) != 0;
-    }
 
-    if (json_is_real(v)) {
-        return json_real_value(v) != 0.0;
-    }
+    case JSON_NULL:
+        return def;
 
-    if (!json_is_string(v)) {
+    default:
+        /* true, reals (0.0 is not 0 to Ruby's Set), arrays, hashes */
         return 1;
     }
-
-    s = json_string_value(v);
-
-    if (s[0] == '\0') {
-        return def;
-    }
-
-    if (strcmp(s, "0") == 0 || strcmp(s, "f") == 0 || strcmp(s, "F") == 0
-        || strcmp(s, "false") == 0 || strcmp(s, "FALSE") == 0
-        || strcmp(s, "off") == 0 || strcmp(s, "OFF") == 0)
-    {
-        return 0;
-    }
-
-    return 1;
 }
 
 
-/*
- * The string of a JSON string.  Integers are written into a buffer kept
- * in the params object itself (under a hidden key), so the pointer lives
- * as long as params.  Anything else: NULL.
- */
+/* a number or a boolean as Ruby's to_s prints it, as a new string */
+static json_t *
+fedi_params_printed(json_t *v)
+{
+    int   n;
+    char  buf[48];
+
+    if (v == NULL) {
+        return NULL;
+    }
+
+    switch (json_typeof(v)) {
+
+    case JSON_INTEGER:
+        snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(v));
+        break;
+
+    case JSON_REAL:
+        for (n = 15; n <= 17; n++) {
+            snprintf(buf, sizeof(buf), "%.*g", n, json_real_value(v));
+
+            if (strtod(buf, NULL) == json_real_value(v)) {
+                break;
+            }
+        }
+
+        if (strpbrk(buf, ".eEni") == NULL) {
+            strcat(buf, ".0");
+        }
+
+        break;
+
+    case JSON_TRUE:
+        return json_string("true");
+
+    case JSON_FALSE:
+        return json_string("false");
+
+    default:
+        return NULL;
+    }
+
+    return json_string(buf);
+}
+
+
 const char *
 fedi_param_str(json_t *params, const char *key)
 {
     json_t  *v, *s;
-    char     buf[32], hidden[300];
 
     v = json_object_get(params, key);
 
@@ -537,22 +813,62 @@ fedi_param_str(json_t *params, const char *key)
         return json_string_value(v);
     }
 
-    if (json_is_integer(v)) {
-        snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
-                 json_integer_value(v));
-        snprintf(hidden, sizeof(hidden), "\x01%s", key);
-
-        s = json_string(buf);
-        if (s == NULL) {
-            return NULL;
-        }
-
-        json_object_set_new(params, hidden, s);
-
-        return json_string_value(s);
+    s = fedi_params_printed(v);
+    if (s == NULL) {
+        return NULL;
     }
 
-    return NULL;
+    /* the printed form takes the value's place: it lives as long as params */
+    if (json_object_set_new(params, key, s) != 0) {
+        return NULL;
+    }
+
+    return json_string_value(s);
+}
+
+
+/* a strictly decimal string; beyond int64 saturates */
+static int
+fedi_params_to_int(const char *s, int64_t *n)
+{
+    int       neg, over;
+    uint64_t  u;
+
+    neg = (*s == '-');
+
+    if (*s == '-' || *s == '+') {
+        s++;
+    }
+
+    if (*s == '\0') {
+        return -1;
+    }
+
+    u = 0;
+    over = 0;
+
+    for ( /* void */ ; *s; s++) {
+        if (*s < '0' || *s > '9') {
+            return -1;
+        }
+
+        if (u > (UINT64_MAX - 9) / 10) {
+            over = 1;
+
+        } else {
+            u = u * 10 + (*s - '0');
+        }
+    }
+
+    if (neg) {
+        *n = (over || u > (uint64_t) INT64_MAX + 1) ? INT64_MIN
+                                                    : (int64_t) (0 - u);
+
+    } else {
+        *n = (over || u > (uint64_t) INT64_MAX) ? INT64_MAX : (int64_t) u;
+    }
+
+    return 0;
 }
 
 
@@ -560,31 +876,17 @@ int64_t
 fedi_param_int(json_t *params, const char *key, int64_t def, int64_t min,
     int64_t max)
 {
-    json_t      *v;
-    char        *end;
-    int64_t      n;
-    const char  *s;
+    json_t   *v;
+    int64_t   n;
 
     v = json_object_get(params, key);
 
     if (json_is_integer(v)) {
         n = json_integer_value(v);
 
-    } else if (json_is_string(v)) {
-        s = json_string_value(v);
-
-        if (s[0] == '\0' || !(isdigit((unsigned char) s[0]) || s[0] == '-')) {
-            return def;
-        }
-
-        errno = 0;
-        n = strtoll(s, &end, 10);
-
-        if (errno || *end != '\0') {
-            return def;
-        }
-
-    } else {
+    } else if (!json_is_string(v)
+               || fedi_params_to_int(json_string_value(v), &n) != 0)
+    {
         return def;
     }
 
@@ -603,24 +905,29 @@ fedi_param_int(json_t *params, const char *key, int64_t def, int64_t min,
 size_t
 fedi_param_strs(json_t *params, const char *key, const char **out, size_t n)
 {
-    size_t   i, k;
-    char     alt[300];
-    json_t  *v, *e;
+    char         alt[256];
+    size_t       i, k;
+    json_t      *v, *e, *s;
+    const char  *name;
 
+    name = key;
     v = json_object_get(params, key);
 
-    if (v == NULL) {
-        snprintf(alt, sizeof(alt), "%s[]", key);
+    /* JSON from some clients: {"media_ids[]": [...]} */
+    if ((v == NULL || json_is_null(v))
+        && snprintf(alt, sizeof(alt), "%s[]", key) < (int) sizeof(alt))
+    {
+        name = alt;
         v = json_object_get(params, alt);
     }
 
-    if (json_is_string(v)) {
-        if (n == 0) {
-            return 0;
-        }
+    if (n == 0 || v == NULL) {
+        return 0;
+    }
 
-        out[0] = json_string_value(v);
-        return 1;
+    if (json_is_string(v) || json_is_integer(v)) {
+        out[0] = fedi_param_str(params, name);
+        return out[0] ? 1 : 0;
     }
 
     if (!json_is_array(v)) {
@@ -632,6 +939,17 @@ fedi_param_strs(json_t *params, const char *key, const char **out, size_t n)
     json_array_foreach(v, i, e) {
         if (k == n) {
             break;
+        }
+
+        if (json_is_integer(e)) {
+            /* {"media_ids": [1, 2]}: the printed form takes the place */
+            s = fedi_params_printed(e);
+
+            if (s == NULL || json_array_set_new(v, i, s) != 0) {
+                continue;
+            }
+
+            e = s;
         }
 
         if (json_is_string(e)) {
@@ -655,7 +973,7 @@ fedi_header_param(const unsigned char *h, size_t len, const char *name,
     end = h + len;
 
     for (p = h; p + n + 1 <= end; p++) {
-        if ((p == h || p[-1] == ';' || p[-1] == ' ')
+        if ((p == h || p[-1] == ';' || p[-1] == ' ' || p[-1] == '\t')
             && strncasecmp((const char *) p, name, n) == 0 && p[n] == '=')
         {
             p += n + 1;
@@ -673,12 +991,15 @@ fedi_header_param(const unsigned char *h, size_t len, const char *name,
                 }
 
             } else {
-                while (p < end && *p != ';' && *p != ' ' && k + 1 < outlen) {
+                while (p < end && *p != ';' && *p != ' ' && *p != '\t'
+                       && k + 1 < outlen)
+                {
                     out[k++] = *p++;
                 }
             }
 
             out[k] = '\0';
+
             return 1;
         }
     }
@@ -719,25 +1040,28 @@ fedi_params_multipart(json_t *params, const unsigned char *ct, size_t ctlen,
     const unsigned char *body, size_t blen, fedi_params_file_pt file,
     void *ctx, char *err, size_t errlen)
 {
-    char                  boundary[80], delim[84], name[256], filename[256];
-    char                  type[128];
-    size_t                dlen, parts, hlen;
+    int                   has_filename;
+    char                  boundary[80], delim[84], term[88], name[256];
+    char                  filename[256], type[128];
+    size_t                dlen, clen, parts, hlen, k;
     json_t               *v;
     const unsigned char  *p, *end, *next, *hend, *line, *eol, *data;
 
     if (!fedi_header_param(ct, ctlen, "boundary", boundary, sizeof(boundary))
         || boundary[0] == '\0')
     {
-        snprintf(err, errlen, "Malformed multipart body: no boundary");
+        fedi_params_error(err, errlen, "Malformed multipart body: "
+                          "no boundary");
         return -1;
     }
 
     dlen = (size_t) snprintf(delim, sizeof(delim), "--%s", boundary);
+    clen = (size_t) snprintf(term, sizeof(term), "\r\n--%s", boundary);
     end = body + blen;
 
-    p = fedi_memmem(body, blen, (unsigned char *) delim, dlen);
+    p = fedi_memmem(body, blen, (const unsigned char *) delim, dlen);
     if (p == NULL) {
-        snprintf(err, errlen, "Malformed multipart body");
+        fedi_params_error(err, errlen, "Malformed multipart body");
         return -1;
     }
 
@@ -751,32 +1075,38 @@ fedi_params_multipart(json_t *params, const unsigned char *ct, size_t ctlen,
         }
 
         if (end - p < 2 || p[0] != '\r' || p[1] != '\n') {
-            snprintf(err, errlen, "Malformed multipart body");
+            fedi_params_error(err, errlen, "Malformed multipart body");
             return -1;
         }
 
         p += 2;
 
         if (++parts > FEDI_PARAMS_MAX_KEYS) {
-            snprintf(err, errlen, "Too many parameters");
+            fedi_params_error(err, errlen, "Too many parameters (more than "
+                              "%d)", FEDI_PARAMS_MAX_KEYS);
             return -1;
         }
 
-        hend = fedi_memmem(p, end - p, (unsigned char *) "\r\n\r\n", 4);
-        if (hend == NULL) {
-            snprintf(err, errlen, "Malformed multipart body");
-            return -1;
+        if (end - p >= 2 && p[0] == '\r' && p[1] == '\n') {
+            hend = p - 2;                           /* no headers */
+
+        } else {
+            hend = fedi_memmem(p, end - p, (const unsigned char *) "\r\n\r\n",
+                               4);
+            if (hend == NULL) {
+                fedi_params_error(err, errlen, "Malformed multipart body");
+                return -1;
+            }
         }
 
         name[0] = '\0';
         filename[0] = '\0';
+        has_filename = 0;
         strcpy(type, "text/plain");
-
-        int has_filename = 0;
 
         for (line = p; line < hend; line = eol + 2) {
             eol = fedi_memmem(line, hend + 2 - line,
-                              (unsigned char *) "\r\n", 2);
+                              (const unsigned char *) "\r\n", 2);
             if (eol == NULL) {
                 eol = hend;
             }
@@ -784,8 +1114,8 @@ fedi_params_multipart(json_t *params, const unsigned char *ct, size_t ctlen,
             hlen = eol - line;
 
             if (hlen > 20
-                && strncasecmp((const char *) line, "Content-Disposition:", 20)
-                   == 0)
+                && strncasecmp((const char *) line, "Content-Disposition:",
+                               20) == 0)
             {
                 fedi_header_param(line + 20, hlen - 20, "name", name,
                                   sizeof(name));
@@ -797,10 +1127,8 @@ fedi_params_multipart(json_t *params, const unsigned char *ct, size_t ctlen,
                        && strncasecmp((const char *) line, "Content-Type:",
                                       13) == 0)
             {
-                size_t  k = 13;
-
-                while (k < hlen && line[k] == ' ') {
-                    k++;
+                for (k = 13; k < hlen && line[k] == ' '; k++) {
+                    /* void */
                 }
 
                 snprintf(type, sizeof(type), "%.*s", (int) (hlen - k),
@@ -810,40 +1138,39 @@ fedi_params_multipart(json_t *params, const unsigned char *ct, size_t ctlen,
 
         data = hend + 4;
 
-        /* the part ends at CRLF + delimiter */
-        {
-            char   d2[88];
-            size_t d2len;
-
-            d2len = (size_t) snprintf(d2, sizeof(d2), "\r\n%s", delim);
-            next = fedi_memmem(data, end - data, (unsigned char *) d2, d2len);
-
-            if (next == NULL) {
-                snprintf(err, errlen, "Malformed multipart body");
-                return -1;
-            }
+        /* the part ends at CRLF and the delimiter */
+        next = fedi_memmem(data, end - data, (const unsigned char *) term,
+                           clen);
+        if (next == NULL) {
+            fedi_params_error(err, errlen, "Malformed multipart body");
+            return -1;
         }
 
-        if (name[0]) {
-            if (has_filename) {
-                if (file) {
-                    file(ctx, name, filename, type, data - body, next - data);
-                }
+        if (name[0] && has_filename) {
+            if (file) {
+                file(ctx, name, filename, type, data - body, next - data);
+            }
 
-            } else {
-                v = json_stringn((const char *) data, next - data);
+        } else if (name[0]) {
+            if (memchr(data, '\0', next - data)) {
+                fedi_params_error(err, errlen, "Invalid parameter value: "
+                                  "a NUL byte");
+                return -1;
+            }
 
-                if (v == NULL) {
-                    snprintf(err, errlen, "Invalid UTF-8 in parameters");
-                    return -1;
-                }
+            v = json_stringn((const char *) data, next - data);
 
-                if (fedi_params_set(params, name, strlen(name), v, err,
-                                    errlen)
-                    != 0)
-                {
-                    return -1;
-                }
+            if (v == NULL) {
+                fedi_params_error(err, errlen, "Invalid parameter value: "
+                                  "not UTF-8");
+                return -1;
+            }
+
+            if (fedi_params_set(params, name, strlen(name), v, err, errlen)
+                != 0)
+            {
+                fedi_params_sanitize(err);
+                return -1;
             }
         }
 
