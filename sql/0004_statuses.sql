@@ -196,15 +196,6 @@ BEGIN
                 now() + p_poll_expires_in * interval '1 second');
     END IF;
 
-    UPDATE accounts SET statuses_count = statuses_count + 1,
-                        last_status_at = now()
-     WHERE id = p_account;
-
-    IF v_reply_to IS NOT NULL THEN
-        UPDATE statuses SET replies_count = replies_count + 1
-         WHERE id = p_reply;
-    END IF;
-
     -- the author's own feed, then followers' (not for direct messages;
     -- replies only to those who follow both, as Mastodon), then the
     -- mentioned, who see what mentions them
@@ -248,6 +239,17 @@ BEGIN
     IF p_idempotency IS NOT NULL THEN
         INSERT INTO idempotency_keys (account_id, key, status_id)
         VALUES (p_account, p_idempotency, v_id);
+    END IF;
+
+    -- the counters last: their row locks are held until the commit, and
+    -- every post of one account takes the same one
+    UPDATE accounts SET statuses_count = statuses_count + 1,
+                        last_status_at = now()
+     WHERE id = p_account;
+
+    IF v_reply_to IS NOT NULL THEN
+        UPDATE statuses SET replies_count = replies_count + 1
+         WHERE id = p_reply;
     END IF;
 
     RETURN v_id;
