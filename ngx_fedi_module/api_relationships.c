@@ -36,6 +36,8 @@ static void api_blocks(fedi_req_t *rq);
 static void api_mutes(fedi_req_t *rq);
 static void api_follow_requests(fedi_req_t *rq);
 static void api_followers(fedi_req_t *rq);
+static void api_favourited_by(fedi_req_t *rq);
+static void api_reblogged_by(fedi_req_t *rq);
 static void api_following(fedi_req_t *rq);
 static void fedi_accounts_list(fedi_req_t *rq, fedi_sql_id_e stmt,
     const char *second);
@@ -58,6 +60,10 @@ const fedi_route_t  fedi_routes_relationships[] = {
       api_remove_from_followers, "write:follows", CORS|USER },
     { GET, "/api/v1/accounts/:id/followers", api_followers, NULL, CORS },
     { GET, "/api/v1/accounts/:id/following", api_following, NULL, CORS },
+    { GET, "/api/v1/statuses/:id/favourited_by", api_favourited_by, NULL,
+      CORS },
+    { GET, "/api/v1/statuses/:id/reblogged_by", api_reblogged_by, NULL,
+      CORS },
     { GET, "/api/v1/blocks", api_blocks, "read:blocks", CORS|USER },
     { GET, "/api/v1/mutes", api_mutes, "read:mutes", CORS|USER },
     { GET, "/api/v1/follow_requests", api_follow_requests, "read:follows",
@@ -307,6 +313,24 @@ api_following(fedi_req_t *rq)
 {
     if (fedi_target(rq)) {
         fedi_accounts_list(rq, FEDI_SQL_FOLLOWING_LIST, rq->data);
+    }
+}
+
+
+static void
+api_favourited_by(fedi_req_t *rq)
+{
+    if (fedi_target(rq)) {
+        fedi_accounts_list(rq, FEDI_SQL_FAVOURITED_BY, rq->data);
+    }
+}
+
+
+static void
+api_reblogged_by(fedi_req_t *rq)
+{
+    if (fedi_target(rq)) {
+        fedi_accounts_list(rq, FEDI_SQL_REBLOGGED_BY, rq->data);
     }
 }
 

@@ -75,3 +75,24 @@ FEDI_SQL(FOLLOWING_LIST, 6,
     " AND (NOT coalesce(t.hide_collections, false) OR t.id = $1)"
     " AND a.suspended_at IS NULL"
     FEDI_PAGE_BY("x.id") ") y ORDER BY y.cursor DESC")
+
+/* who favourited or boosted $2 (if the viewer $1 may see it), paged by
+ * the favourite's or boost's own id */
+FEDI_SQL(FAVOURITED_BY, 6,
+    "SELECT * FROM (SELECT " FEDI_ACCOUNT_COLS ", NULL, x.id AS cursor"
+    " FROM favourites x JOIN accounts a ON a.id = x.account_id"
+    " JOIN statuses s ON s.id = x.status_id"
+    " WHERE x.status_id = $2::bigint AND s.deleted_at IS NULL"
+    " AND fedi_status_visible(s.id, s.account_id, s.visibility, $1)"
+    " AND a.suspended_at IS NULL"
+    FEDI_PAGE_BY("x.id") ") y ORDER BY y.cursor DESC")
+
+FEDI_SQL(REBLOGGED_BY, 6,
+    "SELECT * FROM (SELECT " FEDI_ACCOUNT_COLS ", NULL, x.id AS cursor"
+    " FROM statuses x JOIN accounts a ON a.id = x.account_id"
+    " JOIN statuses s ON s.id = x.reblog_of_id"
+    " WHERE x.reblog_of_id = $2::bigint AND x.deleted_at IS NULL"
+    " AND s.deleted_at IS NULL"
+    " AND fedi_status_visible(s.id, s.account_id, s.visibility, $1)"
+    " AND a.suspended_at IS NULL"
+    FEDI_PAGE_BY("x.id") ") y ORDER BY y.cursor DESC")

@@ -427,6 +427,19 @@ like($mention->{group_key}, qr/^ungrouped-\d+$/, 'mentions are not grouped');
 
 $t->post("/api/v1/statuses/$post->{id}/favourite", token => $_)
     for $alice, $bob, $carol;
+$r = $t->get("/api/v1/statuses/$post->{id}/favourited_by");
+is_deeply([ map { $_->{username} } @{ $r->{json} } ], [qw(carol bob alice)],
+          'favourited_by, newest first');
+$r = $t->get("/api/v1/statuses/$post->{id}/favourited_by?limit=1");
+like($r->{headers}{link} // '', qr/max_id=\d+>; rel="next"/, 'paged');
+$t->post("/api/v1/statuses/$post->{id}/reblog", token => $carol);
+is_deeply([ map { $_->{username} } @{ $t->get("/api/v1/statuses/$post->{id}/reblogged_by")->{json} } ],
+          ['carol'], 'reblogged_by');
+is($t->get("/api/v1/statuses/$dm->{id}/favourited_by")->{status}, 200,
+   'favourited_by of what one cannot see');
+is_deeply($t->get("/api/v1/statuses/$dm->{id}/favourited_by")->{json}, [],
+          'is empty');
+
 $r = $t->get('/api/v1/notifications?types[]=favourite', token => $dave);
 is(scalar @{ $r->{json} }, 3, 'types[] filters');
 is($r->{json}[0]{account}{username}, 'carol', 'newest first');
@@ -446,7 +459,7 @@ my %seen;
 ok(!(grep { $seen{$_->{id}}++ } @{ $r->{json}{accounts} }), 'accounts once');
 
 $r = $t->get('/api/v1/notifications/unread_count', token => $dave);
-is($r->{json}{count}, 3, 'unread_count');
+is($r->{json}{count}, 4, 'unread_count: three favourites and a boost');
 my $newest = $t->get('/api/v1/notifications', token => $dave)->{json}[0]{id};
 $t->post('/api/v1/markers', token => $dave,
          form => { 'notifications[last_read_id]' => $newest });
