@@ -1,7 +1,8 @@
 /*
  * Copyright (C) ngx_fedi authors
  *
- * Blocks, mutes, follow requests, private notes, removing a follower, and
+ * Following, blocks, mutes, follow requests, private notes, removing a
+ * follower, and
  * the lists of accounts they make (blocks, mutes, follow requests,
  * followers, following), paged by the relation's own id.
  */
@@ -21,6 +22,8 @@
 #define L_CURSOR   (FEDI_ACCOUNT_NCOLS + 1)
 
 
+static void api_follow(fedi_req_t *rq);
+static void api_unfollow(fedi_req_t *rq);
 static void api_block(fedi_req_t *rq);
 static void api_unblock(fedi_req_t *rq);
 static void api_mute(fedi_req_t *rq);
@@ -46,6 +49,10 @@ static char *fedi_target(fedi_req_t *rq);
 
 
 const fedi_route_t  fedi_routes_relationships[] = {
+    { POST, "/api/v1/accounts/:id/follow", api_follow, "write:follows",
+      CORS|USER },
+    { POST, "/api/v1/accounts/:id/unfollow", api_unfollow, "write:follows",
+      CORS|USER },
     { POST, "/api/v1/accounts/:id/block", api_block, "write:blocks",
       CORS|USER },
     { POST, "/api/v1/accounts/:id/unblock", api_unblock, "write:blocks",
@@ -103,6 +110,37 @@ bad:
 
     fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
     return NULL;
+}
+
+
+/* local accounts: at once, or a request when locked; idempotent */
+static void
+api_follow(fedi_req_t *rq)
+{
+    int          b;
+    const char  *reblogs, *notify;
+
+    if (fedi_target(rq) == NULL) {
+        return;
+    }
+
+    b = fedi_param_bool(rq->params, "reblogs", -1);
+    reblogs = b < 0 ? NULL : (b ? "true" : "false");
+    b = fedi_param_bool(rq->params, "notify", -1);
+    notify = b < 0 ? NULL : (b ? "true" : "false");
+
+    fedi_query(rq, FEDI_SQL_FOLLOW, fedi_acted, 4, rq->token->account_id,
+               rq->data, reblogs, notify);
+}
+
+
+static void
+api_unfollow(fedi_req_t *rq)
+{
+    if (fedi_target(rq)) {
+        fedi_query(rq, FEDI_SQL_UNFOLLOW, fedi_acted, 2,
+                   rq->token->account_id, rq->data);
+    }
 }
 
 
@@ -237,7 +275,7 @@ fedi_acted(fedi_req_t *rq, PGresult *res)
     u_char  *ids;
 
     if (PQntuples(res) != 1) {
-        /* no such account, or oneself */
+        /* no such account, oneself, or (for now) a remote one */
         fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
         return;
     }

@@ -1,10 +1,10 @@
 /*
  * Copyright (C) ngx_fedi authors
  *
- * Statuses, timelines and follows: posting (text to Mastodon's HTML with
+ * Statuses and timelines: posting (text to Mastodon's HTML with
  * links, local mentions and hashtags), reading and deleting a status, the
- * home, public and account timelines with Mastodon's pagination, and
- * following local accounts.
+ * home, public, hashtag and account timelines with Mastodon's
+ * pagination.
  */
 
 
@@ -79,10 +79,6 @@ static void api_account_statuses(fedi_req_t *rq);
 static void api_timeline_tag(fedi_req_t *rq);
 static char *fedi_tag_array(fedi_req_t *rq, const char *key);
 static void fedi_timeline_loaded(fedi_req_t *rq, PGresult *res);
-static void api_follow(fedi_req_t *rq);
-static void api_unfollow(fedi_req_t *rq);
-static void fedi_followed(fedi_req_t *rq, PGresult *res);
-static void fedi_relationship_loaded(fedi_req_t *rq, PGresult *res);
 static void api_status_favourite(fedi_req_t *rq);
 static void api_status_unfavourite(fedi_req_t *rq);
 static void api_status_bookmark(fedi_req_t *rq);
@@ -148,10 +144,6 @@ const fedi_route_t  fedi_routes_statuses[] = {
     { GET, "/api/v1/timelines/tag/:hashtag", api_timeline_tag, NULL, CORS },
     { GET, "/api/v1/accounts/:id/statuses", api_account_statuses, NULL,
       CORS },
-    { POST, "/api/v1/accounts/:id/follow", api_follow, "write:follows",
-      CORS|USER },
-    { POST, "/api/v1/accounts/:id/unfollow", api_unfollow, "write:follows",
-      CORS|USER },
     { 0, NULL, NULL, NULL, 0 }
 };
 
@@ -1490,94 +1482,4 @@ static void
 fedi_timeline_loaded(fedi_req_t *rq, PGresult *res)
 {
     fedi_statuses_send(rq, res, rq->data);
-}
-
-
-/* POST /api/v1/accounts/:id/follow and /unfollow */
-
-static void
-api_follow(fedi_req_t *rq)
-{
-    int    b;
-    char  *id;
-    const char  *reblogs, *notify;
-
-    id = fedi_arg_id(rq, 0);
-    if (id == NULL) {
-        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
-        return;
-    }
-
-    rq->data = id;
-
-    b = fedi_param_bool(rq->params, "reblogs", -1);
-    reblogs = b < 0 ? NULL : (b ? "true" : "false");
-    b = fedi_param_bool(rq->params, "notify", -1);
-    notify = b < 0 ? NULL : (b ? "true" : "false");
-
-    fedi_query(rq, FEDI_SQL_FOLLOW, fedi_followed, 4, rq->token->account_id,
-               id, reblogs, notify);
-}
-
-
-static void
-api_unfollow(fedi_req_t *rq)
-{
-    char  *id;
-
-    id = fedi_arg_id(rq, 0);
-    if (id == NULL) {
-        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
-        return;
-    }
-
-    rq->data = id;
-
-    fedi_query(rq, FEDI_SQL_UNFOLLOW, fedi_followed, 2,
-               rq->token->account_id, id);
-}
-
-
-static void
-fedi_followed(fedi_req_t *rq, PGresult *res)
-{
-    u_char  *ids;
-
-    if (PQntuples(res) != 1) {
-        /* unknown, remote (federation comes later) or oneself */
-        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
-        return;
-    }
-
-    ids = ngx_pnalloc(rq->r->pool, ngx_strlen(rq->data) + 3);
-    if (ids == NULL) {
-        fedi_send_internal_error(rq);
-        return;
-    }
-
-    ngx_sprintf(ids, "{%s}%Z", (char *) rq->data);
-
-    fedi_query(rq, FEDI_SQL_RELATIONSHIPS, fedi_relationship_loaded, 2,
-               rq->token->account_id, (char *) ids);
-}
-
-
-static void
-fedi_relationship_loaded(fedi_req_t *rq, PGresult *res)
-{
-    fedi_json_t  *j;
-
-    if (PQntuples(res) != 1) {
-        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
-        return;
-    }
-
-    j = fedi_json_new(rq);
-    if (j == NULL) {
-        fedi_send_internal_error(rq);
-        return;
-    }
-
-    fedi_relationship_render(j, res, 0, 0);
-    fedi_send_json(rq, NGX_HTTP_OK, j);
 }
