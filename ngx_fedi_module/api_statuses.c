@@ -77,6 +77,8 @@ static void api_timeline_home(fedi_req_t *rq);
 static void api_timeline_public(fedi_req_t *rq);
 static void api_account_statuses(fedi_req_t *rq);
 static void api_timeline_tag(fedi_req_t *rq);
+static void api_conversations(fedi_req_t *rq);
+static void fedi_conversations_loaded(fedi_req_t *rq, PGresult *res);
 static char *fedi_tag_array(fedi_req_t *rq, const char *key);
 static void fedi_timeline_loaded(fedi_req_t *rq, PGresult *res);
 static void api_status_favourite(fedi_req_t *rq);
@@ -135,6 +137,8 @@ const fedi_route_t  fedi_routes_statuses[] = {
       "write:bookmarks", CORS|USER },
     { POST, "/api/v1/statuses/:id/unbookmark", api_status_unbookmark,
       "write:bookmarks", CORS|USER },
+    { GET, "/api/v1/conversations", api_conversations, "read:statuses",
+      CORS|USER },
     { GET, "/api/v1/favourites", api_favourites, "read:favourites",
       CORS|USER },
     { GET, "/api/v1/bookmarks", api_bookmarks, "read:bookmarks", CORS|USER },
@@ -1245,6 +1249,79 @@ fedi_own_list(fedi_req_t *rq, fedi_sql_id_e stmt)
                rq->token->account_id,
                fedi_base(rq), pg->bound[0], pg->bound[1], pg->bound[2],
                pg->limit_str);
+}
+
+
+/* GET /api/v1/conversations: direct threads, their last status and the
+ * other participants */
+
+static void
+api_conversations(fedi_req_t *rq)
+{
+    fedi_page_t  *pg;
+
+    pg = ngx_pcalloc(rq->r->pool, sizeof(fedi_page_t));
+    if (pg == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    rq->data = pg;
+    fedi_page_params(rq, pg, 20, 40);
+
+    fedi_query(rq, FEDI_SQL_CONVERSATIONS, fedi_conversations_loaded, 6,
+               rq->token->account_id, fedi_base(rq), pg->bound[0],
+               pg->bound[1], pg->bound[2], pg->limit_str);
+}
+
+
+static void
+fedi_conversations_loaded(fedi_req_t *rq, PGresult *res)
+{
+    int           i, k, n, pa, cid;
+    fedi_json_t  *j;
+
+    pa = FEDI_STATUS_ALL;
+    cid = FEDI_STATUS_ALL + FEDI_ACCOUNT_NCOLS;
+
+    j = fedi_json_new(rq);
+    if (j == NULL || fedi_page_link(rq, res, rq->data) != NGX_OK) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    n = PQntuples(res);
+
+    fedi_json_arr_open(j);
+
+    /* the rows of one conversation follow each other */
+    for (i = 0; i < n; i = k) {
+        fedi_json_obj_open(j);
+        fedi_json_kcstr(j, "id", PQgetvalue(res, i, cid));
+        fedi_json_kbool(j, "unread", 0);
+
+        fedi_json_key(j, "accounts");
+        fedi_json_arr_open(j);
+
+        for (k = i; k < n && ngx_strcmp(PQgetvalue(res, k, cid),
+                                        PQgetvalue(res, i, cid)) == 0;
+             k++)
+        {
+            if (!PQgetisnull(res, k, pa)) {
+                fedi_account_render(rq, j, res, k, pa);
+            }
+        }
+
+        fedi_json_arr_close(j);
+
+        fedi_json_key(j, "last_status");
+        fedi_status_render(rq, j, res, i);
+        fedi_json_obj_close(j);
+    }
+
+    fedi_json_arr_close(j);
+
+    fedi_send_json(rq, NGX_HTTP_OK, j);
 }
 
 

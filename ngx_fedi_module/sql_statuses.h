@@ -275,3 +275,33 @@ FEDI_SQL(POLL_GET, 2,
 /* $1 account, $2 poll, $3 choices '{0,2}': see fedi_poll_vote() */
 FEDI_SQL(POLL_VOTE, 3,
     "SELECT fedi_poll_vote($1, $2, $3::integer[])")
+
+/*
+ * Conversations (direct messages): per thread the viewer is in, its last
+ * direct status, once per other participant (the account columns after
+ * the status's; NULL when alone).  Paged by the last status's id.
+ */
+FEDI_SQL(CONVERSATIONS, 6,
+    "WITH c AS (SELECT s.conversation_id AS cid, max(s.id) AS last_id"
+    "   FROM statuses s WHERE s.visibility = 'direct'"
+    "   AND s.deleted_at IS NULL AND (s.account_id = $1 OR EXISTS"
+    "   (SELECT 1 FROM mentions m WHERE m.status_id = s.id"
+    "    AND m.account_id = $1))"
+    "   GROUP BY s.conversation_id),"
+    " pg AS (SELECT cid, last_id FROM c"
+    "   WHERE last_id < coalesce($3::bigint, 9223372036854775807)"
+    "   AND last_id > coalesce($4::bigint, 0)"
+    "   AND ($5::bigint IS NULL OR last_id > $5::bigint)"
+    "   ORDER BY CASE WHEN $5::bigint IS NOT NULL THEN last_id END,"
+    "   last_id DESC LIMIT $6),"
+    " parts AS (SELECT DISTINCT pg.cid, x.acc FROM pg"
+    "   JOIN statuses d ON d.conversation_id = pg.cid"
+    "   AND d.visibility = 'direct' AND d.deleted_at IS NULL"
+    "   CROSS JOIN LATERAL (SELECT d.account_id AS acc UNION"
+    "   SELECT m.account_id FROM mentions m WHERE m.status_id = d.id) x"
+    "   WHERE x.acc <> $1)"
+    " SELECT " FEDI_STATUS_COLS ", " FEDI_ACCOUNT_COLS_OF("pa") ", pg.cid"
+    " FROM pg JOIN statuses s ON s.id = pg.last_id" FEDI_STATUS_JOIN
+    " LEFT JOIN parts ON parts.cid = pg.cid"
+    " LEFT JOIN accounts pa ON pa.id = parts.acc"
+    " ORDER BY pg.last_id DESC, pa.id")

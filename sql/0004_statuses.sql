@@ -19,6 +19,7 @@ CREATE TABLE statuses (
     in_reply_to_id          bigint REFERENCES statuses (id) ON DELETE SET NULL,
     in_reply_to_account_id  bigint REFERENCES accounts (id) ON DELETE SET NULL,
     reblog_of_id            bigint REFERENCES statuses (id) ON DELETE CASCADE,
+    conversation_id         bigint,         -- the thread's first status
     application_id          bigint REFERENCES oauth_applications (id)
                             ON DELETE SET NULL,
     replies_count           integer NOT NULL DEFAULT 0,
@@ -37,6 +38,8 @@ CREATE INDEX statuses_public ON statuses (id DESC)
     AND reblog_of_id IS NULL;
 CREATE INDEX statuses_reply ON statuses (in_reply_to_id)
     WHERE in_reply_to_id IS NOT NULL;
+CREATE INDEX statuses_direct ON statuses (conversation_id, id)
+    WHERE visibility = 'direct' AND deleted_at IS NULL;
 CREATE UNIQUE INDEX statuses_uri ON statuses (uri) WHERE uri IS NOT NULL;
 
 CREATE TABLE mentions (
@@ -165,14 +168,18 @@ BEGIN
          WHERE id = p_reply AND deleted_at IS NULL;
     END IF;
 
-    INSERT INTO statuses (account_id, text, content, spoiler_text, sensitive,
-                          visibility, language, in_reply_to_id,
-                          in_reply_to_account_id, application_id)
-    VALUES (p_account, p_text, p_content, p_spoiler, p_sensitive,
+    v_id := fedi_id();
+
+    INSERT INTO statuses (id, account_id, text, content, spoiler_text,
+                          sensitive, visibility, language, in_reply_to_id,
+                          in_reply_to_account_id, application_id,
+                          conversation_id)
+    VALUES (v_id, p_account, p_text, p_content, p_spoiler, p_sensitive,
             p_visibility, p_language,
             CASE WHEN v_reply_to IS NOT NULL THEN p_reply END, v_reply_to,
-            p_app)
-    RETURNING id INTO v_id;
+            p_app,
+            coalesce((SELECT conversation_id FROM statuses
+                       WHERE id = p_reply AND v_reply_to IS NOT NULL), v_id));
 
     INSERT INTO mentions (status_id, account_id)
     SELECT v_id, m FROM unnest(p_mentions) AS m

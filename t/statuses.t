@@ -131,6 +131,24 @@ is($t->get("/api/v1/statuses/$direct->{id}", token => $bob)->{status}, 404,
 is($t->get("/api/v1/statuses/$direct->{id}", token => $carol)->{status}, 200,
    'but for the mentioned');
 
+# conversations
+
+$r = $t->get('/api/v1/conversations', token => $carol);
+is(scalar @{ $r->{json} }, 1, 'carol has one conversation');
+is($r->{json}[0]{last_status}{id}, $direct->{id}, 'its last status');
+is_deeply([ map { $_->{username} } @{ $r->{json}[0]{accounts} } ], ['alice'],
+          'with the other participant');
+my $dm_reply = $t->post('/api/v1/statuses', token => $carol, form => {
+    status => '@alice got it', visibility => 'direct',
+    in_reply_to_id => $direct->{id} })->{json};
+$r = $t->get('/api/v1/conversations', token => $alice);
+my ($conv) = grep { $_->{last_status}{id} eq $dm_reply->{id} } @{ $r->{json} };
+ok($conv, 'the reply is the conversation\'s last status, for alice too');
+is_deeply([ map { $_->{username} } @{ $conv->{accounts} } ], ['carol'],
+          'alice sees carol in it');
+is_deeply($t->get('/api/v1/conversations', token => $bob)->{json}, [],
+          'bob has none');
+
 # home timelines
 
 $r = $t->get('/api/v1/timelines/home', token => $bob);
@@ -142,8 +160,8 @@ ok((grep { $_ eq $reply->{id} } @ids), 'and their own reply');
 is_deeply(\@ids, [ sort { $b <=> $a } @ids ], 'newest first');
 
 $r = $t->get('/api/v1/timelines/home', token => $carol);
-is_deeply([ map { $_->{id} } @{ $r->{json} } ], [$direct->{id}],
-          'a stranger\'s home has only what mentions them');
+is_deeply([ map { $_->{id} } @{ $r->{json} } ], [$dm_reply->{id}, $direct->{id}],
+          'a stranger\'s home has only what mentions them, and their own');
 
 # pagination
 
