@@ -159,6 +159,11 @@ ngx_int_t fedi_auth_init(ngx_cycle_t *cycle);
 void fedi_auth(fedi_req_t *rq);
 void fedi_auth_invalidate(const char *what);
 
+/* fedi_jobs.c */
+ngx_int_t fedi_jobs_init(ngx_cycle_t *cycle);
+void fedi_jobs_kick(void);
+void fedi_jobs_exit(ngx_cycle_t *cycle);
+
 /* fedi_mail.c */
 ngx_int_t fedi_mail_init(ngx_cycle_t *cycle);
 void fedi_mail_exit(ngx_cycle_t *cycle);

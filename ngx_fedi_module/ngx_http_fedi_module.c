@@ -433,13 +433,14 @@ ngx_http_fedi_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    if (fedi_pg_listen(fedi_pool, "LISTEN fedi_cache", ngx_http_fedi_notify)
+    if (fedi_pg_listen(fedi_pool, "LISTEN fedi_cache; LISTEN fedi_fanout",
+                       ngx_http_fedi_notify)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    return fedi_jobs_init(cycle);
 }
 
 
@@ -447,9 +448,16 @@ static void
 ngx_http_fedi_notify(const char *channel, const char *payload)
 {
     if (channel == NULL) {
-        /* (re)connected: whatever we cached may be stale */
+        /* (re)connected: whatever we cached may be stale, and jobs may
+         * have been announced meanwhile */
         fedi_auth_invalidate(NULL);
         fedi_instance_invalidate();
+        fedi_jobs_kick();
+        return;
+    }
+
+    if (ngx_strcmp(channel, "fedi_fanout") == 0) {
+        fedi_jobs_kick();
         return;
     }
 
@@ -471,6 +479,7 @@ ngx_http_fedi_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_fedi_main_conf_t  *mcf;
 
+    fedi_jobs_exit(cycle);
     fedi_pg_pool_destroy(fedi_pool);
     fedi_pool = NULL;
 

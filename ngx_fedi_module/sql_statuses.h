@@ -305,3 +305,7 @@ FEDI_SQL(CONVERSATIONS, 6,
     " LEFT JOIN parts ON parts.cid = pg.cid"
     " LEFT JOIN accounts pa ON pa.id = parts.acc"
     " ORDER BY pg.last_id DESC, pa.id")
+
+/* the background fan-out: $1 jobs at most; see fedi_fanout_run() */
+FEDI_SQL(FANOUT_RUN, 1,
+    "SELECT fedi_fanout_run($1::integer)")

@@ -124,6 +124,72 @@ CREATE TABLE poll_votes (
     UNIQUE (poll_id, account_id, choice)
 );
 
+-- Home feeds of the followers of a new status's author: the author's
+-- followers, but for a reply only those who follow the replied-to account
+-- too (as Mastodon), never across a block or a mute.
+CREATE TABLE fanout_jobs (
+    status_id   bigint PRIMARY KEY REFERENCES statuses (id) ON DELETE CASCADE,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE FUNCTION fedi_fanout(p_status bigint)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_account  bigint;
+    v_reply_to bigint;
+BEGIN
+    SELECT account_id, in_reply_to_account_id INTO v_account, v_reply_to
+      FROM statuses WHERE id = p_status AND deleted_at IS NULL;
+
+    IF v_account IS NULL THEN
+        RETURN;
+    END IF;
+
+    INSERT INTO feeds (account_id, status_id)
+    SELECT f.account_id, p_status FROM follows f
+      JOIN accounts a ON a.id = f.account_id AND a.domain IS NULL
+     WHERE f.target_account_id = v_account
+       AND (v_reply_to IS NULL OR v_reply_to = v_account
+            OR EXISTS (SELECT 1 FROM follows g
+                        WHERE g.account_id = f.account_id
+                          AND g.target_account_id = v_reply_to))
+       AND NOT EXISTS (SELECT 1 FROM blocks b
+                        WHERE b.account_id = f.account_id
+                          AND b.target_account_id = v_account)
+       AND NOT EXISTS (SELECT 1 FROM mutes m
+                        WHERE m.account_id = f.account_id
+                          AND m.target_account_id = v_account
+                          AND (m.expires_at IS NULL
+                               OR m.expires_at > now()))
+    ON CONFLICT DO NOTHING;
+END
+$$;
+
+-- The background fan-out: claims up to p_limit jobs (several nodes and
+-- workers share them without doing one twice); the number done.
+CREATE FUNCTION fedi_fanout_run(p_limit integer)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_status bigint;
+    v_done   integer := 0;
+BEGIN
+    FOR v_status IN
+        DELETE FROM fanout_jobs
+         WHERE status_id IN (SELECT status_id FROM fanout_jobs
+                              ORDER BY created_at LIMIT p_limit
+                              FOR UPDATE SKIP LOCKED)
+        RETURNING status_id
+    LOOP
+        PERFORM fedi_fanout(v_status);
+        v_done := v_done + 1;
+    END LOOP;
+
+    RETURN v_done;
+END
+$$;
+
 -- Idempotency-Key: the same key from the same account within an hour
 -- gives back the status the first request made.
 CREATE TABLE idempotency_keys (
@@ -208,24 +274,16 @@ BEGIN
     -- mentioned, who see what mentions them
     INSERT INTO feeds (account_id, status_id) VALUES (p_account, v_id);
 
+    -- followers' feeds: at once for most, in the background for accounts
+    -- with many followers (fedi_fanout_run, woken by NOTIFY)
     IF p_visibility <> 'direct' THEN
-        INSERT INTO feeds (account_id, status_id)
-        SELECT f.account_id, v_id FROM follows f
-          JOIN accounts a ON a.id = f.account_id AND a.domain IS NULL
-         WHERE f.target_account_id = p_account
-           AND (v_reply_to IS NULL OR v_reply_to = p_account
-                OR EXISTS (SELECT 1 FROM follows g
-                            WHERE g.account_id = f.account_id
-                              AND g.target_account_id = v_reply_to))
-           AND NOT EXISTS (SELECT 1 FROM blocks b
-                            WHERE (b.account_id = f.account_id
-                                   AND b.target_account_id = p_account))
-           AND NOT EXISTS (SELECT 1 FROM mutes m
-                            WHERE m.account_id = f.account_id
-                              AND m.target_account_id = p_account
-                              AND (m.expires_at IS NULL
-                                   OR m.expires_at > now()))
-        ON CONFLICT DO NOTHING;
+        IF (SELECT followers_count FROM accounts WHERE id = p_account) > 200
+        THEN
+            INSERT INTO fanout_jobs (status_id) VALUES (v_id);
+            PERFORM pg_notify('fedi_fanout', '');
+        ELSE
+            PERFORM fedi_fanout(v_id);
+        END IF;
     END IF;
 
     INSERT INTO feeds (account_id, status_id)

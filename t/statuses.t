@@ -429,6 +429,31 @@ is_deeply([ sort map { $_->{id} } @{ $r->{json} } ],
           [ sort ($e->{id}, $post->{id}) ],
           'several at once: those one may see');
 
+# an account with many followers: its posts reach their feeds in the
+# background (fanout_jobs, woken by NOTIFY), not in the posting request
+
+$t->psql("INSERT INTO accounts (username)"
+         . " SELECT 'fan' || g FROM generate_series(1, 250) g");
+$t->psql("INSERT INTO follows (account_id, target_account_id)"
+         . " SELECT id, $dave_id FROM accounts WHERE username LIKE 'fan%'");
+$t->psql("UPDATE accounts SET followers_count = followers_count + 250"
+         . " WHERE id = $dave_id");
+my $big = $t->post('/api/v1/statuses', token => $dave,
+                   form => { status => 'to my many followers' })->{json};
+my $fed = 0;
+
+# within 5 s, shorter than the 10 s fallback timer: the NOTIFY woke it
+for (1 .. 50) {
+    ($fed) = $t->psql("SELECT count(*) FROM feeds f JOIN accounts a"
+                      . " ON a.id = f.account_id WHERE f.status_id = $big->{id}"
+                      . " AND a.username LIKE 'fan%'") =~ /(\d+)/;
+    last if $fed >= 250;
+    select(undef, undef, undef, 0.1);
+}
+is($fed, 250, 'a post to 250 followers reaches every feed, in the background');
+like($t->psql("SELECT count(*) FROM fanout_jobs"), qr/^\s*0\s*$/m,
+     'and the job is done');
+
 # notifications
 
 $r = $t->get('/api/v1/notifications', token => $alice);
