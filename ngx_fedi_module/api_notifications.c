@@ -51,6 +51,8 @@ static void api_notifications_clear(fedi_req_t *rq);
 static void api_notification_dismiss(fedi_req_t *rq);
 static void fedi_notifications_cleared(fedi_req_t *rq, PGresult *res);
 static void api_notifications_unread(fedi_req_t *rq);
+static void api_notification_group_accounts(fedi_req_t *rq);
+static void fedi_group_accounts_loaded(fedi_req_t *rq, PGresult *res);
 static void fedi_notifications_counted(fedi_req_t *rq, PGresult *res);
 static char *fedi_types_array(fedi_req_t *rq, const char *key);
 
@@ -70,6 +72,8 @@ const fedi_route_t  fedi_routes_notifications[] = {
       "read:notifications", CORS|USER },
     { GET, "/api/v2/notifications/unread_count", api_notifications_unread,
       "read:notifications", CORS|USER },
+    { GET, "/api/v2/notifications/:group_key/accounts",
+      api_notification_group_accounts, "read:notifications", CORS|USER },
     { 0, NULL, NULL, NULL, 0 }
 };
 
@@ -509,6 +513,50 @@ fedi_notifications_counted(fedi_req_t *rq, PGresult *res)
     fedi_json_obj_open(j);
     fedi_json_kint(j, "count", fedi_pg_int(res, 0, 0));
     fedi_json_obj_close(j);
+
+    fedi_send_json(rq, NGX_HTTP_OK, j);
+}
+
+
+/* GET /api/v2/notifications/:group_key/accounts */
+
+static void
+api_notification_group_accounts(fedi_req_t *rq)
+{
+    char  *key;
+
+    key = fedi_pstrz(rq->r->pool, rq->args[0].data, rq->args[0].len);
+    if (key == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_NOTIFICATION_GROUP_ACCOUNTS,
+               fedi_group_accounts_loaded, 2, rq->token->account_id, key);
+}
+
+
+static void
+fedi_group_accounts_loaded(fedi_req_t *rq, PGresult *res)
+{
+    int           i, n;
+    fedi_json_t  *j;
+
+    j = fedi_json_new(rq);
+    if (j == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    n = PQntuples(res);
+
+    fedi_json_arr_open(j);
+
+    for (i = 0; i < n; i++) {
+        fedi_account_render(rq, j, res, i, 0);
+    }
+
+    fedi_json_arr_close(j);
 
     fedi_send_json(rq, NGX_HTTP_OK, j);
 }

@@ -309,3 +309,16 @@ FEDI_SQL(CONVERSATIONS, 6,
 /* the background fan-out: $1 jobs at most; see fedi_fanout_run() */
 FEDI_SQL(FANOUT_RUN, 1,
     "SELECT fedi_fanout_run($1::integer)")
+
+/* the accounts of one notification group ($2 its group_key) */
+FEDI_SQL(NOTIFICATION_GROUP_ACCOUNTS, 2,
+    "SELECT " FEDI_ACCOUNT_COLS
+    " FROM notifications n JOIN accounts a ON a.id = n.from_account_id"
+    " WHERE n.account_id = $1"
+    " AND (($2 = 'follow' AND n.type = 'follow')"
+    "  OR ($2 LIKE 'ungrouped-%' AND n.id::text = substr($2, 11))"
+    "  OR (n.type IN ('favourite', 'reblog')"
+    "      AND n.type || '-' || n.status_id = $2))"
+    " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = $1"
+    "   AND b.target_account_id = n.from_account_id)"
+    " ORDER BY n.id DESC LIMIT 80")

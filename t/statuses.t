@@ -501,6 +501,12 @@ is(scalar(grep { $_->{id} eq $post->{id} } @{ $r->{json}{statuses} }), 1,
 my %seen;
 ok(!(grep { $seen{$_->{id}}++ } @{ $r->{json}{accounts} }), 'accounts once');
 
+$r = $t->get("/api/v2/notifications/$fav->{group_key}/accounts", token => $dave);
+is_deeply([ map { $_->{username} } @{ $r->{json} } ], [qw(carol bob alice)],
+          'the accounts of a group');
+is_deeply($t->get("/api/v2/notifications/$fav->{group_key}/accounts",
+                  token => $alice)->{json}, [], 'only one\'s own groups');
+
 $r = $t->get('/api/v1/notifications/unread_count', token => $dave);
 is($r->{json}{count}, 4, 'unread_count: three favourites and a boost');
 my $newest = $t->get('/api/v1/notifications', token => $dave)->{json}[0]{id};
