@@ -18,6 +18,7 @@
 
 #define FEDI_JOBS_BATCH     20
 #define FEDI_JOBS_INTERVAL  10000       /* ms, the fallback */
+#define FEDI_JOBS_RETRY     50          /* ms, when another runner is busy */
 
 
 static void fedi_jobs_timer_handler(ngx_event_t *ev);
@@ -88,6 +89,15 @@ fedi_jobs_done(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
                           PQresultErrorMessage(res));
         }
 
+        return;
+    }
+
+    /*
+     * -1: another runner (of this node or another) holds the fan-out; it
+     * may finish before seeing the jobs that woke us, so look again soon
+     */
+    if (PQgetlength(res, 0, 0) > 0 && PQgetvalue(res, 0, 0)[0] == '-') {
+        ngx_add_timer(&fedi_jobs_timer, FEDI_JOBS_RETRY);
         return;
     }
 

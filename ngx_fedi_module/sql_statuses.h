@@ -47,7 +47,7 @@ FEDI_SQL(STATUS_DELETE, 3,
 FEDI_SQL_PAGED(TIMELINE_HOME, 6, "fd.status_id",
     "SELECT " FEDI_STATUS_COLS " FROM (SELECT s.id AS pid"
     " FROM feeds fd JOIN statuses s ON s.id = fd.status_id"
-    FEDI_STATUS_JOIN
+    FEDI_STATUS_JOIN_R
     " WHERE fd.account_id = $1 AND" FEDI_STATUS_VISIBLE,
     ") pg JOIN statuses s ON s.id = pg.pid"
     FEDI_STATUS_JOIN " ORDER BY s.id DESC")
@@ -55,7 +55,8 @@ FEDI_SQL_PAGED(TIMELINE_HOME, 6, "fd.status_id",
 /* public: $7 local only, $8 remote only */
 FEDI_SQL_PAGED(TIMELINE_PUBLIC, 8, "s.id",
     "SELECT " FEDI_STATUS_COLS " FROM (SELECT s.id AS pid"
-    " FROM statuses s" FEDI_STATUS_JOIN
+    " FROM statuses s JOIN accounts a ON a.id = s.account_id"
+    FEDI_STATUS_JOIN_R
     " WHERE s.visibility = 'public' AND s.reblog_of_id IS NULL"
     " AND a.suspended_at IS NULL"
     " AND (NOT $7::boolean OR a.domain IS NULL)"
@@ -68,7 +69,7 @@ FEDI_SQL_PAGED(TIMELINE_PUBLIC, 8, "s.id",
  * only, $10 exclude boosts */
 FEDI_SQL_PAGED(ACCOUNT_STATUSES, 10, "s.id",
     "SELECT " FEDI_STATUS_COLS " FROM (SELECT s.id AS pid"
-    " FROM statuses s" FEDI_STATUS_JOIN
+    " FROM statuses s" FEDI_STATUS_JOIN_R
     " WHERE s.account_id = $7::bigint"
     " AND (NOT $8::boolean OR s.in_reply_to_id IS NULL"
     "      OR s.in_reply_to_account_id = s.account_id)"
@@ -100,7 +101,7 @@ FEDI_SQL_PAGED(FAVOURITES, 6, "fv.id",
     "SELECT " FEDI_STATUS_COLS ", pg.cursor"
     " FROM (SELECT s.id AS pid, fv.id AS cursor"
     " FROM favourites fv JOIN statuses s ON s.id = fv.status_id"
-    FEDI_STATUS_JOIN
+    FEDI_STATUS_JOIN_R
     " WHERE fv.account_id = $1 AND" FEDI_STATUS_VISIBLE,
     ") pg JOIN statuses s ON s.id = pg.pid"
     FEDI_STATUS_JOIN " ORDER BY pg.cursor DESC")
@@ -109,7 +110,7 @@ FEDI_SQL_PAGED(BOOKMARKS, 6, "bm.id",
     "SELECT " FEDI_STATUS_COLS ", pg.cursor"
     " FROM (SELECT s.id AS pid, bm.id AS cursor"
     " FROM bookmarks bm JOIN statuses s ON s.id = bm.status_id"
-    FEDI_STATUS_JOIN
+    FEDI_STATUS_JOIN_R
     " WHERE bm.account_id = $1 AND" FEDI_STATUS_VISIBLE,
     ") pg JOIN statuses s ON s.id = pg.pid"
     FEDI_STATUS_JOIN " ORDER BY pg.cursor DESC")
@@ -165,7 +166,8 @@ FEDI_SQL(STATUSES_BY_IDS, 3,
     " LEFT JOIN statuses s ON s.id = n.status_id"                            \
     " LEFT JOIN accounts a ON a.id = s.account_id"                           \
     " LEFT JOIN statuses r ON r.id = s.reblog_of_id"                         \
-    " LEFT JOIN accounts ra ON ra.id = r.account_id"
+    " LEFT JOIN accounts ra ON ra.id = r.account_id"                         \
+    FEDI_STATUS_JOIN_APPS
 
 #define FEDI_NOTIFICATION_WHERE                                              \
     " WHERE n.account_id = $1"                                               \
@@ -188,6 +190,7 @@ FEDI_SQL_PAGED(NOTIFICATIONS, 9, "n.id",
     " LEFT JOIN accounts a ON a.id = s.account_id"
     " LEFT JOIN statuses r ON r.id = s.reblog_of_id"
     " LEFT JOIN accounts ra ON ra.id = r.account_id"
+    FEDI_STATUS_JOIN_APPS
     " ORDER BY n.id DESC")
 
 /* one: $3 its id */
@@ -246,7 +249,8 @@ FEDI_SQL(PIN, 3,
  * these as well, $10 none of these, $11 local only, $12 remote only */
 FEDI_SQL_PAGED(TIMELINE_TAG, 12, "s.id",
     "SELECT " FEDI_STATUS_COLS " FROM (SELECT s.id AS pid"
-    " FROM statuses s" FEDI_STATUS_JOIN
+    " FROM statuses s JOIN accounts a ON a.id = s.account_id"
+    FEDI_STATUS_JOIN_R
     " WHERE s.visibility = 'public' AND s.reblog_of_id IS NULL"
     " AND a.suspended_at IS NULL"
     " AND s.id IN (SELECT st.status_id FROM statuses_tags st"

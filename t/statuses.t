@@ -454,6 +454,39 @@ is($fed, 250, 'a post to 250 followers reaches every feed, in the background');
 like($t->psql("SELECT count(*) FROM fanout_jobs"), qr/^\s*0\s*$/m,
      'and the job is done');
 
+# one fan-out runner at a time: while another holds it, the job waits,
+# and the worker that found it busy looks again soon after (not only at
+# the 10 s fallback timer)
+sub fed_fans {
+    my ($id) = @_;
+    my ($n) = $t->psql("SELECT count(*) FROM feeds f JOIN accounts a"
+                       . " ON a.id = f.account_id WHERE f.status_id = $id"
+                       . " AND a.username LIKE 'fan%'") =~ /(\d+)/;
+    return $n;
+}
+
+{
+    my $busy = $t->hold_advisory('fedi_fanout_run');
+    my $held = $t->post('/api/v1/statuses', token => $dave,
+                        form => { status => 'while the fan-out is busy' })->{json};
+    select(undef, undef, undef, 0.5);
+    is(fed_fans($held->{id}), 0, 'another runner holds the fan-out: the post waits');
+    like($t->psql("SELECT count(*) FROM fanout_jobs"), qr/^\s*1\s*$/m,
+         'as a job');
+    $busy->release();
+
+    for (1 .. 50) {
+        last if fed_fans($held->{id}) >= 250;
+        select(undef, undef, undef, 0.1);
+    }
+    is(fed_fans($held->{id}), 250, 'released: the waiting post reaches every feed');
+}
+
+# a status removed for good leaves no feed rows behind (the feeds keep no
+# foreign keys; a trigger cleans up)
+$t->psql("DELETE FROM statuses WHERE id = $big->{id}");
+is(fed_fans($big->{id}), 0, 'a status deleted from the table leaves the feeds');
+
 # notifications
 
 $r = $t->get('/api/v1/notifications', token => $alice);

@@ -8,7 +8,8 @@
 # the same prepared SQL.  Prints requests/s, median and p99 latency, and
 # the ratios.  The machine is shared and noisy: read ratios, not absolutes.
 #
-# BENCH_SECONDS (default 8) and BENCH_CONNS (default 64) tune the runs.
+# BENCH_SECONDS (default 8) and BENCH_CONNS (default 64) tune the runs;
+# BENCH_KEEP=1 leaves nginx and PostgreSQL running afterwards.
 
 set -euo pipefail
 
@@ -23,6 +24,10 @@ free_port() {
 }
 
 cleanup() {
+    if [ -n "${BENCH_KEEP:-}" ]; then
+        echo "BENCH_KEEP: nginx on $URL, PostgreSQL at $CONNINFO"
+        return
+    fi
     if [ -f "$B/nginx/nginx.pid" ]; then
         kill "$(cat "$B/nginx/nginx.pid")" 2>/dev/null || true
         sleep 0.5
@@ -36,7 +41,8 @@ mkdir -p "$B/nginx/static" "$B/nginx/logs"
 
 # a fresh cluster each run: the numbers come from the same data
 "$TOP/tools/pg.sh" destroy "$B/pg" >/dev/null 2>&1 || true
-FEDI_PG_FSYNC=off FEDI_PG_SYNC=off "$TOP/tools/pg.sh" start "$B/pg"
+FEDI_PG_FSYNC=off FEDI_PG_SYNC=off FEDI_PG_SHARED_BUFFERS=1GB \
+    "$TOP/tools/pg.sh" start "$B/pg"
 PGHOST=$("$TOP/tools/pg.sh" host "$B/pg")
 PGPORT=$("$TOP/tools/pg.sh" port "$B/pg")
 "$TOP/tools/pg.sh" migrate "$B/pg" fedi >/dev/null
@@ -64,6 +70,7 @@ ANALYZE accounts; ANALYZE users; ANALYZE oauth_access_tokens;
 SQL
 
 PORT=$(free_port)
+URL=http://127.0.0.1:$PORT
 cat >"$B/nginx/nginx.conf" <<CONF
 load_module $MODULE;
 worker_processes 2;
@@ -217,50 +224,141 @@ row "GET /api/v2/instance, 16 conns, alone" "$rps" "$p50" "$p99" ""
 read -r rps p50 p99 <<<"$during"
 row "  ... while 4 logins run at a time" "$rps" "$p50" "$p99" ""
 
-# home timelines: 100 readers following 150 of the 10,000 accounts each,
-# 200,000 statuses, the feeds filled as posting fills them; and one
-# account with 1,000 local followers posting
+# A realistic instance (issue 4): the 10,000 accounts follow 150 others
+# each on average; accounts 1-3 have all 10,000 as followers, account 4
+# exactly 1,000; 1,000,000 statuses over the last 12 days (one in ten a
+# boost, one in ten a reply, one in twenty with a hashtag).  The home
+# feeds of 100 readers (accounts 101-200) hold what they follow, as
+# posting would have filled them; account 10001 follows only two quiet
+# accounts.  Every account has a user, so fan-out reaches all of them.
 echo
-echo "seeding statuses and feeds ..."
-psql -X -q -v ON_ERROR_STOP=1 "$CONNINFO" <<SQL
-INSERT INTO statuses (id, account_id, text, content, created_at)
-SELECT fedi_id_floor(now() - (200000 - g) * interval '1 second') + g % 1000,
-       1 + (g * 7919) % 10000, 'status ' || g,
-       '<p>status ' || g || ' with a <a href="https://example.com/">link</a></p>',
-       now() - (200000 - g) * interval '1 second'
-  FROM generate_series(1, 200000) g;
+echo "seeding 1,000,000 statuses, 1,500,000 follows and the feeds ..."
+seed_start=$SECONDS
+cat >"$B/seed.sql" <<'SQL'
 INSERT INTO users (account_id, email, confirmed_at)
-SELECT g, 'reader' || g || '@bench.test', now() FROM generate_series(2, 101) g;
+SELECT g, 'u' || g || '@bench.test', now() FROM generate_series(2, 10000) g;
+INSERT INTO accounts (id, username, display_name)
+SELECT g, 'quiet' || g, 'Quiet ' || g FROM generate_series(10001, 10003) g;
+INSERT INTO users (account_id, email, confirmed_at)
+VALUES (10001, 'quiet@bench.test', now());
 INSERT INTO oauth_access_tokens (digest, application_id, user_id, scopes)
-SELECT sha256(('reader' || a.id)::bytea), 1, u.id, 'read write'
-  FROM accounts a JOIN users u ON u.account_id = a.id
- WHERE a.id BETWEEN 2 AND 101;
+SELECT sha256(('reader' || u.account_id)::bytea), 1, u.id, 'read write'
+  FROM users u WHERE u.account_id BETWEEN 101 AND 200 OR u.account_id = 10001;
+INSERT INTO oauth_access_tokens (digest, application_id, user_id, scopes)
+SELECT sha256(('poster' || u.account_id)::bytea), 1, u.id, 'read write'
+  FROM users u WHERE u.account_id BETWEEN 1 AND 4;
+
 INSERT INTO follows (account_id, target_account_id)
-SELECT r, 200 + (r * 131 + k * 61) % 9800
-  FROM generate_series(2, 101) r, generate_series(1, 150) k
+SELECT a, t FROM (
+    SELECT a, 1 + (a * 131 + k * 61 + k * k) % 10000 AS t
+      FROM generate_series(1, 10000) a,
+           generate_series(1, 10 + (a * 37) % 281) k) x
+ WHERE t <> a
 ON CONFLICT DO NOTHING;
+INSERT INTO follows (account_id, target_account_id)
+SELECT g, t FROM generate_series(1, 10000) g, generate_series(1, 3) t
+ WHERE g <> t ON CONFLICT DO NOTHING;
+DELETE FROM follows WHERE target_account_id = 4;
+INSERT INTO follows (account_id, target_account_id)
+SELECT g, 4 FROM generate_series(5001, 6000) g;
+INSERT INTO follows (account_id, target_account_id)
+VALUES (10001, 10002), (10001, 10003);
+
+INSERT INTO tags (id, name) SELECT g, 'topic' || g FROM generate_series(1, 100) g;
+INSERT INTO statuses (id, account_id, text, content, created_at,
+                      reblog_of_id, in_reply_to_id, in_reply_to_account_id,
+                      conversation_id)
+SELECT fedi_id_floor(now() - (1000000 - g) * interval '1 second') + g % 1000,
+       1 + (g::bigint * 7919) % 10000, 'status ' || g,
+       CASE WHEN g % 10 = 3 THEN '' ELSE
+       '<p>status ' || g || ' with a <a href="https://example.com/" rel="nofollow'
+       || ' noopener noreferrer" target="_blank"><span class="invisible">https://'
+       || '</span><span class="">example.com/</span><span class="invisible">'
+       || '</span></a> in it, and some more words to make it look like a post'
+       || ' people write</p>' END,
+       now() - (1000000 - g) * interval '1 second',
+       NULL, NULL, NULL, NULL
+  FROM generate_series(1, 1000000) g;
+-- boosts and replies of earlier statuses
+WITH x AS (SELECT s.id, s.account_id,
+                  row_number() OVER (ORDER BY s.id) AS n FROM statuses s),
+     p AS (SELECT x.id, x.n, o.id AS oid, o.account_id AS oacc
+             FROM x JOIN x o ON o.n = greatest(1, x.n - 1 - (x.n * 7) % 5000)
+            WHERE x.n % 10 IN (3, 7))
+UPDATE statuses s
+   SET reblog_of_id = CASE WHEN p.n % 10 = 3 THEN p.oid END,
+       in_reply_to_id = CASE WHEN p.n % 10 = 7 THEN p.oid END,
+       in_reply_to_account_id = CASE WHEN p.n % 10 = 7 THEN p.oacc END,
+       conversation_id = CASE WHEN p.n % 10 = 7 THEN p.oid END
+  FROM p WHERE s.id = p.id;
+UPDATE statuses SET conversation_id = id WHERE conversation_id IS NULL;
+INSERT INTO statuses_tags (status_id, tag_id)
+SELECT id, 1 + id % 100 FROM statuses WHERE id % 20 = 0 AND reblog_of_id IS NULL;
+INSERT INTO statuses (account_id, text, content, created_at)
+SELECT 10002 + g % 2, 'quiet ' || g, '<p>quiet ' || g || '</p>',
+       now() - interval '30 days' + g * interval '1 day'
+  FROM generate_series(1, 4) g;
+
+UPDATE accounts a SET followers_count = c.n
+  FROM (SELECT target_account_id, count(*) AS n FROM follows
+         GROUP BY 1) c WHERE c.target_account_id = a.id;
+UPDATE accounts a SET following_count = c.n
+  FROM (SELECT account_id, count(*) AS n FROM follows
+         GROUP BY 1) c WHERE c.account_id = a.id;
+UPDATE accounts a SET statuses_count = c.n
+  FROM (SELECT account_id, count(*) AS n FROM statuses
+         GROUP BY 1) c WHERE c.account_id = a.id;
+
 INSERT INTO feeds (account_id, status_id)
 SELECT f.account_id, s.id FROM follows f
   JOIN statuses s ON s.account_id = f.target_account_id
- WHERE f.account_id BETWEEN 2 AND 101;
-INSERT INTO follows (account_id, target_account_id)
-SELECT g, 1 FROM generate_series(1001, 2000) g;
-ANALYZE accounts; ANALYZE statuses; ANALYZE follows; ANALYZE feeds;
+ WHERE (f.account_id BETWEEN 101 AND 200 OR f.account_id = 10001)
+   AND (s.in_reply_to_account_id IS NULL
+        OR s.in_reply_to_account_id = s.account_id
+        OR EXISTS (SELECT 1 FROM follows g WHERE g.account_id = f.account_id
+                      AND g.target_account_id = s.in_reply_to_account_id))
+ON CONFLICT DO NOTHING;
+-- one status in twenty mentions someone; readers favourited one in ten
+-- of their feed and bookmarked one in fifty
+INSERT INTO mentions (status_id, account_id)
+SELECT id, 1 + (id * 13) % 10000 FROM statuses
+ WHERE id % 20 = 1 AND reblog_of_id IS NULL;
+INSERT INTO favourites (account_id, status_id)
+SELECT f.account_id, f.status_id FROM feeds f WHERE f.status_id % 10 = 0;
+INSERT INTO bookmarks (account_id, status_id)
+SELECT f.account_id, f.status_id FROM feeds f WHERE f.status_id % 50 = 1;
+VACUUM ANALYZE accounts, users, oauth_access_tokens, follows, statuses,
+    statuses_tags, tags, feeds, mentions, favourites, bookmarks;
 SQL
+psql -X -q -v ON_ERROR_STOP=1 -f "$B/seed.sql" "$CONNINFO"
+FOLLOWS=$(psql -X -At "$CONNINFO" -c "SELECT count(*) FROM follows")
+FEEDROWS=$(psql -X -At "$CONNINFO" -c "SELECT count(*) FROM feeds")
+echo "seeded in $((SECONDS - seed_start)) s: $FOLLOWS follows, $FEEDROWS feed rows"
+
+# a running instance has its hot tables in memory: so does the bench
+"$TOP/tools/pg.sh" psql "$B/pg" -d fedi -q \
+    -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm" \
+    -c "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c
+          JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')" >/dev/null
 
 cat >"$B/home.lua" <<'LUA'
 request = function()
-    local r = math.random(2, 101)
+    local r = math.random(101, 200)
     return wrk.format("GET", "/api/v1/timelines/home?limit=40",
                       { ["Authorization"] = "Bearer reader" .. r })
 end
+LUA
+cat >"$B/quiet.lua" <<'LUA'
+wrk.path = "/api/v1/timelines/home?limit=40"
+wrk.headers["Authorization"] = "Bearer reader10001"
 LUA
 cat >"$B/post.lua" <<LUA
 wrk.method = "POST"
 wrk.path = "/api/v1/statuses"
 wrk.body = "status=hello+from+the+bench+%23bench+https%3A%2F%2Fexample.com%2F"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "Bearer $TOKEN"
+wrk.headers["Authorization"] = "Bearer poster4"
 LUA
 
 # the module's own statement, printed from its table
@@ -281,13 +379,15 @@ int main(int argc, char **argv) {
 C
 cc -I"$TOP/ngx_fedi_module" -o "$B/sqlprint" "$B/sqlprint.c" \
     "$TOP/ngx_fedi_module/fedi_sql.c"
+# (pgbench's prepared mode takes ":MI" in the timestamp formats for a
+# variable: the same format, with its colons quoted, keeps them apart)
 {
-    echo '\set r random(2, 101)'
+    echo '\set r random(101, 200)'
     "$B/sqlprint" TIMELINE_HOME \
-        | sed 's/\$1/(:r)::bigint/g; s|\$2|'"'http://127.0.0.1'"'|g; s/\$3::bigint/NULL::bigint/g; s/\$4::bigint/NULL::bigint/g; s/\$5::bigint/NULL::bigint/g; s/\$6/40/g'
+        | sed 's/:MI:SS/":"MI":"SS/g; s/\$1/(:r)::bigint/g; s|\$2|'"'http://127.0.0.1'"'|g; s/\$3::bigint/NULL::bigint/g; s/\$4::bigint/NULL::bigint/g; s/\$5::bigint/NULL::bigint/g; s/\$6/40/g'
     echo ';'
 } >"$B/home.pgbench"
-PGB=$(pgbench -n -M simple -c 8 -j 2 -T "$SECS" -h "$PGHOST" \
+PGB=$(pgbench -n -M prepared -c 8 -j 2 -T "$SECS" -h "$PGHOST" \
         -p "$PGPORT" -U fedi -f "$B/home.pgbench" fedi 2>&1)
 HTPS=$(echo "$PGB" | awk '/^tps/ { printf "%.0f", $3 }')
 HLAT=$(echo "$PGB" | awk '/latency average/ { print $4 }')
@@ -295,11 +395,42 @@ HLAT=$(echo "$PGB" | awk '/latency average/ { print $4 }')
 echo
 row "" "req/s" "p50 ms" "p99 ms" "ratio"
 read -r rps p50 p99 <<<"$(measure -s "$B/home.lua" "$URL")"
-row "pgbench -M simple, same home query, 8 cl." "$HTPS" "$HLAT" "(avg)" ""
+row "pgbench -M prepared, same home query, 8 cl." "$HTPS" "$HLAT" "(avg)" ""
 row "GET /api/v1/timelines/home?limit=40" "$rps" "$p50" "$p99" \
     "$(awk -v a="$rps" -v b="$HTPS" 'BEGIN { printf "%.2f", a / b }')"
+read -r rps p50 p99 <<<"$(measure -s "$B/quiet.lua" "$URL")"
+row "  ... for a reader of two quiet accounts" "$rps" "$p50" "$p99" ""
 read -r rps p50 p99 <<<"$(measure -c16 -s "$B/post.lua" "$URL")"
 row "POST /api/v1/statuses, 1,000 followers" "$rps" "$p50" "$p99" ""
+
+# fan-out: a post by account 1 (10,000 local followers, so the background
+# fan-out) until it is in all their home feeds, timed by the database
+# from the posting transaction's start; the median of five
+sleep 2   # let the fan-out of the POST run settle
+for i in 1 2 3 4 5; do
+    sid=$(curl -sf -H "Authorization: Bearer poster1" \
+               -d "status=fan-out $i" "$URL/api/v1/statuses" \
+          | grep -o '"id":"[0-9]*"' | head -1 | tr -dc 0-9)
+    psql -X -At -v ON_ERROR_STOP=1 "$CONNINFO" <<SQL
+DO \$\$
+DECLARE n bigint; want bigint;
+BEGIN
+    SELECT count(*) INTO want FROM follows WHERE target_account_id = 1;
+    FOR i IN 1..2000 LOOP
+        SELECT count(*) INTO n FROM feeds WHERE status_id = $sid;
+        EXIT WHEN n >= want + 1;
+        PERFORM pg_sleep(0.005);
+    END LOOP;
+    RAISE NOTICE 'fanout % % %', n, want + 1,
+        extract(epoch FROM clock_timestamp()
+                - (SELECT created_at FROM statuses WHERE id = $sid)) * 1000;
+END
+\$\$;
+SQL
+done 2>&1 | awk '/fanout/ { if ($3 + 0 < $4 + 0) bad = 1; print $5 }
+    END { if (bad) { print "bench: a fan-out did not complete" > "/dev/stderr"; exit 1 } }' \
+  | sort -n | awk '{ t[NR] = $1 } END {
+        printf "%-44s %10s %9.1f %9s\n", "post by 10,000 followers: in all feeds", "", t[3], "" }'
 
 if grep -E '\[(alert|crit|emerg)\]' "$B/nginx/logs/error.log"; then
     echo "bench: nginx logged alerts" >&2

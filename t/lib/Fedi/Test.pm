@@ -372,28 +372,50 @@ sub lock_table {
     my ($self, $table, $mode) = @_;
     $mode //= 'ACCESS EXCLUSIVE';
 
+    my $lockmode = join('', map { ucfirst lc } split / /, $mode) . 'Lock';
+
+    return $self->_hold("LOCK TABLE $table IN $mode MODE;",
+        "SELECT count(*) FROM pg_locks l"
+        . " JOIN pg_class c ON c.oid = l.relation"
+        . " WHERE c.relname = '$table' AND l.mode = '$lockmode'"
+        . " AND l.granted AND l.database ="
+        . " (SELECT oid FROM pg_database"
+        . "  WHERE datname = current_database())", "lock on $table");
+}
+
+
+# hold_advisory($name): the same for the transaction-level advisory lock
+# pg_advisory_xact_lock(hashtext($name)), as the module's SQL takes it
+
+sub hold_advisory {
+    my ($self, $name) = @_;
+
+    return $self->_hold("SELECT pg_advisory_xact_lock(hashtext('$name'));",
+        "SELECT count(*) FROM pg_locks l WHERE l.locktype = 'advisory'"
+        . " AND l.granted AND l.objid ="
+        . " (hashtext('$name')::bigint & 4294967295)::oid",
+        "advisory lock $name");
+}
+
+
+sub _hold {
+    my ($self, $take, $granted, $what) = @_;
+
     local $ENV{PGOPTIONS} = '-c client_min_messages=warning';
     my @cmd = $self->_psql_cmd(undef);
     my $pid = open(my $fh, '|-', @cmd) or croak "psql: $!";
     $fh->autoflush(1);
-    print $fh "BEGIN;\nLOCK TABLE $table IN $mode MODE;\n";
+    print $fh "BEGIN;\n$take\n";
 
-    my $lockmode = join('', map { ucfirst lc } split / /, $mode) . 'Lock';
     my $end = time + 10;
 
     while (time < $end) {
-        my $n = $self->psql("SELECT count(*) FROM pg_locks l"
-            . " JOIN pg_class c ON c.oid = l.relation"
-            . " WHERE c.relname = '$table' AND l.mode = '$lockmode'"
-            . " AND l.granted AND l.database ="
-            . " (SELECT oid FROM pg_database"
-            . "  WHERE datname = current_database())");
         return bless { fh => $fh, pid => $pid }, 'Fedi::Test::Lock'
-            if $n > 0;
+            if $self->psql($granted) > 0;
         sleep 0.05;
     }
 
-    croak "lock on $table not granted within 10s";
+    croak "$what not granted within 10s";
 }
 
 
