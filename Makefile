@@ -15,7 +15,7 @@ DEB_BUILD   := nginx nginx-dev libpq-dev libjansson-dev libssl-dev \
 DEB_RUN     := postgresql postgresql-contrib postgresql-common curl
 DEB_TEST    := perl libjson-pp-perl libio-socket-ssl-perl \
                libcrypt-openssl-rsa-perl wrk clang libclang-rt-14-dev \
-               nodejs npm
+               nodejs npm dnsmasq-base
 
 # nginx-free sources: unit-tested and fuzzed on their own
 PURE_SRCS   := $(wildcard $(TOP)/ngx_fedi_module/fedi_json.c \

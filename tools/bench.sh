@@ -392,10 +392,24 @@ PGB=$(pgbench -n -M prepared -c 8 -j 2 -T "$SECS" -h "$PGHOST" \
 HTPS=$(echo "$PGB" | awk '/^tps/ { printf "%.0f", $3 }')
 HLAT=$(echo "$PGB" | awk '/latency average/ { print $4 }')
 
+# and with as many clients as wrk has connections: what PostgreSQL alone
+# does at that concurrency (one backend per client), p50 and p99 from
+# pgbench's per-transaction log
+rm -f "$B"/pgblog.*
+PGB=$(pgbench -n -M prepared -c "$CONNS" -j 2 -T "$SECS" -l \
+        --log-prefix="$B/pgblog" -h "$PGHOST" -p "$PGPORT" -U fedi \
+        -f "$B/home.pgbench" fedi 2>&1)
+H64=$(echo "$PGB" | awk '/^tps/ { printf "%.0f", $3 }')
+read -r H64P50 H64P99 <<<"$(cat "$B"/pgblog.* | awk '{ print $3 / 1000 }' \
+    | sort -n | awk '{ a[NR] = $1 } END {
+        printf "%.2f %.2f\n", a[int(NR * 0.5) + 1], a[int(NR * 0.99) + 1] }')"
+rm -f "$B"/pgblog.*
+
 echo
 row "" "req/s" "p50 ms" "p99 ms" "ratio"
 read -r rps p50 p99 <<<"$(measure -s "$B/home.lua" "$URL")"
 row "pgbench -M prepared, same home query, 8 cl." "$HTPS" "$HLAT" "(avg)" ""
+row "pgbench, the same with $CONNS clients" "$H64" "$H64P50" "$H64P99" ""
 row "GET /api/v1/timelines/home?limit=40" "$rps" "$p50" "$p99" \
     "$(awk -v a="$rps" -v b="$HTPS" 'BEGIN { printf "%.2f", a / b }')"
 read -r rps p50 p99 <<<"$(measure -s "$B/quiet.lua" "$URL")"
@@ -406,7 +420,24 @@ row "POST /api/v1/statuses, 1,000 followers" "$rps" "$p50" "$p99" ""
 # fan-out: a post by account 1 (10,000 local followers, so the background
 # fan-out) until it is in all their home feeds, timed by the database
 # from the posting transaction's start; the median of five
-sleep 2   # let the fan-out of the POST run settle
+# the posts above leave their fan-out behind them: how fast it drains
+backlog=$(psql -X -At "$CONNINFO" -c "SELECT count(*) FROM fanout_jobs")
+drain_start=$(date +%s.%N)
+for _ in $(seq 1200); do
+    [ "$(psql -X -At "$CONNINFO" -c "SELECT count(*) FROM fanout_jobs")" = 0 ] \
+        && break
+    sleep 0.25
+done
+left=$(psql -X -At "$CONNINFO" -c "SELECT count(*) FROM fanout_jobs")
+if [ "$left" != 0 ]; then
+    echo "bench: the fan-out backlog did not drain in 300 s" >&2
+    exit 1
+fi
+awk -v n="$backlog" -v t0="$drain_start" -v t1="$(date +%s.%N)" 'BEGIN {
+    d = t1 - t0
+    printf "%-44s %10s %9s %9s\n", "  fan-out left behind: " n " posts", "", "", ""
+    printf "%-44s %10.0f %9s %9s\n", "  ... drained in " sprintf("%.1f", d) " s, feed rows/s",
+           (d > 0 ? n * 1000 / d : 0), "", "" }'
 for i in 1 2 3 4 5; do
     sid=$(curl -sf -H "Authorization: Bearer poster1" \
                -d "status=fan-out $i" "$URL/api/v1/statuses" \

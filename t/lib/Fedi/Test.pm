@@ -479,9 +479,13 @@ sub write_file_expand {
 # write_default_conf($extra): the usual nginx.conf, one server on the
 # 8080 port with `fedi;` at /, and $extra (directives) in http {}
 
+# write_default_conf($http_extra, $server_extra): the usual nginx.conf,
+# with more directives at http level and in the server block
+
 sub write_default_conf {
-    my ($self, $extra) = @_;
+    my ($self, $extra, $server) = @_;
     $extra //= '';
+    $server //= '';
 
     return $self->write_file_expand('nginx.conf', <<"EOF");
 %%TEST_GLOBALS%%
@@ -495,7 +499,7 @@ $extra
     server {
         listen       127.0.0.1:%%PORT_8080%%;
         server_name  localhost;
-
+$server
         location / {
             fedi;
         }

@@ -1,0 +1,219 @@
+// The federation lab's independent peer: a small fediverse server built on
+// Fedify (@fedify/fedify), run by t/lib/Fedi/Lab.pm.  It serves one actor,
+// "bob", over TLS on LAB_ADDR:443 as LAB_HOST, resolves names through the
+// lab's DNS server (LAB_DNS) and trusts the lab's CA (NODE_EXTRA_CA_CERTS).
+//
+// Besides ActivityPub it answers a few control requests under /_lab/ (the
+// tests drive the peer with them; the lab never exposes them elsewhere):
+//   GET  /_lab/health              200 once listening
+//   GET  /_lab/fetch?url=U         fetch U as a browser would: {status, type, body}
+//   GET  /_lab/lookup?q=H          Fedify's lookupObject(H) (a handle or URL):
+//                                  {type, id, json} or 404
+//   GET  /_lab/inbox               the activities bob's inboxes received
+
+import { readFileSync } from "node:fs";
+import { createServer } from "node:https";
+import { Resolver } from "node:dns";
+import { Agent, setGlobalDispatcher } from "undici";
+import {
+    createFederation, MemoryKvStore, InProcessMessageQueue,
+    generateCryptoKeyPair,
+} from "@fedify/fedify";
+import {
+    Person, Endpoints, Follow, Accept, Undo, Create, Update, Delete, Like,
+    Announce, Activity,
+} from "@fedify/vocab";
+
+const env = (name) => {
+    const v = process.env[name];
+    if (!v) {
+        console.error(`peer: ${name} is not set`);
+        process.exit(2);
+    }
+    return v;
+};
+
+const ADDR = env("LAB_ADDR");
+const HOST = env("LAB_HOST");
+const DNS = env("LAB_DNS");
+const ORIGIN = `https://${HOST}`;
+
+// every outgoing connection resolves names through the lab's DNS server
+const resolver = new Resolver();
+resolver.setServers([DNS]);
+
+function labLookup(hostname, options, callback) {
+    resolver.resolve4(hostname, (err, addrs) => {
+        if (err) {
+            callback(err);
+            return;
+        }
+        if (options && options.all) {
+            callback(null, addrs.map((a) => ({ address: a, family: 4 })));
+        } else {
+            callback(null, addrs[0], 4);
+        }
+    });
+}
+
+setGlobalDispatcher(new Agent({ connect: { lookup: labLookup } }));
+
+const federation = createFederation({
+    kv: new MemoryKvStore(),
+    queue: new InProcessMessageQueue(),
+    origin: ORIGIN,
+    allowPrivateAddress: true,      // the lab lives on 127.0.0.x
+});
+
+const keys = {};
+
+async function keyPairs(identifier) {
+    if (identifier !== "bob") {
+        return [];
+    }
+    if (!keys.bob) {
+        keys.bob = [
+            await generateCryptoKeyPair("RSASSA-PKCS1-v1_5"),
+            await generateCryptoKeyPair("Ed25519"),
+        ];
+    }
+    return keys.bob;
+}
+
+federation
+    .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
+        if (identifier !== "bob") {
+            return null;
+        }
+        const pairs = await ctx.getActorKeyPairs(identifier);
+        return new Person({
+            id: ctx.getActorUri(identifier),
+            preferredUsername: identifier,
+            name: "Bob of the lab",
+            inbox: ctx.getInboxUri(identifier),
+            endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+            publicKey: pairs[0].cryptographicKey,
+            assertionMethods: pairs.map((p) => p.multikey),
+        });
+    })
+    .setKeyPairsDispatcher(async (ctx, identifier) => keyPairs(identifier));
+
+const received = [];
+
+async function record(ctx, activity) {
+    received.push({
+        type: activity.constructor.name,
+        id: activity.id?.href ?? null,
+        actor: activity.actorId?.href ?? null,
+        json: await activity.toJsonLd(),
+    });
+}
+
+federation
+    .setInboxListeners("/users/{identifier}/inbox", "/inbox")
+    .on(Follow, async (ctx, follow) => {
+        await record(ctx, follow);
+        const follower = await follow.getActor(ctx);
+        if (follower == null || follow.objectId == null) {
+            return;
+        }
+        await ctx.sendActivity({ identifier: "bob" }, follower,
+            new Accept({
+                id: new URL(`${ORIGIN}/accepts/${Date.now()}`),
+                actor: ctx.getActorUri("bob"),
+                object: follow,
+            }));
+    })
+    .on(Activity, record);
+
+function json(res, status, body) {
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+        "Content-Type": "application/json",
+        "Content-Length": Buffer.byteLength(text),
+    });
+    res.end(text);
+}
+
+async function control(req, res, url) {
+    const ctx = federation.createContext(new URL(ORIGIN), undefined);
+
+    switch (url.pathname) {
+    case "/_lab/health":
+        return json(res, 200, { ok: true });
+
+    case "/_lab/fetch": {
+        const r = await fetch(url.searchParams.get("url"), {
+            headers: { Accept: url.searchParams.get("accept") ?? "*/*" },
+            redirect: "manual",
+        });
+        return json(res, 200, {
+            status: r.status,
+            type: r.headers.get("content-type"),
+            body: await r.text(),
+        });
+    }
+
+    case "/_lab/lookup": {
+        const obj = await ctx.lookupObject(url.searchParams.get("q"));
+        if (obj == null) {
+            return json(res, 404, { error: "not found" });
+        }
+        return json(res, 200, {
+            type: obj.constructor.name,
+            id: obj.id?.href ?? null,
+            json: await obj.toJsonLd(),
+        });
+    }
+
+    case "/_lab/inbox":
+        return json(res, 200, received);
+    }
+
+    return json(res, 404, { error: "no such control" });
+}
+
+const server = createServer({
+    key: readFileSync(env("LAB_KEY")),
+    cert: readFileSync(env("LAB_CERT")),
+}, async (req, res) => {
+    const url = new URL(req.url, ORIGIN);
+
+    try {
+        if (url.pathname.startsWith("/_lab/")) {
+            await control(req, res, url);
+            return;
+        }
+
+        const chunks = [];
+        for await (const c of req) {
+            chunks.push(c);
+        }
+        const body = chunks.length ? Buffer.concat(chunks) : undefined;
+        const request = new Request(url, {
+            method: req.method,
+            headers: Object.entries(req.headers)
+                .filter(([, v]) => v !== undefined)
+                .map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : v]),
+            body: req.method === "GET" || req.method === "HEAD"
+                ? undefined : body,
+        });
+        const response = await federation.fetch(request, {
+            contextData: undefined,
+        });
+        res.writeHead(response.status,
+            Object.fromEntries(response.headers.entries()));
+        res.end(Buffer.from(await response.arrayBuffer()));
+    } catch (e) {
+        console.error("peer:", e);
+        if (!res.headersSent) {
+            json(res, 500, { error: String(e && e.message || e) });
+        } else {
+            res.end();
+        }
+    }
+});
+
+server.listen(443, ADDR, () => {
+    console.log(`peer: ${ORIGIN} on ${ADDR}:443`);
+});
