@@ -18,6 +18,7 @@
 #include "fedi_html.h"
 #include "fedi_crypto.h"
 #include "fedi_account.h"
+#include "ap_resolve.h"
 
 
 #define FEDI_MAX_FIELDS         4
@@ -63,7 +64,14 @@ static char *fedi_fields_json(fedi_req_t *rq, json_t *attrs, ngx_uint_t html,
     const char **err);
 
 static void api_account_get(fedi_req_t *rq);
+typedef struct {
+    const char  *user;
+    const char  *domain;
+} fedi_handle_t;
+
 static void api_account_lookup(fedi_req_t *rq);
+static void fedi_account_lookup_remote(fedi_req_t *rq, PGresult *res);
+static void fedi_account_resolved(fedi_req_t *rq, ngx_int_t found);
 static void api_account_search(fedi_req_t *rq);
 static void fedi_account_loaded(fedi_req_t *rq, PGresult *res);
 static void fedi_accounts_loaded(fedi_req_t *rq, PGresult *res);
@@ -835,9 +843,10 @@ api_account_get(fedi_req_t *rq)
 static void
 api_account_lookup(fedi_req_t *rq)
 {
-    char        *user, *at, *domain;
-    const char  *acct;
-    size_t       n;
+    char           *user, *at, *domain;
+    size_t          n;
+    const char     *acct;
+    fedi_handle_t  *h;
 
     acct = fedi_param_str(rq->params, "acct");
     if (acct == NULL || acct[0] == '\0') {
@@ -872,8 +881,54 @@ api_account_lookup(fedi_req_t *rq)
         }
     }
 
-    fedi_query(rq, FEDI_SQL_ACCOUNT_LOOKUP, fedi_account_loaded, 2, user,
-               domain);
+    if (domain == NULL) {
+        fedi_query(rq, FEDI_SQL_ACCOUNT_LOOKUP, fedi_account_loaded, 2, user,
+                   NULL);
+        return;
+    }
+
+    /* a remote handle: known already, or resolved through WebFinger */
+    h = ngx_palloc(rq->r->pool, sizeof(fedi_handle_t));
+    if (h == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    h->user = user;
+    h->domain = domain;
+    rq->data = h;
+
+    fedi_query(rq, FEDI_SQL_ACCOUNT_LOOKUP, fedi_account_lookup_remote, 2,
+               user, domain);
+}
+
+
+static void
+fedi_account_lookup_remote(fedi_req_t *rq, PGresult *res)
+{
+    fedi_handle_t  *h = rq->data;
+
+    if (PQntuples(res) == 1) {
+        fedi_account_loaded(rq, res);
+        return;
+    }
+
+    fedi_resolve_acct(rq, h->user, h->domain, fedi_account_resolved);
+}
+
+
+static void
+fedi_account_resolved(fedi_req_t *rq, ngx_int_t found)
+{
+    fedi_handle_t  *h = rq->data;
+
+    if (!found) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_ACCOUNT_LOOKUP, fedi_account_loaded, 2,
+               h->user, h->domain);
 }
 
 

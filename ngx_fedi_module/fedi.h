@@ -19,6 +19,7 @@
 #include "fedi_sql.h"
 #include "fedi_json.h"
 #include "fedi_params.h"
+#include "fedi_fetch.h"
 
 
 #define FEDI_VERSION         "0.1.0"
@@ -55,6 +56,7 @@ typedef struct {
     ngx_uint_t           rate_limit;   /* per 5 minutes; 0: off */
     ngx_str_t            smtp;         /* smtp://host:port, or none */
     ngx_str_t            smtp_from;
+    fedi_fetch_conf_t    fetch;        /* outbound fetches */
     ngx_uint_t           configured;   /* fedi_db seen */
 } ngx_http_fedi_main_conf_t;
 

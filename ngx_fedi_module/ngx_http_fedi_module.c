@@ -79,6 +79,27 @@ static ngx_command_t  ngx_http_fedi_commands[] = {
       offsetof(ngx_http_fedi_main_conf_t, db.query_timeout),
       NULL },
 
+    { ngx_string("fedi_outbound_allow"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      fedi_fetch_allow,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, fetch),
+      NULL },
+
+    { ngx_string("fedi_ssl_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, fetch.trusted),
+      NULL },
+
+    { ngx_string("fedi_fetch_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, fetch.timeout),
+      NULL },
+
     { ngx_string("fedi_domain"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -246,6 +267,8 @@ ngx_http_fedi_create_main_conf(ngx_conf_t *cf)
     mcf->video_size_limit = NGX_CONF_UNSET_SIZE;
     mcf->instance_cache = NGX_CONF_UNSET_MSEC;
     mcf->rate_limit = NGX_CONF_UNSET_UINT;
+    mcf->fetch.timeout = NGX_CONF_UNSET_MSEC;
+    mcf->fetch.max_body = NGX_CONF_UNSET_SIZE;
 
     return mcf;
 }
@@ -330,6 +353,10 @@ ngx_http_fedi_init_main_conf(ngx_conf_t *cf, void *conf)
     p = ngx_sprintf(mcf->base_url.data, "%s%V",
                     mcf->https ? "https://" : "http://", &mcf->domain);
     (void) p;
+
+    if (fedi_fetch_conf_init(cf, &mcf->fetch) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

@@ -21,10 +21,24 @@ $lab->host('peer.test');
 $lab->start_dns();
 $lab->start_peer('peer.test');
 
+# the fetches' refusals are logged at "info"
+$ENV{FEDI_TEST_LOG_LEVEL} = 'info';
+
 my $t = Fedi::Test->new(domain => 'ours.test', https => 'on');
 my ($crt, $key) = ($lab->cert('ours.test'), $lab->key('ours.test'));
+my ($dns, $peer_ip, $ca) = ($lab->dns(), $lab->address('peer.test'), $lab->ca());
 
-$t->write_default_conf('', <<"EOF");
+# our outbound fetches: the lab's DNS, its CA, and only the peer's private
+# address allowed
+my $fetching = <<"EOF";
+    resolver $dns valid=30s ipv6=off;
+    resolver_timeout 5s;
+    fedi_outbound_allow $peer_ip/32;
+    fedi_ssl_trusted_certificate $ca;
+    fedi_fetch_timeout 3s;
+EOF
+
+$t->write_default_conf($fetching, <<"EOF");
         listen $ours:443 ssl;
         server_name ours.test;
         ssl_certificate $crt;
@@ -60,5 +74,68 @@ $r = $lab->https_get('peer.test', '/.well-known/webfinger?resource=acct:bob@peer
 is($r->{status}, 200, 'the peer answers WebFinger');
 my ($self_link) = grep { ($_->{rel} // '') eq 'self' } @{ $r->{json}{links} // [] };
 is($self_link->{href}, 'https://peer.test/users/bob', 'pointing at its actor');
+
+# resolving a remote handle: WebFinger at peer.test, then the actor,
+# fetched over TLS on nginx's own resolver and connections
+
+$r = $t->get('/api/v1/accounts/lookup?acct=bob@peer.test');
+is($r->{status}, 200, 'a remote handle resolves through WebFinger')
+    or diag($r->{body}, $t->error_log());
+is($r->{json}{acct}, 'bob@peer.test', 'acct is user@domain');
+is($r->{json}{username}, 'bob', 'username');
+is($r->{json}{display_name}, 'Bob of the lab', 'the name from the actor');
+is($r->{json}{url}, 'https://peer.test/users/bob', 'url: the remote profile');
+my $bob_id = $r->{json}{id};
+
+my ($row) = $t->psql("SELECT uri || ' ' || inbox_url || ' '"
+                     . " || (public_key LIKE '-----BEGIN PUBLIC KEY-----%')"
+                     . " FROM accounts WHERE id = $bob_id");
+like($row, qr{^https://peer\.test/users/bob https://peer\.test/users/bob/inbox true},
+     'stored with its actor id, inbox and key');
+
+$r = $t->get("/api/v1/accounts/$bob_id");
+is($r->{json}{acct}, 'bob@peer.test', 'and served like any account');
+
+$r = $t->get('/api/v1/accounts/lookup?acct=@bob@peer.test');
+is($r->{json}{id}, $bob_id, 'looked up again: the same account');
+
+# what must not be believed or fetched
+
+sub refused {
+    my ($acct, $why, $name) = @_;
+    my $r = $t->get("/api/v1/accounts/lookup?acct=$acct");
+    is($r->{status}, 404, "$name: not found");
+    like($t->error_log(), qr/fetching "[^"]*": \Q$why\E/, "$name: $why")
+        if defined $why;
+    my ($user, $domain) = split /@/, $acct;
+    is($t->psql("SELECT count(*) FROM accounts WHERE username = '$user'"
+                . " AND domain = '$domain'") + 0, 0, "$name: nothing stored");
+}
+
+refused('nobody@peer.test', undef, 'an unknown user');
+refused('liar@peer.test', undef, 'an actor whose id is not its URL');
+refused('html@peer.test', undef, 'a document that is not ActivityPub');
+refused('huge@peer.test', 'the response is too large', 'a 10 MB body');
+refused('slow@peer.test', 'timed out', 'a peer sending a byte a second');
+refused('away@peer.test', 'a private address', 'a redirect to a loopback address');
+refused('bob@nowhere.test', 'cannot resolve', 'a domain that does not resolve');
+
+# instances that lack one of the settings: bob@peer.test is out of reach,
+# for the reason the log gives
+
+sub lacking {
+    my ($name, $conf, $why, $what) = @_;
+    my $i = Fedi::Test->new(domain => "$name.test", https => 'on');
+    $i->write_default_conf("    resolver $dns valid=30s ipv6=off;\n$conf");
+    $i->run();
+    my $r = $i->get('/api/v1/accounts/lookup?acct=bob@peer.test');
+    is($r->{status}, 404, "$what: not found");
+    like($i->error_log(), qr/fetching "[^"]*": \Q$why\E/, "$what: $why");
+}
+
+lacking('other', "    fedi_outbound_allow $peer_ip/32;\n",
+        'the certificate does not verify', 'a certificate of an unknown CA');
+lacking('third', "    fedi_ssl_trusted_certificate $ca;\n",
+        'a private address', 'without fedi_outbound_allow, after resolution');
 
 done_testing();

@@ -10,6 +10,9 @@
 //   GET  /_lab/lookup?q=H          Fedify's lookupObject(H) (a handle or URL):
 //                                  {type, id, json} or 404
 //   GET  /_lab/inbox               the activities bob's inboxes received
+//
+// and hostile accounts, each with a WebFinger answer pointing at an actor
+// document that breaks one rule (see HOSTILE below).
 
 import { readFileSync } from "node:fs";
 import { createServer } from "node:https";
@@ -126,6 +129,90 @@ federation
     })
     .on(Activity, record);
 
+// acct:NAME@HOST -> what its "self" link serves
+const HOSTILE = {
+    // an actor whose id is another URL than the one it is served at
+    liar: (res) => {
+        const a = { "@context": "https://www.w3.org/ns/activitystreams",
+            id: `${ORIGIN}/users/bob`, type: "Person",
+            preferredUsername: "liar", inbox: `${ORIGIN}/users/liar/inbox`,
+            publicKey: { id: `${ORIGIN}/users/bob#main-key`,
+                owner: `${ORIGIN}/users/bob`,
+                publicKeyPem: "-----BEGIN PUBLIC KEY-----\n" } };
+        send(res, 200, "application/activity+json", JSON.stringify(a));
+    },
+    // an actor of another type than ActivityPub's
+    html: (res) => send(res, 200, "text/html", "<html>not an actor</html>"),
+    // ten megabytes
+    huge: (res) => {
+        res.writeHead(200, { "Content-Type": "application/activity+json" });
+        const chunk = Buffer.alloc(1024 * 1024, 0x20);
+        let n = 0;
+        const more = () => {
+            while (n < 10) {
+                n++;
+                if (!res.write(chunk)) {
+                    res.once("drain", more);
+                    return;
+                }
+            }
+            res.end();
+        };
+        more();
+    },
+    // one byte a second, for a minute
+    slow: (res) => {
+        res.writeHead(200, { "Content-Type": "application/activity+json" });
+        let n = 0;
+        const t = setInterval(() => {
+            if (++n > 60 || res.destroyed) {
+                clearInterval(t);
+                res.end();
+                return;
+            }
+            res.write(" ");
+        }, 1000);
+        res.on("close", () => clearInterval(t));
+    },
+    // a redirect to a loopback address
+    away: (res) => {
+        res.writeHead(302, { Location: "https://127.0.0.1:9/users/away",
+                             "Content-Length": 0 });
+        res.end();
+    },
+};
+
+function send(res, status, type, body) {
+    res.writeHead(status, {
+        "Content-Type": type,
+        "Content-Length": Buffer.byteLength(body),
+    });
+    res.end(body);
+}
+
+function hostile(req, res, url) {
+    if (url.pathname === "/.well-known/webfinger") {
+        const m = /^acct:([a-z]+)@/.exec(url.searchParams.get("resource") ?? "");
+        if (!m || !HOSTILE[m[1]]) {
+            return false;
+        }
+        send(res, 200, "application/jrd+json", JSON.stringify({
+            subject: url.searchParams.get("resource"),
+            links: [{ rel: "self", type: "application/activity+json",
+                      href: `${ORIGIN}/_lab/actor/${m[1]}` }],
+        }));
+        return true;
+    }
+
+    const m = /^\/_lab\/actor\/([a-z]+)$/.exec(url.pathname);
+    if (m && HOSTILE[m[1]]) {
+        HOSTILE[m[1]](res);
+        return true;
+    }
+
+    return false;
+}
+
 function json(res, status, body) {
     const text = JSON.stringify(body);
     res.writeHead(status, {
@@ -180,6 +267,10 @@ const server = createServer({
     const url = new URL(req.url, ORIGIN);
 
     try {
+        if (hostile(req, res, url)) {
+            return;
+        }
+
         if (url.pathname.startsWith("/_lab/")) {
             await control(req, res, url);
             return;

@@ -1,0 +1,247 @@
+/*
+ * Copyright (C) ngx_fedi authors
+ *
+ * Resolving a remote handle, user@domain: WebFinger at the domain, then
+ * the actor it names, fetched (fedi_fetch) and stored by the database
+ * (fedi_remote_account(), which checks that the document is an actor of
+ * that domain whose id is the URL it came from).
+ */
+
+#include "fedi.h"
+#include "ap_resolve.h"
+
+
+typedef struct {
+    fedi_req_t         *rq;
+    const char         *user;
+    const char         *domain;
+    fedi_resolved_pt    done;
+    void               *saved;      /* the caller's rq->data */
+} fedi_resolve_t;
+
+
+static void fedi_webfinger_done(fedi_fetch_t *f);
+static void fedi_actor_done(fedi_fetch_t *f);
+static void fedi_actor_stored(fedi_req_t *rq, PGresult *res);
+static void fedi_resolve_end(fedi_resolve_t *rs, ngx_int_t found);
+
+
+#define FEDI_JRD_ACCEPT  "application/jrd+json, application/json"
+
+
+static ngx_int_t
+fedi_resolve_valid(const char *s, size_t max, const char *extra)
+{
+    size_t  n;
+
+    n = ngx_strlen(s);
+    if (n == 0 || n > max) {
+        return NGX_ERROR;
+    }
+
+    for ( ; *s; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')
+              || (*s >= '0' && *s <= '9') || ngx_strchr(extra, *s)))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+void
+fedi_resolve_acct(fedi_req_t *rq, const char *user, const char *domain,
+    fedi_resolved_pt done)
+{
+    u_char          *p;
+    ngx_str_t        url;
+    fedi_fetch_t    *f;
+    fedi_resolve_t  *rs;
+
+    if (fedi_resolve_valid(user, 64, "_.-") != NGX_OK
+        || fedi_resolve_valid(domain, 253, ".-:") != NGX_OK)
+    {
+        done(rq, 0);
+        return;
+    }
+
+    rs = ngx_pcalloc(rq->r->pool, sizeof(fedi_resolve_t));
+    url.data = ngx_pnalloc(rq->r->pool, 2 * ngx_strlen(domain)
+                           + ngx_strlen(user)
+                           + sizeof("https:///.well-known/webfinger"
+                                    "?resource=acct:@"));
+    if (rs == NULL || url.data == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    rs->rq = rq;
+    rs->user = user;
+    rs->domain = domain;
+    rs->done = done;
+    rs->saved = rq->data;
+
+    p = ngx_sprintf(url.data, "https://%s/.well-known/webfinger"
+                    "?resource=acct:%s@%s", domain, user, domain);
+    url.len = p - url.data;
+
+    f = fedi_fetch_create(rq->r, &rq->mcf->fetch, &url);
+    if (f == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    f->accept = FEDI_JRD_ACCEPT;
+    f->done = fedi_webfinger_done;
+    f->data = rs;
+
+    fedi_fetch_start(f);
+}
+
+
+static ngx_int_t
+fedi_is_ap_type(const char *t)
+{
+    return ngx_strcmp(t, "application/activity+json") == 0
+           || (ngx_strncmp(t, "application/ld+json", 19) == 0
+               && ngx_strstr(t, "https://www.w3.org/ns/activitystreams"));
+}
+
+
+/* the actor's URL: the "self" link of an ActivityPub type */
+static void
+fedi_webfinger_done(fedi_fetch_t *f)
+{
+    json_t          *jrd, *links, *l;
+    size_t           i;
+    ngx_str_t        url;
+    const char      *rel, *type, *href;
+    fedi_fetch_t    *af;
+    fedi_resolve_t  *rs = f->data;
+
+    if (f->rc != NGX_OK || f->status != 200) {
+        fedi_resolve_end(rs, 0);
+        return;
+    }
+
+    jrd = json_loadb((char *) f->body.data, f->body.len,
+                     JSON_REJECT_DUPLICATES, NULL);
+    links = json_object_get(jrd, "links");
+    href = NULL;
+
+    json_array_foreach(links, i, l) {
+        rel = json_string_value(json_object_get(l, "rel"));
+        type = json_string_value(json_object_get(l, "type"));
+
+        if (rel && type && ngx_strcmp(rel, "self") == 0
+            && fedi_is_ap_type(type))
+        {
+            href = json_string_value(json_object_get(l, "href"));
+            break;
+        }
+    }
+
+    url.len = href ? ngx_strlen(href) : 0;
+    url.data = href ? (u_char *) fedi_pstrz(rs->rq->r->pool,
+                                            (u_char *) href, url.len)
+                    : NULL;
+    json_decref(jrd);
+
+    if (url.data == NULL) {
+        fedi_resolve_end(rs, 0);
+        return;
+    }
+
+    af = fedi_fetch_create(rs->rq->r, &rs->rq->mcf->fetch, &url);
+    if (af == NULL) {
+        fedi_resolve_end(rs, 0);
+        return;
+    }
+
+    af->done = fedi_actor_done;
+    af->data = rs;
+
+    fedi_fetch_start(af);
+}
+
+
+static void
+fedi_actor_done(fedi_fetch_t *f)
+{
+    char            *type, *semi, *body, *url;
+    fedi_req_t      *rq;
+    fedi_resolve_t  *rs = f->data;
+
+    rq = rs->rq;
+
+    if (f->rc != NGX_OK || f->status != 200 || f->content_type.len == 0) {
+        fedi_resolve_end(rs, 0);
+        return;
+    }
+
+    /* the document's type must be ActivityPub's */
+    type = fedi_pstrz(rq->r->pool, f->content_type.data,
+                      f->content_type.len);
+    body = fedi_pstrz(rq->r->pool, f->body.data, f->body.len);
+    url = fedi_pstrz(rq->r->pool, f->final_url.data, f->final_url.len);
+
+    if (type == NULL || body == NULL || url == NULL) {
+        fedi_resolve_end(rs, 0);
+        return;
+    }
+
+    semi = ngx_strchr(type, ';');
+    if (semi && ngx_strncmp(type, "application/activity+json", 25) == 0) {
+        *semi = '\0';
+    }
+
+    if (!fedi_is_ap_type(type)
+        || ngx_strlen(body) != f->body.len)     /* a NUL inside */
+    {
+        fedi_resolve_end(rs, 0);
+        return;
+    }
+
+    rq->data = rs;
+    rq->pg_errors = 1;      /* a document PostgreSQL refuses: not found */
+
+    fedi_query(rq, FEDI_SQL_REMOTE_ACCOUNT, fedi_actor_stored, 3, body,
+               rs->domain, url);
+}
+
+
+static void
+fedi_actor_stored(fedi_req_t *rq, PGresult *res)
+{
+    fedi_resolve_t  *rs = rq->data;
+
+    rq->pg_errors = 0;
+    rq->data = rs->saved;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        ngx_log_error(NGX_LOG_INFO, rq->r->connection->log, 0,
+                      "fedi: the actor of %s@%s is refused: %s", rs->user,
+                      rs->domain, PQresultErrorMessage(res));
+        rs->done(rq, 0);
+        return;
+    }
+
+    rs->done(rq, PQntuples(res) == 1 && !PQgetisnull(res, 0, 0));
+}
+
+
+/* from a fetch's event: the request's posted work runs after */
+static void
+fedi_resolve_end(fedi_resolve_t *rs, ngx_int_t found)
+{
+    ngx_connection_t  *c;
+
+    c = rs->rq->r->connection;
+
+    rs->rq->data = rs->saved;
+    rs->done(rs->rq, found);
+
+    ngx_http_run_posted_requests(c);
+}

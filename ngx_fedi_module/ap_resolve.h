@@ -1,0 +1,20 @@
+/*
+ * Copyright (C) ngx_fedi authors
+ */
+
+#ifndef _AP_RESOLVE_H_INCLUDED_
+#define _AP_RESOLVE_H_INCLUDED_
+
+
+#include "fedi.h"
+
+
+/* found: the account is stored now (or was updated); rq->data is the
+ * caller's again */
+typedef void (*fedi_resolved_pt)(fedi_req_t *rq, ngx_int_t found);
+
+void fedi_resolve_acct(fedi_req_t *rq, const char *user, const char *domain,
+    fedi_resolved_pt done);
+
+
+#endif /* _AP_RESOLVE_H_INCLUDED_ */
