@@ -59,6 +59,7 @@ $(BUILD)/asan/ngx_fedi_module.so: $(MOD_SRCS)
 	cp $(BUILD)/nginx-asan/objs/ngx_http_fedi_module.so $@.tmp && mv -f $@.tmp $@
 
 FEDICTL_SRCS := $(TOP)/tools/fedictl.c $(TOP)/tools/fedictl_db.c \
+                $(TOP)/tools/fedictl_domains.c \
                 $(TOP)/tools/fedictl_accounts.c \
                 $(TOP)/ngx_fedi_module/fedi_sql.c \
                 $(TOP)/ngx_fedi_module/fedi_crypto.c

@@ -17,9 +17,11 @@ typedef struct {
     const char         *domain;
     fedi_resolved_pt    done;
     void               *saved;      /* the caller's rq->data */
+    ngx_str_t           url;        /* the WebFinger query */
 } fedi_resolve_t;
 
 
+static void fedi_resolve_checked(fedi_req_t *rq, PGresult *res);
 static void fedi_webfinger_done(fedi_fetch_t *f);
 static void fedi_actor_done(fedi_fetch_t *f);
 static void fedi_actor_stored(fedi_req_t *rq, PGresult *res);
@@ -57,7 +59,6 @@ fedi_resolve_acct(fedi_req_t *rq, const char *user, const char *domain,
 {
     u_char          *p;
     ngx_str_t        url;
-    fedi_fetch_t    *f;
     fedi_resolve_t  *rs;
 
     if (fedi_resolve_valid(user, 64, "_.-") != NGX_OK
@@ -86,8 +87,33 @@ fedi_resolve_acct(fedi_req_t *rq, const char *user, const char *domain,
     p = ngx_sprintf(url.data, "https://%s/.well-known/webfinger"
                     "?resource=acct:%s@%s", domain, user, domain);
     url.len = p - url.data;
+    rs->url = url;
 
-    f = fedi_fetch_create(rq->r, &rq->mcf->fetch, &url);
+    /* nothing is fetched from a suspended domain */
+    rq->data = rs;
+    fedi_query(rq, FEDI_SQL_DOMAIN_BLOCK, fedi_resolve_checked, 1, domain);
+}
+
+
+static void
+fedi_resolve_checked(fedi_req_t *rq, PGresult *res)
+{
+    fedi_fetch_t    *f;
+    fedi_resolve_t  *rs = rq->data;
+
+    rq->data = rs->saved;
+
+    if (PQntuples(res) == 1
+        && ngx_strcmp(PQgetvalue(res, 0, 0), "suspend") == 0)
+    {
+        ngx_log_error(NGX_LOG_INFO, rq->r->connection->log, 0,
+                      "fedi: %s is suspended: %s@%s is not fetched",
+                      rs->domain, rs->user, rs->domain);
+        rs->done(rq, 0);
+        return;
+    }
+
+    f = fedi_fetch_create(rq->r, &rq->mcf->fetch, &rs->url);
     if (f == NULL) {
         fedi_send_internal_error(rq);
         return;

@@ -9,3 +9,7 @@
  * from: see fedi_remote_account() */
 FEDI_SQL(REMOTE_ACCOUNT, 3,
     "SELECT fedi_remote_account($1::jsonb, $2, $3)")
+
+/* the block that applies to domain $1, if any: see fedi_domain_block() */
+FEDI_SQL(DOMAIN_BLOCK, 1,
+    "SELECT severity, reject_media FROM fedi_domain_block($1)")

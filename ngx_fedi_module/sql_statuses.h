@@ -58,7 +58,7 @@ FEDI_SQL_PAGED(TIMELINE_PUBLIC, 8, "s.id",
     " FROM statuses s JOIN accounts a ON a.id = s.account_id"
     FEDI_STATUS_JOIN_R
     " WHERE s.visibility = 'public' AND s.reblog_of_id IS NULL"
-    " AND a.suspended_at IS NULL"
+    " AND a.suspended_at IS NULL AND a.silenced_at IS NULL"
     " AND (NOT $7::boolean OR a.domain IS NULL)"
     " AND (NOT $8::boolean OR a.domain IS NOT NULL)"
     " AND" FEDI_STATUS_VISIBLE,
@@ -252,7 +252,7 @@ FEDI_SQL_PAGED(TIMELINE_TAG, 12, "s.id",
     " FROM statuses s JOIN accounts a ON a.id = s.account_id"
     FEDI_STATUS_JOIN_R
     " WHERE s.visibility = 'public' AND s.reblog_of_id IS NULL"
-    " AND a.suspended_at IS NULL"
+    " AND a.suspended_at IS NULL AND a.silenced_at IS NULL"
     " AND s.id IN (SELECT st.status_id FROM statuses_tags st"
     "   JOIN tags t ON t.id = st.tag_id"
     "   WHERE lower(t.name) = lower($7)"

@@ -120,6 +120,71 @@ refused('slow@peer.test', 'timed out', 'a peer sending a byte a second');
 refused('away@peer.test', 'a private address', 'a redirect to a loopback address');
 refused('bob@nowhere.test', 'cannot resolve', 'a domain that does not resolve');
 
+# instance moderation: fedictl domains block|unblock
+
+my $FEDICTL = "$Fedi::Test::TOP/build/fedictl";
+
+sub fedictl {
+    my $out = `$FEDICTL --db '@{[ $t->conninfo() ]}' @_ 2>&1`;
+    return ($? >> 8, $out);
+}
+
+sub bob_state {
+    return $t->psql("SELECT (suspended_at IS NOT NULL) || ' '"
+                    . " || (silenced_at IS NOT NULL) FROM accounts"
+                    . " WHERE id = $bob_id") =~ s/\s+$//r;
+}
+
+sub in_public {
+    my ($id) = @_;
+    my $r = $t->get('/api/v1/timelines/public?limit=40');
+    return scalar grep { $_->{id} eq $id } @{ $r->{json} // [] };
+}
+
+my ($carol) = $t->psql("INSERT INTO accounts (username) VALUES ('carol')"
+                       . " RETURNING id") =~ /(\d+)/;
+$t->psql("INSERT INTO follows (account_id, target_account_id)"
+         . " VALUES ($carol, $bob_id), ($bob_id, $carol)");
+my ($note) = $t->psql("INSERT INTO statuses (account_id, text, content, uri)"
+                      . " VALUES ($bob_id, 'hi', '<p>hi</p>',"
+                      . " 'https://peer.test/users/bob/statuses/1')"
+                      . " RETURNING id") =~ /(\d+)/;
+ok(in_public($note), "a remote account's public post is in the public timeline");
+
+my ($rc, $out) = fedictl('domains', 'block', 'bad_domain!');
+is($rc, 2, 'fedictl domains block: a bad name is a usage error');
+
+($rc, $out) = fedictl('domains', 'block', 'Peer.Test.', '--severity', 'silence',
+                      '--comment', 'noisy');
+is($rc, 0, 'fedictl domains block --severity silence') or diag($out);
+like($out, qr/^peer\.test: created \(silence\), 1 known accounts$/m,
+     'it says what it did, to how many accounts');
+is(bob_state(), 'false true', 'the domain\'s accounts are silenced');
+ok(!in_public($note), 'and out of the public timeline');
+
+($rc, $out) = fedictl('domains', 'block', 'peer.test');
+like($out, qr/^peer\.test: updated \(suspend\)/m, 'then suspended');
+is(bob_state(), 'true false', 'the domain\'s accounts are suspended');
+is($t->psql("SELECT count(*) FROM follows WHERE $bob_id IN"
+            . " (account_id, target_account_id)") + 0, 0,
+   'and their follows end, both ways');
+($rc, $out) = fedictl('domains', 'list');
+like($out, qr/^peer\.test\tsuspend\tnoisy$/m, 'fedictl domains list');
+
+$t->psql("DELETE FROM accounts WHERE id = $bob_id");
+refused('bob@peer.test', undef, 'a handle of a suspended domain');
+like($t->error_log(), qr/peer\.test is suspended: bob\@peer\.test is not fetched/,
+     'nothing is fetched from a suspended domain');
+
+($rc, $out) = fedictl('domains', 'unblock', 'peer.test');
+is($rc, 0, 'fedictl domains unblock') or diag($out);
+($rc, $out) = fedictl('domains', 'unblock', 'peer.test');
+is($rc, 1, 'unblocking what is not blocked fails');
+$r = $t->get('/api/v1/accounts/lookup?acct=bob@peer.test');
+is($r->{status}, 200, 'unblocked: the handle resolves again');
+$bob_id = $r->{json}{id};
+is(bob_state(), 'false false', 'neither suspended nor silenced');
+
 # instances that lack one of the settings: bob@peer.test is out of reach,
 # for the reason the log gives
 

@@ -45,6 +45,9 @@ static const fedictl_command_t  fedictl_commands[] = {
     { "accounts", "create", -1, fedictl_accounts_create },
     { "accounts", "modify", -1, fedictl_accounts_modify },
     { "settings", NULL, -1, fedictl_settings },
+    { "domains", "block", -1, fedictl_domains_block },
+    { "domains", "unblock", 1, fedictl_domains_unblock },
+    { "domains", "list", 0, fedictl_domains_list },
     { NULL, NULL, 0, NULL }
 };
 
@@ -174,6 +177,11 @@ fedictl_usage(FILE *f)
         "                  [--enable] [--role R] [--reset-password]\n"
         "                  [--email E]\n"
         "  settings registrations [open|approved|closed]\n"
+        "  domains block DOMAIN [--severity suspend|silence|noop]\n"
+        "                  [--reject-media] [--reject-reports]\n"
+        "                  [--comment PUBLIC] [--private-comment TEXT]\n"
+        "  domains unblock DOMAIN\n"
+        "  domains list               the blocks, one a line\n"
         "  help                       this text\n"
         "\n"
         "The database: --db CONNINFO, else FEDI_DB, else the embedded\n"

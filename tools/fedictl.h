@@ -30,5 +30,16 @@ int fedictl_accounts_create(PGconn *db, int argc, char **argv);
 int fedictl_accounts_modify(PGconn *db, int argc, char **argv);
 int fedictl_settings(PGconn *db, int argc, char **argv);
 
+int fedictl_domains_block(PGconn *db, int argc, char **argv);
+int fedictl_domains_unblock(PGconn *db, int argc, char **argv);
+int fedictl_domains_list(PGconn *db, int argc, char **argv);
+
+/* --name VALUE and --flag among the arguments; a statement's result, or
+ * NULL after printing the error */
+const char *fedictl_opt(int argc, char **argv, const char *name);
+int fedictl_flag(int argc, char **argv, const char *name);
+PGresult *fedictl_exec(PGconn *db, const char *sql, int n,
+    const char **values);
+
 
 #endif /* _FEDICTL_H_INCLUDED_ */

@@ -18,15 +18,11 @@
 #include "fedictl.h"
 
 
-static const char *fedictl_opt(int argc, char **argv, const char *name);
-static int fedictl_flag(int argc, char **argv, const char *name);
 static int fedictl_role_valid(const char *role);
-static PGresult *fedictl_exec(PGconn *db, const char *sql, int n,
-    const char **values);
 static int fedictl_notify_user(PGconn *db, const char *user_id);
 
 
-static const char *
+const char *
 fedictl_opt(int argc, char **argv, const char *name)
 {
     int  i;
@@ -41,7 +37,7 @@ fedictl_opt(int argc, char **argv, const char *name)
 }
 
 
-static int
+int
 fedictl_flag(int argc, char **argv, const char *name)
 {
     int  i;
@@ -65,7 +61,7 @@ fedictl_role_valid(const char *role)
 }
 
 
-static PGresult *
+PGresult *
 fedictl_exec(PGconn *db, const char *sql, int n, const char **values)
 {
     PGresult  *res;
