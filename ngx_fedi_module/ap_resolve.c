@@ -17,7 +17,8 @@ typedef struct {
     const char         *domain;
     fedi_resolved_pt    done;
     void               *saved;      /* the caller's rq->data */
-    ngx_str_t           url;        /* the WebFinger query */
+    ngx_str_t           url;        /* WebFinger's, or the actor's */
+    unsigned            actor:1;    /* url is the actor's */
 } fedi_resolve_t;
 
 
@@ -53,12 +54,42 @@ fedi_resolve_valid(const char *s, size_t max, const char *extra)
 }
 
 
+static fedi_resolve_t *
+fedi_resolve_new(fedi_req_t *rq, const char *user, const char *domain,
+    fedi_resolved_pt done)
+{
+    fedi_resolve_t  *rs;
+
+    rs = ngx_pcalloc(rq->r->pool, sizeof(fedi_resolve_t));
+    if (rs == NULL) {
+        return NULL;
+    }
+
+    rs->rq = rq;
+    rs->user = user;
+    rs->domain = domain;
+    rs->done = done;
+    rs->saved = rq->data;
+
+    return rs;
+}
+
+
+/* nothing is fetched from a suspended domain */
+static void
+fedi_resolve_start(fedi_resolve_t *rs)
+{
+    rs->rq->data = rs;
+    fedi_query(rs->rq, FEDI_SQL_DOMAIN_BLOCK, fedi_resolve_checked, 1,
+               rs->domain);
+}
+
+
 void
 fedi_resolve_acct(fedi_req_t *rq, const char *user, const char *domain,
     fedi_resolved_pt done)
 {
     u_char          *p;
-    ngx_str_t        url;
     fedi_resolve_t  *rs;
 
     if (fedi_resolve_valid(user, 64, "_.-") != NGX_OK
@@ -68,30 +99,65 @@ fedi_resolve_acct(fedi_req_t *rq, const char *user, const char *domain,
         return;
     }
 
-    rs = ngx_pcalloc(rq->r->pool, sizeof(fedi_resolve_t));
-    url.data = ngx_pnalloc(rq->r->pool, 2 * ngx_strlen(domain)
-                           + ngx_strlen(user)
-                           + sizeof("https:///.well-known/webfinger"
-                                    "?resource=acct:@"));
-    if (rs == NULL || url.data == NULL) {
+    rs = fedi_resolve_new(rq, user, domain, done);
+    if (rs == NULL) {
         fedi_send_internal_error(rq);
         return;
     }
 
-    rs->rq = rq;
-    rs->user = user;
-    rs->domain = domain;
-    rs->done = done;
-    rs->saved = rq->data;
+    rs->url.data = ngx_pnalloc(rq->r->pool, 2 * ngx_strlen(domain)
+                               + ngx_strlen(user)
+                               + sizeof("https:///.well-known/webfinger"
+                                        "?resource=acct:@"));
+    if (rs->url.data == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
 
-    p = ngx_sprintf(url.data, "https://%s/.well-known/webfinger"
+    p = ngx_sprintf(rs->url.data, "https://%s/.well-known/webfinger"
                     "?resource=acct:%s@%s", domain, user, domain);
-    url.len = p - url.data;
-    rs->url = url;
+    rs->url.len = p - rs->url.data;
 
-    /* nothing is fetched from a suspended domain */
-    rq->data = rs;
-    fedi_query(rq, FEDI_SQL_DOMAIN_BLOCK, fedi_resolve_checked, 1, domain);
+    fedi_resolve_start(rs);
+}
+
+
+/* an actor's URL: its host is the account's domain */
+void
+fedi_resolve_url(fedi_req_t *rq, const char *url, fedi_resolved_pt done)
+{
+    char            *domain;
+    size_t           n;
+    fedi_resolve_t  *rs;
+
+    if (ngx_strncmp(url, "https://", 8) != 0) {
+        done(rq, 0);
+        return;
+    }
+
+    n = strcspn(url + 8, "/?#");
+    domain = fedi_pstrz(rq->r->pool, (u_char *) url + 8, n);
+
+    if (domain == NULL
+        || fedi_resolve_valid(domain, 253, ".-:") != NGX_OK)
+    {
+        done(rq, 0);
+        return;
+    }
+
+    ngx_strlow((u_char *) domain, (u_char *) domain, n);
+
+    rs = fedi_resolve_new(rq, NULL, domain, done);
+    if (rs == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    rs->url.data = (u_char *) url;
+    rs->url.len = ngx_strlen(url);
+    rs->actor = 1;
+
+    fedi_resolve_start(rs);
 }
 
 
@@ -107,8 +173,8 @@ fedi_resolve_checked(fedi_req_t *rq, PGresult *res)
         && ngx_strcmp(PQgetvalue(res, 0, 0), "suspend") == 0)
     {
         ngx_log_error(NGX_LOG_INFO, rq->r->connection->log, 0,
-                      "fedi: %s is suspended: %s@%s is not fetched",
-                      rs->domain, rs->user, rs->domain);
+                      "fedi: %s is suspended: %V is not fetched",
+                      rs->domain, &rs->url);
         rs->done(rq, 0);
         return;
     }
@@ -119,8 +185,14 @@ fedi_resolve_checked(fedi_req_t *rq, PGresult *res)
         return;
     }
 
-    f->accept = FEDI_JRD_ACCEPT;
-    f->done = fedi_webfinger_done;
+    if (rs->actor) {
+        f->done = fedi_actor_done;
+
+    } else {
+        f->accept = FEDI_JRD_ACCEPT;
+        f->done = fedi_webfinger_done;
+    }
+
     f->data = rs;
 
     fedi_fetch_start(f);
@@ -248,8 +320,8 @@ fedi_actor_stored(fedi_req_t *rq, PGresult *res)
 
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         ngx_log_error(NGX_LOG_INFO, rq->r->connection->log, 0,
-                      "fedi: the actor of %s@%s is refused: %s", rs->user,
-                      rs->domain, PQresultErrorMessage(res));
+                      "fedi: the actor from %V is refused: %s", &rs->url,
+                      PQresultErrorMessage(res));
         rs->done(rq, 0);
         return;
     }

@@ -15,6 +15,7 @@ typedef void (*fedi_resolved_pt)(fedi_req_t *rq, ngx_int_t found);
 
 void fedi_resolve_acct(fedi_req_t *rq, const char *user, const char *domain,
     fedi_resolved_pt done);
+void fedi_resolve_url(fedi_req_t *rq, const char *url, fedi_resolved_pt done);
 
 
 #endif /* _AP_RESOLVE_H_INCLUDED_ */

@@ -191,6 +191,7 @@ extern const fedi_route_t  fedi_routes_accounts[];
 extern const fedi_route_t  fedi_routes_statuses[];
 extern const fedi_route_t  fedi_routes_notifications[];
 extern const fedi_route_t  fedi_routes_relationships[];
+extern const fedi_route_t  fedi_routes_search[];
 
 
 #define GET     NGX_HTTP_GET

@@ -16,3 +16,4 @@
 #include "sql_statuses.h"
 #include "sql_relationships.h"
 #include "sql_remote.h"
+#include "sql_search.h"

@@ -13,3 +13,8 @@ FEDI_SQL(REMOTE_ACCOUNT, 3,
 /* the block that applies to domain $1, if any: see fedi_domain_block() */
 FEDI_SQL(DOMAIN_BLOCK, 1,
     "SELECT severity, reject_media FROM fedi_domain_block($1)")
+
+/* a remote account by its actor's id */
+FEDI_SQL(ACCOUNT_BY_URI, 1,
+    "SELECT " FEDI_ACCOUNT_COLS " FROM accounts a"
+    " WHERE a.uri = $1 AND a.domain IS NOT NULL")

@@ -173,7 +173,7 @@ like($out, qr/^peer\.test\tsuspend\tnoisy$/m, 'fedictl domains list');
 
 $t->psql("DELETE FROM accounts WHERE id = $bob_id");
 refused('bob@peer.test', undef, 'a handle of a suspended domain');
-like($t->error_log(), qr/peer\.test is suspended: bob\@peer\.test is not fetched/,
+like($t->error_log(), qr/peer\.test is suspended: \S*acct:bob\@peer\.test is not fetched/,
      'nothing is fetched from a suspended domain');
 
 ($rc, $out) = fedictl('domains', 'unblock', 'peer.test');
@@ -184,6 +184,50 @@ $r = $t->get('/api/v1/accounts/lookup?acct=bob@peer.test');
 is($r->{status}, 200, 'unblocked: the handle resolves again');
 $bob_id = $r->{json}{id};
 is(bob_state(), 'false false', 'neither suspended nor silenced');
+
+# GET /api/v2/search: with resolve=true and a token, a remote handle or
+# an actor's URL is fetched; without a token, only what is known
+
+sub search {
+    my ($q, %o) = @_;
+    my $qs = join '&', map { "$_=" . Fedi::Test::_urlencode($o{$_}) }
+                       grep { $_ ne 'token' } sort keys %o;
+    return $t->get('/api/v2/search?q=' . Fedi::Test::_urlencode($q)
+                   . ($qs ? "&$qs" : ''), token => $o{token});
+}
+
+sub accts { [ map { $_->{acct} } @{ $_[0]{json}{accounts} // [] } ] }
+
+my ($dana) = $t->sign_up('dana');
+ok($dana, 'a local user to search as');
+
+$t->psql("DELETE FROM accounts WHERE id = $bob_id");
+$r = search('@bob@peer.test', resolve => 'true');
+is($r->{status}, 200, 'search without a token');
+is_deeply(accts($r), [], 'resolve needs a token: nothing fetched');
+
+$r = search('@bob@peer.test', resolve => 'true', token => $dana);
+is_deeply(accts($r), ['bob@peer.test'], 'with a token, the handle resolves');
+is_deeply([ $r->{json}{statuses}, $r->{json}{hashtags} ], [ [], [] ],
+          'with empty statuses and hashtags');
+$r = search('bob', token => $dana);
+is_deeply(accts($r), ['bob@peer.test'], 'then found by prefix too');
+
+$t->psql("DELETE FROM accounts WHERE domain = 'peer.test'");
+$r = search('https://peer.test/users/bob', resolve => 'true', token => $dana);
+is_deeply(accts($r), ['bob@peer.test'], "an actor's URL resolves");
+$r = search('https://peer.test/_lab/actor/liar', resolve => 'true', token => $dana);
+is_deeply(accts($r), [], 'a URL whose document is not that actor does not');
+
+$t->psql("INSERT INTO tags (name) VALUES ('lab'), ('Labrador'), ('other')");
+$r = search('#lab', token => $dana);
+is_deeply([ map { $_->{name} } @{ $r->{json}{hashtags} } ], ['lab', 'labrador'],
+          'hashtags by prefix');
+is($r->{json}{hashtags}[0]{url}, 'https://ours.test/tags/lab', 'with their URL');
+$r = search('lab', type => 'accounts', token => $dana);
+is_deeply($r->{json}{hashtags}, [], 'type=accounts: no hashtags');
+$r = search('', token => $dana);
+is($r->{status}, 400, 'no query: 400');
 
 # instances that lack one of the settings: bob@peer.test is out of reach,
 # for the reason the log gives

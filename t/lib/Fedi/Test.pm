@@ -365,6 +365,33 @@ sub psql {
 }
 
 
+# sign_up($name): a local user, signed up through the API with an app's
+# client-credentials token; its access token and account id
+
+sub sign_up {
+    my ($self, $name) = @_;
+
+    $self->{app_token} //= do {
+        my $app = $self->post('/api/v1/apps', form => {
+            client_name => 'tests', redirect_uris => 'urn:ietf:wg:oauth:2.0:oob',
+            scopes => 'read write follow' })->{json};
+        $self->post('/oauth/token', form => {
+            grant_type => 'client_credentials', client_id => $app->{client_id},
+            client_secret => $app->{client_secret}, scope => 'read write follow',
+        })->{json}{access_token};
+    };
+
+    my $tok = $self->post('/api/v1/accounts', token => $self->{app_token},
+        form => { username => $name, email => "$name\@example.test",
+                  password => 'correct horse', agreement => 'true' })
+        ->{json}{access_token};
+    my $id = $self->get('/api/v1/accounts/verify_credentials', token => $tok)
+        ->{json}{id};
+
+    return ($tok, $id);
+}
+
+
 # lock_table($table, $mode): a transaction in a background psql holds the
 # lock until ->release; returns once PostgreSQL has granted it.
 
