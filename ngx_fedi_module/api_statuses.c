@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "fedi.h"
+#include "ap_resolve.h"
 #include "fedi_html.h"
 #include "fedi_account.h"
 #include "fedi_status.h"
@@ -28,9 +29,14 @@ typedef struct {
     const char      *language;
     const char      *reply;
     ngx_uint_t       sensitive;
-    /* the local usernames mentioned, then their ids once looked up */
+    /* the accounts mentioned: user, and domain for remote ones (empty
+     * for local); then their ids once looked up */
     ngx_str_t        users[FEDI_MAX_MENTIONS];
+    ngx_str_t        domains[FEDI_MAX_MENTIONS];
+    u_char           tried[FEDI_MAX_MENTIONS];   /* resolved remotely */
     ngx_uint_t       nusers;
+    ngx_uint_t       resolutions;
+    char            *handles;      /* text[] literal: user or user@domain */
     PGresult        *found;
     fedi_json_t     *tags;
     ngx_uint_t       ntags;
@@ -58,7 +64,10 @@ static void fedi_pinned(fedi_req_t *rq, PGresult *res);
 static void api_statuses_many(fedi_req_t *rq);
 static void fedi_post_mention_found(void *data, const char *user,
     size_t ulen, const char *domain, size_t dlen);
+static void fedi_post_lookup(fedi_req_t *rq);
 static void fedi_post_looked_up(fedi_req_t *rq, PGresult *res);
+static ngx_int_t fedi_post_resolve_next(fedi_req_t *rq, PGresult *res);
+static void fedi_post_mention_resolved(fedi_req_t *rq, ngx_int_t found);
 static const char *fedi_post_mention_url(void *data, const char *user,
     size_t ulen, const char *domain, size_t dlen);
 static void fedi_post_tag(void *data, const char *name, size_t len);
@@ -311,11 +320,12 @@ api_status_post(fedi_req_t *rq)
     fedi_text_mentions(ps->text, ngx_strlen(ps->text),
                        fedi_post_mention_found, rq);
 
-    /* '{a,b}': usernames are letters, digits and underscores */
+    /* '{"a","b@example.com"}': names and domains are letters, digits,
+     * dots, dashes and underscores */
     len = 3;
 
     for (i = 0; i < ps->nusers; i++) {
-        len += ps->users[i].len + 1;
+        len += ps->users[i].len + ps->domains[i].len + 4;
     }
 
     p = ngx_pnalloc(rq->r->pool, len);
@@ -324,7 +334,7 @@ api_status_post(fedi_req_t *rq)
         return;
     }
 
-    ps->id = (char *) p;
+    ps->handles = (char *) p;
     *p++ = '{';
 
     for (i = 0; i < ps->nusers; i++) {
@@ -332,13 +342,92 @@ api_status_post(fedi_req_t *rq)
             *p++ = ',';
         }
 
+        *p++ = '"';
         p = ngx_cpymem(p, ps->users[i].data, ps->users[i].len);
+
+        if (ps->domains[i].len) {
+            *p++ = '@';
+            p = ngx_cpymem(p, ps->domains[i].data, ps->domains[i].len);
+        }
+
+        *p++ = '"';
     }
 
     *p++ = '}';
     *p = '\0';
 
-    fedi_query(rq, FEDI_SQL_MENTION_LOOKUP, fedi_post_looked_up, 1, ps->id);
+    fedi_post_lookup(rq);
+}
+
+
+static void
+fedi_post_lookup(fedi_req_t *rq)
+{
+    fedi_post_t  *ps = rq->data;
+
+    fedi_query(rq, FEDI_SQL_MENTION_LOOKUP, fedi_post_looked_up, 2,
+               ps->handles, fedi_base(rq));
+}
+
+
+/* whether row i of a MENTION_LOOKUP result is user@domain (local: "") */
+static ngx_int_t
+fedi_post_is(PGresult *res, int i, ngx_str_t *user, ngx_str_t *domain)
+{
+    return (size_t) PQgetlength(res, i, 1) == user->len
+           && (size_t) PQgetlength(res, i, 2) == domain->len
+           && ngx_strncasecmp((u_char *) PQgetvalue(res, i, 1), user->data,
+                              user->len) == 0
+           && ngx_strncasecmp((u_char *) PQgetvalue(res, i, 2),
+                              domain->data, domain->len) == 0;
+}
+
+
+/*
+ * A remote account mentioned but not known yet is resolved through
+ * WebFinger first, as Mastodon does (three at most a post, so a post
+ * cannot wait on many slow servers); then the lookup runs again.
+ */
+static ngx_int_t
+fedi_post_resolve_next(fedi_req_t *rq, PGresult *res)
+{
+    int           k;
+    ngx_uint_t    i;
+    fedi_post_t  *ps = rq->data;
+
+    for (i = 0; i < ps->nusers && ps->resolutions < 3; i++) {
+        if (ps->domains[i].len == 0 || ps->tried[i]) {
+            continue;
+        }
+
+        for (k = 0; k < PQntuples(res); k++) {
+            if (fedi_post_is(res, k, &ps->users[i], &ps->domains[i])) {
+                break;
+            }
+        }
+
+        if (k < PQntuples(res)) {
+            continue;
+        }
+
+        ps->tried[i] = 1;
+        ps->resolutions++;
+
+        fedi_resolve_acct(rq,
+            fedi_pstrz(rq->r->pool, ps->users[i].data, ps->users[i].len),
+            fedi_pstrz(rq->r->pool, ps->domains[i].data, ps->domains[i].len),
+            fedi_post_mention_resolved);
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static void
+fedi_post_mention_resolved(fedi_req_t *rq, ngx_int_t found)
+{
+    fedi_post_lookup(rq);
 }
 
 
@@ -349,15 +438,21 @@ fedi_post_mention_found(void *data, const char *user, size_t ulen,
     fedi_req_t   *rq = data;
     fedi_post_t  *ps = rq->data;
 
-    /* remote mentions wait for federation */
-    if (!fedi_is_local_domain(rq, domain, dlen)
-        || ps->nusers == FEDI_MAX_MENTIONS)
-    {
+    if (ps->nusers == FEDI_MAX_MENTIONS) {
         return;
     }
 
     ps->users[ps->nusers].data = (u_char *) user;
     ps->users[ps->nusers].len = ulen;
+
+    if (fedi_is_local_domain(rq, domain, dlen)) {
+        ngx_str_null(&ps->domains[ps->nusers]);
+
+    } else {
+        ps->domains[ps->nusers].data = (u_char *) domain;
+        ps->domains[ps->nusers].len = dlen;
+    }
+
     ps->nusers++;
 }
 
@@ -369,26 +464,25 @@ fedi_post_mention_url(void *data, const char *user, size_t ulen,
     fedi_req_t   *rq = data;
     fedi_post_t  *ps = rq->data;
 
-    int     i;
-    u_char *p;
+    int        i;
+    ngx_str_t  u, d;
 
-    if (!fedi_is_local_domain(rq, domain, dlen)) {
-        return NULL;
+    u.data = (u_char *) user;
+    u.len = ulen;
+
+    if (fedi_is_local_domain(rq, domain, dlen)) {
+        ngx_str_null(&d);
+
+    } else {
+        d.data = (u_char *) domain;
+        d.len = dlen;
     }
 
     for (i = 0; i < PQntuples(ps->found); i++) {
-        if ((size_t) PQgetlength(ps->found, i, 1) == ulen
-            && ngx_strncasecmp((u_char *) PQgetvalue(ps->found, i, 1),
-                               (u_char *) user, ulen) == 0)
-        {
-            p = ngx_pnalloc(rq->r->pool, rq->mcf->base_url.len + ulen + 3);
-            if (p == NULL) {
-                return NULL;
-            }
-
-            ngx_sprintf(p, "%V/@%s%Z", &rq->mcf->base_url,
-                        PQgetvalue(ps->found, i, 1));
-            return (char *) p;
+        if (fedi_post_is(ps->found, i, &u, &d)) {
+            return fedi_pstrz(rq->r->pool,
+                              (u_char *) PQgetvalue(ps->found, i, 3),
+                              PQgetlength(ps->found, i, 3));
         }
     }
 
@@ -432,6 +526,11 @@ fedi_post_looked_up(fedi_req_t *rq, PGresult *res)
     fedi_text_ctx_t   ctx;
 
     ps = rq->data;
+
+    if (fedi_post_resolve_next(rq, res) == NGX_OK) {
+        return;
+    }
+
     ps->found = res;
 
     h = fedi_json_new(rq);

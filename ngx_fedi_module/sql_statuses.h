@@ -6,11 +6,17 @@
  */
 
 
-/* $1 usernames: the local accounts a new status mentions */
-FEDI_SQL(MENTION_LOOKUP, 1,
-    "SELECT id, username FROM accounts"
-    " WHERE domain IS NULL AND suspended_at IS NULL"
-    " AND lower(username) = ANY (SELECT lower(u) FROM unnest($1::text[]) u)")
+/* $1 handles, "user" (local) or "user@domain": the accounts a new status
+ * mentions, known here; their id, username, domain ("" for local) and
+ * profile URL ($2 the base URL) */
+FEDI_SQL(MENTION_LOOKUP, 2,
+    "SELECT id, username, coalesce(domain, ''),"
+    " coalesce(url, $2 || '/@' || username) FROM accounts"
+    " WHERE suspended_at IS NULL"
+    " AND (lower(username), lower(coalesce(domain, ''))) IN"
+    " (SELECT lower(split_part(u, '@', 1)),"
+    "  lower(substr(u, length(split_part(u, '@', 1)) + 2))"
+    "  FROM unnest($1::text[]) u)")
 
 /* fedi_post_status(): $1..$16 as there */
 FEDI_SQL(STATUS_POST, 16,

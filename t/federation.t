@@ -229,6 +229,24 @@ is_deeply($r->{json}{hashtags}, [], 'type=accounts: no hashtags');
 $r = search('', token => $dana);
 is($r->{status}, 400, 'no query: 400');
 
+# a new post's mentions of remote accounts: known ones, and unknown ones
+# resolved through WebFinger before the post is stored
+
+$t->psql("DELETE FROM accounts WHERE domain = 'peer.test'");
+$r = $t->post('/api/v1/statuses', token => $dana, form => {
+    status => 'hello @bob@peer.test, @ghost@peer.test and @carol' });
+is($r->{status}, 200, 'a post mentioning remote accounts') or diag($r->{body});
+is_deeply([ sort map { $_->{acct} } @{ $r->{json}{mentions} } ],
+          [ 'bob@peer.test', 'carol' ],
+          'the remote account resolved on the way, the unknown one left out');
+my ($m) = grep { $_->{acct} eq 'bob@peer.test' } @{ $r->{json}{mentions} };
+is($m->{url}, 'https://peer.test/users/bob', 'its URL is the remote profile');
+like($r->{json}{content},
+     qr{<a href="https://peer\.test/users/bob" class="u-url mention">},
+     'the mention links to the remote profile');
+like($r->{json}{content}, qr/\@ghost\@peer\.test/, 'the unknown one stays text');
+unlike($r->{json}{content}, qr{href="[^"]*ghost}, 'with no link');
+
 # instances that lack one of the settings: bob@peer.test is out of reach,
 # for the reason the log gives
 
