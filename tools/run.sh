@@ -40,7 +40,16 @@ PGPORT=$("$TOP/tools/pg.sh" port "$VAR/pg")
 mkdir -p "$VAR/nginx"
 chmod 0755 "$VAR" "$VAR/nginx"
 
+# federation fetches resolve names with nginx's resolver: the system's
+# first name server (an IPv6 one in brackets)
+RESOLVER=$(awk '/^nameserver/ { print $2; exit }' /etc/resolv.conf 2>/dev/null)
+case "$RESOLVER" in
+    *:*) RESOLVER="[$RESOLVER]" ;;
+    "")  RESOLVER=127.0.0.1 ;;
+esac
+
 sed -e "s|@MODULE@|$MODULE|g" -e "s|@VAR@|$VAR|g" -e "s|@LISTEN@|$LISTEN|g" \
+    -e "s|@RESOLVER@|$RESOLVER|g" \
     -e "s|@DOMAIN@|$DOMAIN|g" -e "s|@PGHOST@|$PGHOST|g" \
     -e "s|@PGPORT@|$PGPORT|g" -e "s|@TOP@|$TOP|g" \
     "$TOP/conf/fedi-embedded.conf.in" >"$VAR/nginx/nginx.conf.new"
