@@ -46,6 +46,20 @@ static void fedi_accounts_list(fedi_req_t *rq, fedi_sql_id_e stmt,
     const char *second);
 static void fedi_accounts_listed(fedi_req_t *rq, PGresult *res);
 static char *fedi_target(fedi_req_t *rq);
+static ngx_int_t fedi_follow_languages(fedi_req_t *rq);
+static void fedi_followed(fedi_req_t *rq, PGresult *res);
+static void api_endorse(fedi_req_t *rq);
+static void fedi_endorsed(fedi_req_t *rq, PGresult *res);
+static void api_endorsements(fedi_req_t *rq);
+static void api_domain_blocks(fedi_req_t *rq);
+static void api_domain_block(fedi_req_t *rq);
+static void fedi_domain_blocked(fedi_req_t *rq, PGresult *res);
+
+
+typedef struct {
+    char        *target;
+    char        *languages;     /* '{en,de}', or NULL: not given */
+} fedi_follow_t;
 
 
 const fedi_route_t  fedi_routes_relationships[] = {
@@ -79,6 +93,16 @@ const fedi_route_t  fedi_routes_relationships[] = {
       api_follow_request_authorize, "write:follows", CORS|USER },
     { POST, "/api/v1/follow_requests/:id/reject",
       api_follow_request_reject, "write:follows", CORS|USER },
+    { POST, "/api/v1/accounts/:id/pin", api_endorse, "write:accounts",
+      CORS|USER },
+    { POST, "/api/v1/accounts/:id/unpin", api_endorse, "write:accounts",
+      CORS|USER },
+    { GET, "/api/v1/endorsements", api_endorsements, "read:accounts",
+      CORS|USER },
+    { GET, "/api/v1/domain_blocks", api_domain_blocks, "read:blocks",
+      CORS|USER },
+    { POST|DELETE, "/api/v1/domain_blocks", api_domain_block,
+      "write:blocks", CORS|USER },
     { 0, NULL, NULL, NULL, 0 }
 };
 
@@ -129,8 +153,85 @@ api_follow(fedi_req_t *rq)
     b = fedi_param_bool(rq->params, "notify", -1);
     notify = b < 0 ? NULL : (b ? "true" : "false");
 
-    fedi_query(rq, FEDI_SQL_FOLLOW, fedi_acted, 4, rq->token->account_id,
-               rq->data, reblogs, notify);
+    if (fedi_follow_languages(rq) != NGX_OK) {
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_FOLLOW, fedi_followed, 4, rq->token->account_id,
+               ((fedi_follow_t *) rq->data)->target, reblogs, notify);
+}
+
+
+/*
+ * languages[]: the languages wanted from the account ('{en,de}' in
+ * ps->languages, or NULL when not given); 422 for what is not a code
+ */
+static ngx_int_t
+fedi_follow_languages(fedi_req_t *rq)
+{
+    u_char           *p;
+    size_t            n, i;
+    const char       *l[16];
+    fedi_follow_t    *fo;
+
+    fo = ngx_pcalloc(rq->r->pool, sizeof(fedi_follow_t));
+    if (fo == NULL) {
+        fedi_send_internal_error(rq);
+        return NGX_ERROR;
+    }
+
+    fo->target = rq->data;
+    rq->data = fo;
+
+    if (json_object_get(rq->params, "languages") == NULL) {
+        return NGX_OK;
+    }
+
+    n = fedi_param_strs(rq->params, "languages", l, 16);
+
+    p = ngx_pnalloc(rq->r->pool, 3 + 17 * n);
+    if (p == NULL) {
+        fedi_send_internal_error(rq);
+        return NGX_ERROR;
+    }
+
+    fo->languages = (char *) p;
+    *p++ = '{';
+
+    for (i = 0; i < n; i++) {
+        if (l[i][0] == '\0' || ngx_strlen(l[i]) > 16
+            || l[i][strspn(l[i], "abcdefghijklmnopqrstuvwxyz"
+                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ-")] != '\0')
+        {
+            fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                            "Validation failed: Languages are invalid");
+            return NGX_ERROR;
+        }
+
+        p = ngx_sprintf(p, "%s%s", i ? "," : "", l[i]);
+    }
+
+    *p++ = '}';
+    *p = '\0';
+
+    return NGX_OK;
+}
+
+
+static void
+fedi_followed(fedi_req_t *rq, PGresult *res)
+{
+    fedi_follow_t  *fo = rq->data;
+
+    rq->data = fo->target;
+
+    if (PQntuples(res) != 1 || fo->languages == NULL) {
+        fedi_acted(rq, res);
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_FOLLOW_LANGUAGES, fedi_acted, 3,
+               rq->token->account_id, fo->target, fo->languages);
 }
 
 
@@ -400,8 +501,14 @@ fedi_accounts_list(fedi_req_t *rq, fedi_sql_id_e stmt, const char *second)
 static void
 fedi_accounts_listed(fedi_req_t *rq, PGresult *res)
 {
-    int           i, n;
+    int           i, n, domains;
     fedi_json_t  *j;
+
+    domains = (rq->route->handler == api_domain_blocks);
+
+    if (domains) {
+        ((fedi_page_t *) rq->data)->cursor = 1;    /* domain, cursor */
+    }
 
     j = fedi_json_new(rq);
     if (j == NULL || fedi_page_link(rq, res, rq->data) != NGX_OK) {
@@ -414,6 +521,11 @@ fedi_accounts_listed(fedi_req_t *rq, PGresult *res)
     fedi_json_arr_open(j);
 
     for (i = 0; i < n; i++) {
+        if (domains) {
+            fedi_json_cstr(j, PQgetvalue(res, i, 0));
+            continue;
+        }
+
         fedi_json_obj_open(j);
         fedi_account_fields(rq, j, res, i, 0);
 
@@ -428,4 +540,95 @@ fedi_accounts_listed(fedi_req_t *rq, PGresult *res)
     fedi_json_arr_close(j);
 
     fedi_send_json(rq, NGX_HTTP_OK, j);
+}
+
+
+/* POST /api/v1/accounts/:id/pin and /unpin: endorse an account one
+ * follows (featured on one's profile), or not */
+
+static void
+api_endorse(fedi_req_t *rq)
+{
+    ngx_str_t  *uri = &rq->r->uri;
+
+    if (fedi_target(rq)) {
+        fedi_query(rq, FEDI_SQL_ENDORSE, fedi_endorsed, 3,
+                   rq->token->account_id, rq->data,
+                   ngx_strncmp(uri->data + uri->len - 4, "/pin", 4) == 0
+                   ? "true" : "false");
+    }
+}
+
+
+static void
+fedi_endorsed(fedi_req_t *rq, PGresult *res)
+{
+    const char  *v;
+
+    v = PQgetvalue(res, 0, 0);
+
+    if (ngx_strcmp(v, "not_following") == 0) {
+        fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                        "Validation failed: You must be following this "
+                        "account to endorse it");
+        return;
+    }
+
+    if (ngx_strcmp(v, "ok") != 0) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    fedi_acted(rq, res);
+}
+
+
+static void
+api_endorsements(fedi_req_t *rq)
+{
+    fedi_accounts_list(rq, FEDI_SQL_ENDORSEMENTS_LIST, NULL);
+}
+
+
+/* GET /api/v1/domain_blocks: the domains, as strings (see
+ * fedi_accounts_listed) */
+
+static void
+api_domain_blocks(fedi_req_t *rq)
+{
+    fedi_accounts_list(rq, FEDI_SQL_USER_DOMAIN_BLOCKS_LIST, NULL);
+}
+
+
+/* POST and DELETE /api/v1/domain_blocks (domain=): an empty object */
+
+static void
+api_domain_block(fedi_req_t *rq)
+{
+    const char  *domain;
+
+    domain = fedi_param_str(rq->params, "domain");
+    if (domain == NULL || domain[0] == '\0') {
+        fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                        "Validation failed: Domain can't be blank");
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_USER_DOMAIN_BLOCK, fedi_domain_blocked, 3,
+               rq->token->account_id, domain,
+               rq->r->method == NGX_HTTP_POST ? "true" : "false");
+}
+
+
+static void
+fedi_domain_blocked(fedi_req_t *rq, PGresult *res)
+{
+    if (ngx_strcmp(PQgetvalue(res, 0, 0), "ok") != 0) {
+        fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                        "Validation failed: Domain is not a domain name");
+        return;
+    }
+
+    fedi_send_bytes(rq, NGX_HTTP_OK, "application/json; charset=utf-8",
+                    (u_char *) "{}", 2);
 }

@@ -1533,11 +1533,13 @@ api_timeline_public(fedi_req_t *rq)
     fedi_page_params(rq, pg, 20, 40);
 
     fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_TIMELINE_PUBLIC),
-               fedi_timeline_loaded, 8,
+               fedi_timeline_loaded, 9,
                fedi_viewer(rq), fedi_base(rq), pg->bound[0], pg->bound[1],
                pg->bound[2], pg->limit_str,
                fedi_param_bool(rq->params, "local", 0) ? "true" : "false",
-               fedi_param_bool(rq->params, "remote", 0) ? "true" : "false");
+               fedi_param_bool(rq->params, "remote", 0) ? "true" : "false",
+               fedi_param_bool(rq->params, "only_media", 0)
+               ? "true" : "false");
 }
 
 
@@ -1621,7 +1623,9 @@ api_timeline_tag(fedi_req_t *rq)
                fedi_viewer(rq), fedi_base(rq), pg->bound[0], pg->bound[1],
                pg->bound[2], pg->limit_str, tag, any, all, none,
                fedi_param_bool(rq->params, "local", 0) ? "true" : "false",
-               fedi_param_bool(rq->params, "remote", 0) ? "true" : "false");
+               fedi_param_bool(rq->params, "remote", 0) ? "true" : "false",
+               fedi_param_bool(rq->params, "only_media", 0)
+               ? "true" : "false");
 }
 
 
@@ -1629,6 +1633,7 @@ static void
 api_account_statuses(fedi_req_t *rq)
 {
     char         *id;
+    const char   *tag;
     fedi_page_t  *pg;
 
     id = fedi_arg_id(rq, 0);
@@ -1642,14 +1647,22 @@ api_account_statuses(fedi_req_t *rq)
     rq->data = pg;
     fedi_page_params(rq, pg, 20, 40);
 
+    tag = fedi_param_str(rq->params, "tagged");
+    if (tag && tag[0] == '#') {
+        tag++;
+    }
+
     fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_ACCOUNT_STATUSES),
-               fedi_timeline_loaded, 10,
+               fedi_timeline_loaded, 12,
                fedi_viewer(rq), fedi_base(rq), pg->bound[0], pg->bound[1],
                pg->bound[2], pg->limit_str, id,
                fedi_param_bool(rq->params, "exclude_replies", 0)
                ? "true" : "false",
                fedi_param_bool(rq->params, "pinned", 0) ? "true" : "false",
                fedi_param_bool(rq->params, "exclude_reblogs", 0)
+               ? "true" : "false",
+               (tag && tag[0]) ? tag : NULL,
+               fedi_param_bool(rq->params, "only_media", 0)
                ? "true" : "false");
 }
 

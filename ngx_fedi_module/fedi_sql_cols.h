@@ -125,15 +125,19 @@
 /*
  * The visibility rule, for "statuses s" (and "r", the boosted) and the
  * viewer in $1: public and unlisted to all, private to followers, direct
- * to the mentioned, the author always, never across a block.  The same
- * rule as fedi_status_visible() in SQL, written out so the planner sees
- * it, with the viewer's blocks (either way) gathered once per statement
- * rather than looked up for every row.
+ * to the mentioned, the author always, never across a block (nor from a
+ * domain the viewer blocks).  The same rule as fedi_status_visible() in
+ * SQL, written out so the planner sees it, with the viewer's blocks
+ * (either way, and the accounts of blocked domains) gathered once per
+ * statement rather than looked up for every row.
  */
 #define FEDI_BLOCKED_BY_VIEWER                                               \
     " ARRAY(SELECT b.target_account_id FROM blocks b"                        \
     "   WHERE b.account_id = $1 UNION ALL SELECT b.account_id"               \
-    "   FROM blocks b WHERE b.target_account_id = $1)"
+    "   FROM blocks b WHERE b.target_account_id = $1"                        \
+    "   UNION ALL SELECT da.id FROM account_domain_blocks db"                \
+    "   JOIN accounts da ON lower(da.domain) = db.domain"                    \
+    "   WHERE db.account_id = $1 AND da.domain IS NOT NULL)"
 
 #define FEDI_VISIBLE(s)                                                      \
     " (" s ".visibility IN ('public', 'unlisted') OR " s ".account_id = $1"  \

@@ -96,3 +96,36 @@ FEDI_SQL(REBLOGGED_BY, 6,
     " AND fedi_status_visible(s.id, s.account_id, s.visibility, $1)"
     " AND a.suspended_at IS NULL"
     FEDI_PAGE_BY("x.id") ") y ORDER BY y.cursor DESC")
+
+/* $1 account, $2 target, $3 on: see fedi_endorse() */
+FEDI_SQL(ENDORSE, 3,
+    "SELECT fedi_endorse($1, $2, $3::boolean)")
+
+/* the accounts $1 endorses, paged by their ids */
+FEDI_SQL(ENDORSEMENTS_LIST, 6,
+    "SELECT * FROM (SELECT " FEDI_ACCOUNT_COLS ", NULL,"
+    " x.target_account_id AS cursor"
+    " FROM account_pins x JOIN accounts a ON a.id = x.target_account_id"
+    " WHERE x.account_id = $1 AND ($2::text IS NULL OR true)"
+    " AND a.suspended_at IS NULL"
+    FEDI_PAGE_BY("x.target_account_id") ") y ORDER BY y.cursor DESC")
+
+/* $1 account, $2 domain, $3 on: see fedi_user_domain_block() */
+FEDI_SQL(USER_DOMAIN_BLOCK, 3,
+    "SELECT fedi_user_domain_block($1, $2, $3::boolean)")
+
+/* the domains $1 blocks, paged by the blocks' ids */
+FEDI_SQL(USER_DOMAIN_BLOCKS_LIST, 6,
+    "SELECT * FROM (SELECT x.domain, x.id AS cursor"
+    " FROM account_domain_blocks x"
+    " WHERE x.account_id = $1 AND ($2::text IS NULL OR true)"
+    FEDI_PAGE_BY("x.id") ") y ORDER BY y.cursor DESC")
+
+/* $1 follower, $2 target, $3 languages '{en,de}': of the follow or of the
+ * request (one row when either exists) */
+FEDI_SQL(FOLLOW_LANGUAGES, 3,
+    "WITH f AS (UPDATE follows SET languages = $3::text[]"
+    "   WHERE account_id = $1 AND target_account_id = $2 RETURNING 1),"
+    " r AS (UPDATE follow_requests SET languages = $3::text[]"
+    "   WHERE account_id = $1 AND target_account_id = $2 RETURNING 1)"
+    " SELECT 1 FROM (SELECT * FROM f UNION ALL SELECT * FROM r) x LIMIT 1")

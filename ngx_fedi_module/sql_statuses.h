@@ -58,8 +58,9 @@ FEDI_SQL_PAGED(TIMELINE_HOME, 6, "fd.status_id",
     ") pg JOIN statuses s ON s.id = pg.pid"
     FEDI_STATUS_JOIN " ORDER BY s.id DESC")
 
-/* public: $7 local only, $8 remote only */
-FEDI_SQL_PAGED(TIMELINE_PUBLIC, 8, "s.id",
+/* public: $7 local only, $8 remote only, $9 with media only (none have
+ * media until the media issue) */
+FEDI_SQL_PAGED(TIMELINE_PUBLIC, 9, "s.id",
     "SELECT " FEDI_STATUS_COLS " FROM (SELECT s.id AS pid"
     " FROM statuses s JOIN accounts a ON a.id = s.account_id"
     FEDI_STATUS_JOIN_R
@@ -67,13 +68,15 @@ FEDI_SQL_PAGED(TIMELINE_PUBLIC, 8, "s.id",
     " AND a.suspended_at IS NULL AND a.silenced_at IS NULL"
     " AND (NOT $7::boolean OR a.domain IS NULL)"
     " AND (NOT $8::boolean OR a.domain IS NOT NULL)"
+    " AND NOT $9::boolean"
     " AND" FEDI_STATUS_VISIBLE,
     ") pg JOIN statuses s ON s.id = pg.pid"
     FEDI_STATUS_JOIN " ORDER BY s.id DESC")
 
 /* an account's statuses: $7 the account, $8 exclude replies, $9 pinned
- * only, $10 exclude boosts */
-FEDI_SQL_PAGED(ACCOUNT_STATUSES, 10, "s.id",
+ * only, $10 exclude boosts, $11 with this hashtag only (or NULL), $12
+ * with media only (none have media until the media issue) */
+FEDI_SQL_PAGED(ACCOUNT_STATUSES, 12, "s.id",
     "SELECT " FEDI_STATUS_COLS " FROM (SELECT s.id AS pid"
     " FROM statuses s" FEDI_STATUS_JOIN_R
     " WHERE s.account_id = $7::bigint"
@@ -82,6 +85,10 @@ FEDI_SQL_PAGED(ACCOUNT_STATUSES, 10, "s.id",
     " AND (NOT $9::boolean OR EXISTS (SELECT 1 FROM status_pins p"
     "      WHERE p.status_id = s.id AND p.account_id = s.account_id))"
     " AND (NOT $10::boolean OR s.reblog_of_id IS NULL)"
+    " AND ($11::text IS NULL OR EXISTS (SELECT 1 FROM statuses_tags st"
+    "   JOIN tags t ON t.id = st.tag_id WHERE st.status_id = s.id"
+    "   AND lower(t.name) = lower($11::text)))"
+    " AND NOT $12::boolean"
     " AND" FEDI_STATUS_VISIBLE,
     ") pg JOIN statuses s ON s.id = pg.pid"
     FEDI_STATUS_JOIN " ORDER BY s.id DESC")
@@ -179,6 +186,8 @@ FEDI_SQL(STATUSES_BY_IDS, 3,
     " WHERE n.account_id = $1"                                               \
     " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = $1"        \
     "   AND b.target_account_id = n.from_account_id)"                        \
+    " AND NOT EXISTS (SELECT 1 FROM account_domain_blocks db"                \
+    "   WHERE db.account_id = $1 AND db.domain = lower(na.domain))"          \
     " AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.account_id = $1"         \
     "   AND m.target_account_id = n.from_account_id AND m.hide_notifications"\
     "   AND (m.expires_at IS NULL OR m.expires_at > now()))"                 \

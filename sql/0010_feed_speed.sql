@@ -40,7 +40,8 @@ CREATE INDEX statuses_reblogs ON statuses (reblog_of_id, account_id)
 
 -- The fan-out of several statuses in one statement: the followers'
 -- feeds (for a reply only those who follow the replied-to account too,
--- as Mastodon), never across a block or a mute.
+-- as Mastodon; in the languages the follower chose, statuses without a
+-- language reaching everyone), never across a block or a mute.
 CREATE FUNCTION fedi_fanout_many(p_statuses bigint[])
 RETURNS void
 LANGUAGE sql AS $$
@@ -50,6 +51,8 @@ LANGUAGE sql AS $$
       JOIN follows f ON f.target_account_id = s.account_id
       JOIN accounts a ON a.id = f.account_id AND a.domain IS NULL
      WHERE s.id = ANY (p_statuses) AND s.deleted_at IS NULL
+       AND (f.languages IS NULL OR cardinality(f.languages) = 0
+            OR s.language IS NULL OR s.language = ANY (f.languages))
        AND (s.in_reply_to_account_id IS NULL
             OR s.in_reply_to_account_id = s.account_id
             OR EXISTS (SELECT 1 FROM follows g
