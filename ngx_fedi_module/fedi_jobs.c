@@ -1,11 +1,13 @@
 /*
  * Copyright (C) ngx_fedi authors
  *
- * Background work of the workers, with no request behind it: for now the
- * home-feed fan-out of statuses by accounts with many followers.  Jobs
- * live in PostgreSQL (fanout_jobs); a NOTIFY wakes every worker of every
- * node, FOR UPDATE SKIP LOCKED shares the jobs out, and a timer catches
- * what a lost NOTIFY left behind.  One run at a time per worker.
+ * Background work of the workers, with no request behind it: the
+ * home-feed fan-out of statuses by accounts with many followers, and the
+ * notifications of polls that ended.  Jobs live in PostgreSQL
+ * (fanout_jobs, polls); a NOTIFY wakes every worker of every node for the
+ * fan-out, FOR UPDATE SKIP LOCKED shares the work out, and a timer
+ * catches what a lost NOTIFY left behind and looks for ended polls.  One
+ * run of each at a time per worker.
  */
 
 
@@ -21,14 +23,25 @@
 #define FEDI_JOBS_RETRY     50          /* ms, when another runner is busy */
 
 
+/* one kind of background work: a statement run again while it finds a
+ * full batch */
+typedef struct {
+    fedi_sql_id_e    stmt;
+    const char      *what;
+    fedi_pg_op_t     op;
+    ngx_uint_t       busy;
+    ngx_uint_t       again;         /* woken while running: once more */
+} fedi_job_t;
+
+
 static void fedi_jobs_timer_handler(ngx_event_t *ev);
-static void fedi_jobs_done(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc);
+static void fedi_job_run(fedi_job_t *jb);
+static void fedi_job_done(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc);
 
 
-static fedi_pg_op_t   fedi_jobs_op;
+static fedi_job_t     fedi_job_fanout;
+static fedi_job_t     fedi_job_polls;
 static ngx_event_t    fedi_jobs_timer;
-static ngx_uint_t     fedi_jobs_busy;
-static ngx_uint_t     fedi_jobs_again;
 static char           fedi_jobs_batch[NGX_INT_T_LEN + 1];
 
 
@@ -36,6 +49,11 @@ ngx_int_t
 fedi_jobs_init(ngx_cycle_t *cycle)
 {
     ngx_sprintf((u_char *) fedi_jobs_batch, "%d%Z", FEDI_JOBS_BATCH);
+
+    fedi_job_fanout.stmt = FEDI_SQL_FANOUT_RUN;
+    fedi_job_fanout.what = "fan-out";
+    fedi_job_polls.stmt = FEDI_SQL_POLLS_ENDED;
+    fedi_job_polls.what = "poll notifications";
 
     fedi_jobs_timer.handler = fedi_jobs_timer_handler;
     fedi_jobs_timer.log = cycle->log;
@@ -48,44 +66,54 @@ fedi_jobs_init(ngx_cycle_t *cycle)
 }
 
 
-/* a NOTIFY fedi_fanout, the timer, or a full batch: run the jobs */
+/* a NOTIFY fedi_fanout, the timer, or a full batch: run the fan-out */
 void
 fedi_jobs_kick(void)
+{
+    fedi_job_run(&fedi_job_fanout);
+}
+
+
+static void
+fedi_job_run(fedi_job_t *jb)
 {
     if (fedi_db() == NULL || ngx_exiting || ngx_terminate) {
         return;
     }
 
-    if (fedi_jobs_busy) {
-        fedi_jobs_again = 1;
+    if (jb->busy) {
+        jb->again = 1;
         return;
     }
 
-    ngx_memzero(&fedi_jobs_op, sizeof(fedi_pg_op_t));
+    ngx_memzero(&jb->op, sizeof(fedi_pg_op_t));
 
-    fedi_jobs_op.stmt = FEDI_SQL_FANOUT_RUN;
-    fedi_jobs_op.nparams = 1;
-    fedi_jobs_op.values[0] = fedi_jobs_batch;
-    fedi_jobs_op.handler = fedi_jobs_done;
+    jb->op.stmt = jb->stmt;
+    jb->op.nparams = 1;
+    jb->op.values[0] = fedi_jobs_batch;
+    jb->op.handler = fedi_job_done;
+    jb->op.data = jb;
 
-    fedi_jobs_busy = 1;
-    fedi_jobs_again = 0;
+    jb->busy = 1;
+    jb->again = 0;
 
-    fedi_pg_exec(fedi_db(), &fedi_jobs_op);
+    fedi_pg_exec(fedi_db(), &jb->op);
 }
 
 
 static void
-fedi_jobs_done(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
+fedi_job_done(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
 {
-    fedi_jobs_busy = 0;
+    fedi_job_t  *jb = op->data;
+
+    jb->busy = 0;
 
     if (rc != NGX_OK || res == NULL
         || PQresultStatus(res) != PGRES_TUPLES_OK)
     {
         if (res) {
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                          "fedi: fan-out failed: %s",
+                          "fedi: %s failed: %s", jb->what,
                           PQresultErrorMessage(res));
         }
 
@@ -93,7 +121,7 @@ fedi_jobs_done(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
     }
 
     /*
-     * -1: another runner (of this node or another) holds the fan-out; it
+     * -1: another runner (of this node or another) holds the work; it
      * may finish before seeing the jobs that woke us, so look again soon
      */
     if (PQgetlength(res, 0, 0) > 0 && PQgetvalue(res, 0, 0)[0] == '-') {
@@ -102,11 +130,11 @@ fedi_jobs_done(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
     }
 
     /* a full batch may have left more behind */
-    if (fedi_jobs_again
+    if (jb->again
         || ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
                     PQgetlength(res, 0, 0)) >= FEDI_JOBS_BATCH)
     {
-        fedi_jobs_kick();
+        fedi_job_run(jb);
     }
 }
 
@@ -118,7 +146,8 @@ fedi_jobs_timer_handler(ngx_event_t *ev)
         return;
     }
 
-    fedi_jobs_kick();
+    fedi_job_run(&fedi_job_fanout);
+    fedi_job_run(&fedi_job_polls);
     ngx_add_timer(ev, FEDI_JOBS_INTERVAL);
 }
 

@@ -341,3 +341,7 @@ FEDI_SQL(NOTIFICATION_GROUP_ACCOUNTS, 2,
     " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = $1"
     "   AND b.target_account_id = n.from_account_id)"
     " ORDER BY n.id DESC LIMIT 80")
+
+/* polls that ended: $1 at most; see fedi_polls_ended() */
+FEDI_SQL(POLLS_ENDED, 1,
+    "SELECT fedi_polls_ended($1::integer)")

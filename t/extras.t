@@ -159,4 +159,36 @@ $r = $t->post("/api/v1/accounts/$alice_id/follow", token => $bob,
               form => { 'languages[]' => 'x!' });
 is($r->{status}, 422, 'a language that is not a code: 422');
 
+# a poll that ended: its author and its voters are told, once
+
+my $poll = $t->post('/api/v1/statuses', token => $alice, json => {
+    status => 'which?', poll => { options => ['tea', 'coffee'],
+                                  expires_in => 3600 } })->{json};
+my $pid = $poll->{poll}{id};
+is($t->post("/api/v1/polls/$pid/votes", token => $carol,
+            json => { choices => ['1'] })->{status}, 200, 'carol votes');
+$t->psql("UPDATE polls SET expires_at = now() - interval '1 second'"
+         . " WHERE id = $pid");
+
+sub poll_notes {
+    my ($token) = @_;
+    return [ grep { $_->{type} eq 'poll' }
+             @{ $t->get('/api/v1/notifications', token => $token)->{json} } ];
+}
+
+# the workers look for ended polls every 10 s
+my $n;
+for (1 .. 150) {
+    $n = poll_notes($alice);
+    last if @$n;
+    select(undef, undef, undef, 0.1);
+}
+is(scalar @$n, 1, 'the author is told the poll ended');
+is($n->[0]{status}{id}, $poll->{id}, 'about the status');
+ok($n->[0]{status}{poll}{expired}, 'which shows the poll expired');
+is(scalar @{ poll_notes($carol) }, 1, 'so is the voter');
+is(scalar @{ poll_notes($bob) }, 0, 'not one who did not vote');
+$t->psql("SELECT fedi_polls_ended(20)");
+is(scalar @{ poll_notes($carol) }, 1, 'and only once');
+
 done_testing();
