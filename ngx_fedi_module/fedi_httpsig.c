@@ -108,6 +108,7 @@ struct fedi_httpsig_cache_s {
 };
 
 
+static void hs_buf_init(hs_buf_t *b, char *p, size_t size);
 static void hs_put(hs_buf_t *b, const char *s, size_t n);
 static void hs_puts(hs_buf_t *b, const char *s);
 static void hs_put_int(hs_buf_t *b, int64_t v);
@@ -138,6 +139,7 @@ static int hs_rfc9421_member(fedi_httpsig_t *sig, const sf_member_t *m);
 static void hs_serialize_params(hs_buf_t *b, const sf_member_t *m);
 static int hs_alg_for_key(int alg, EVP_PKEY *key, int *out);
 static int hs_key_usable(EVP_PKEY *key);
+static EVP_MD_CTX *hs_md_ctx(int alg, EVP_PKEY *key, int sign);
 static int hs_verify_raw(int alg, EVP_PKEY *key, const char *msg,
     size_t len, const unsigned char *sig, size_t sig_len);
 static int hs_sign_raw(int alg, EVP_PKEY *key, const char *msg, size_t len,
@@ -196,6 +198,16 @@ fedi_httpsig_strerror(int rc)
 
 
 /* ---- small helpers ---- */
+
+static void
+hs_buf_init(hs_buf_t *b, char *p, size_t size)
+{
+    b->p = p;
+    b->len = 0;
+    b->size = size;
+    b->over = 0;
+}
+
 
 static void
 hs_put(hs_buf_t *b, const char *s, size_t n)
@@ -1385,10 +1397,8 @@ hs_rfc9421_member(fedi_httpsig_t *sig, const sf_member_t *m)
     }
 
     /* @signature-params: the member re-serialized (RFC 8941 4.1) */
-    b.p = sig->store + sig->store_len;
-    b.len = 0;
-    b.size = sizeof(sig->store) - sig->store_len;
-    b.over = 0;
+    hs_buf_init(&b, sig->store + sig->store_len,
+                sizeof(sig->store) - sig->store_len);
 
     hs_serialize_params(&b, m);
 
@@ -1609,8 +1619,6 @@ fedi_httpsig_parse(const fedi_httpsig_request_t *rq, fedi_httpsig_t *sig)
     }
 
     if (hs_find(rq, "signature-input") == NULL) {
-        rc = FEDI_HTTPSIG_EHEADER;
-        bs.p = NULL;
 
         /* a repeated Signature header is a second signature: refused */
         sv = malloc(FEDI_HTTPSIG_MAX_HEADER);
@@ -1618,10 +1626,7 @@ fedi_httpsig_parse(const fedi_httpsig_request_t *rq, fedi_httpsig_t *sig)
             return FEDI_HTTPSIG_EINTERNAL;
         }
 
-        bs.p = sv;
-        bs.len = 0;
-        bs.size = FEDI_HTTPSIG_MAX_HEADER;
-        bs.over = 0;
+        hs_buf_init(&bs, sv, FEDI_HTTPSIG_MAX_HEADER);
 
         rc = hs_header(rq, "signature", 9, &bs);
         if (rc == FEDI_HTTPSIG_OK) {
@@ -1640,15 +1645,9 @@ fedi_httpsig_parse(const fedi_httpsig_request_t *rq, fedi_httpsig_t *sig)
         return FEDI_HTTPSIG_EINTERNAL;
     }
 
-    bi.p = in;
-    bi.len = 0;
-    bi.size = FEDI_HTTPSIG_MAX_HEADER;
-    bi.over = 0;
+    hs_buf_init(&bi, in, FEDI_HTTPSIG_MAX_HEADER);
 
-    bs.p = in + FEDI_HTTPSIG_MAX_HEADER;
-    bs.len = 0;
-    bs.size = FEDI_HTTPSIG_MAX_HEADER;
-    bs.over = 0;
+    hs_buf_init(&bs, in + FEDI_HTTPSIG_MAX_HEADER, FEDI_HTTPSIG_MAX_HEADER);
 
     rc = hs_header(rq, "signature-input", 15, &bi);
     if (rc == FEDI_HTTPSIG_OK) {
@@ -1677,10 +1676,7 @@ fedi_httpsig_base(const fedi_httpsig_t *sig, const fedi_httpsig_request_t *rq,
     int       rc;
     hs_buf_t  b;
 
-    b.p = out;
-    b.len = 0;
-    b.size = size;
-    b.over = 0;
+    hs_buf_init(&b, out, size);
 
     if (sig->scheme == FEDI_HTTPSIG_CAVAGE) {
         rc = hs_cavage_base(rq, sig->covered, sig->ncovered, sig, with_query,
@@ -1704,7 +1700,7 @@ int
 fedi_httpsig_check(const fedi_httpsig_t *sig, const fedi_httpsig_request_t *rq,
     time_t now)
 {
-    int                           rc, body;
+    int                           rc, body, signed_expires;
     time_t                        created, expires, limit;
     hs_cover_t                    cv;
     const fedi_httpsig_header_t  *h;
@@ -1756,24 +1752,33 @@ fedi_httpsig_check(const fedi_httpsig_t *sig, const fedi_httpsig_request_t *rq,
         return FEDI_HTTPSIG_ECOVER_DIGEST;
     }
 
-    /* the time signed: created (RFC 9421, hs2019), else Date */
-    h = hs_find(rq, "date");
+    /*
+     * The time signed: created when it is signed (always in RFC 9421,
+     * in draft-cavage when (created) is covered), else the Date header,
+     * which is covered then.  Unlike Mastodon, an unsigned created or
+     * expires of a draft-cavage header is ignored: anyone may add one
+     * to a captured request to stretch its window.
+     */
+    signed_expires = sig->has_expires
+                     && (sig->scheme == FEDI_HTTPSIG_RFC9421
+                         || hs_covers(sig, "(expires)"));
 
     if (sig->has_created
-        && (sig->scheme == FEDI_HTTPSIG_RFC9421 || sig->cavage_hs2019
-            || h == NULL))
+        && (sig->scheme == FEDI_HTTPSIG_RFC9421 || hs_covers(sig, "(created)")))
     {
         created = (time_t) sig->created;
 
-    } else if (h != NULL) {
+    } else {
+        h = hs_find(rq, "date");
+        if (h == NULL) {
+            return FEDI_HTTPSIG_EHEADER;
+        }
+
         if (fedi_httpsig_parse_date(h->value.data, h->value.len, &created)
             != 0)
         {
             return FEDI_HTTPSIG_EDATE;
         }
-
-    } else {
-        return FEDI_HTTPSIG_EHEADER;
     }
 
     if (created > now + FEDI_HTTPSIG_CLOCK_SKEW) {
@@ -1782,7 +1787,7 @@ fedi_httpsig_check(const fedi_httpsig_t *sig, const fedi_httpsig_request_t *rq,
 
     limit = created + FEDI_HTTPSIG_MAX_TTL;
 
-    if (sig->has_expires) {
+    if (signed_expires) {
         expires = (time_t) sig->expires;
 
         if (now > expires + HS_EXPIRES_SKEW) {
@@ -1885,9 +1890,9 @@ hs_alg_for_key(int alg, EVP_PKEY *key, int *out)
 }
 
 
-static int
-hs_verify_raw(int alg, EVP_PKEY *key, const char *msg, size_t len,
-    const unsigned char *sig, size_t sig_len)
+/* a context to sign or verify with alg: RSA padding set for PSS */
+static EVP_MD_CTX *
+hs_md_ctx(int alg, EVP_PKEY *key, int sign)
 {
     int            r;
     EVP_MD_CTX    *ctx;
@@ -1900,26 +1905,43 @@ hs_verify_raw(int alg, EVP_PKEY *key, const char *msg, size_t len,
 
     ctx = EVP_MD_CTX_new();
     if (ctx == NULL) {
-        return FEDI_HTTPSIG_EINTERNAL;
+        return NULL;
     }
 
-    r = -1;
+    r = sign ? EVP_DigestSignInit(ctx, &pctx, md, NULL, key)
+             : EVP_DigestVerifyInit(ctx, &pctx, md, NULL, key);
 
-    if (EVP_DigestVerifyInit(ctx, &pctx, md, NULL, key) != 1) {
-        goto done;
-    }
-
-    if (alg == FEDI_HTTPSIG_ALG_RSA_PSS_SHA512
+    if (r == 1 && alg == FEDI_HTTPSIG_ALG_RSA_PSS_SHA512
         && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1
             || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 64) != 1
             || EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha512()) != 1))
     {
-        goto done;
+        r = 0;
+    }
+
+    if (r != 1) {
+        EVP_MD_CTX_free(ctx);
+        ERR_clear_error();
+        return NULL;
+    }
+
+    return ctx;
+}
+
+
+static int
+hs_verify_raw(int alg, EVP_PKEY *key, const char *msg, size_t len,
+    const unsigned char *sig, size_t sig_len)
+{
+    int          r;
+    EVP_MD_CTX  *ctx;
+
+    ctx = hs_md_ctx(alg, key, 0);
+    if (ctx == NULL) {
+        return FEDI_HTTPSIG_EINTERNAL;
     }
 
     r = EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *) msg, len);
-
-done:
 
     EVP_MD_CTX_free(ctx);
     ERR_clear_error();
@@ -1932,43 +1954,22 @@ static int
 hs_sign_raw(int alg, EVP_PKEY *key, const char *msg, size_t len,
     unsigned char *sig, size_t *sig_len)
 {
-    int            r;
-    EVP_MD_CTX    *ctx;
-    EVP_PKEY_CTX  *pctx;
-    const EVP_MD  *md;
+    int          r;
+    EVP_MD_CTX  *ctx;
 
-    md = (alg == FEDI_HTTPSIG_ALG_ED25519) ? NULL
-         : (alg == FEDI_HTTPSIG_ALG_RSA_PSS_SHA512) ? EVP_sha512()
-         : EVP_sha256();
-
-    ctx = EVP_MD_CTX_new();
+    ctx = hs_md_ctx(alg, key, 1);
     if (ctx == NULL) {
         return FEDI_HTTPSIG_EINTERNAL;
     }
 
-    r = -1;
+    r = EVP_DigestSign(ctx, NULL, sig_len, (const unsigned char *) msg, len);
 
-    if (EVP_DigestSignInit(ctx, &pctx, md, NULL, key) != 1) {
-        goto done;
+    if (r == 1 && *sig_len <= FEDI_HTTPSIG_MAX_SIG) {
+        r = EVP_DigestSign(ctx, sig, sig_len, (const unsigned char *) msg,
+                           len);
+    } else {
+        r = 0;
     }
-
-    if (alg == FEDI_HTTPSIG_ALG_RSA_PSS_SHA512
-        && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1
-            || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 64) != 1
-            || EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha512()) != 1))
-    {
-        goto done;
-    }
-
-    if (EVP_DigestSign(ctx, NULL, sig_len, (const unsigned char *) msg, len)
-        != 1 || *sig_len > FEDI_HTTPSIG_MAX_SIG)
-    {
-        goto done;
-    }
-
-    r = EVP_DigestSign(ctx, sig, sig_len, (const unsigned char *) msg, len);
-
-done:
 
     EVP_MD_CTX_free(ctx);
     ERR_clear_error();
@@ -2064,10 +2065,7 @@ fedi_httpsig_cavage_sign(const fedi_httpsig_request_t *rq,
         return FEDI_HTTPSIG_EINTERNAL;
     }
 
-    b.p = base;
-    b.len = 0;
-    b.size = FEDI_HTTPSIG_MAX_BASE;
-    b.over = 0;
+    hs_buf_init(&b, base, FEDI_HTTPSIG_MAX_BASE);
 
     rc = hs_cavage_base(rq, list, nnames, NULL, 1, &b);
     if (rc == FEDI_HTTPSIG_OK) {
@@ -2082,10 +2080,7 @@ fedi_httpsig_cavage_sign(const fedi_httpsig_request_t *rq,
 
     fedi_base64_encode(sig, sig_len, b64);
 
-    o.p = out;
-    o.len = 0;
-    o.size = size;
-    o.over = 0;
+    hs_buf_init(&o, out, size);
 
     hs_puts(&o, "keyId=\"");
     hs_puts(&o, key_id);
@@ -2168,10 +2163,7 @@ fedi_httpsig_rfc9421_sign(const fedi_httpsig_request_t *rq,
 
     params = base + FEDI_HTTPSIG_MAX_BASE;
 
-    pb.p = params;
-    pb.len = 0;
-    pb.size = FEDI_HTTPSIG_MAX_HEADER;
-    pb.over = 0;
+    hs_buf_init(&pb, params, FEDI_HTTPSIG_MAX_HEADER);
 
     hs_put(&pb, "(", 1);
 
@@ -2194,10 +2186,7 @@ fedi_httpsig_rfc9421_sign(const fedi_httpsig_request_t *rq,
                  : "rsa-v1_5-sha256");
     hs_put(&pb, "\"", 1);
 
-    b.p = base;
-    b.len = 0;
-    b.size = FEDI_HTTPSIG_MAX_BASE;
-    b.over = 0;
+    hs_buf_init(&b, base, FEDI_HTTPSIG_MAX_BASE);
 
     rc = pb.over ? FEDI_HTTPSIG_ETOOBIG
                  : hs_rfc9421_base(rq, list, ncomponents, pb.p, pb.len, &b);
@@ -2207,10 +2196,7 @@ fedi_httpsig_rfc9421_sign(const fedi_httpsig_request_t *rq,
     }
 
     if (rc == FEDI_HTTPSIG_OK) {
-        o.p = input;
-        o.len = 0;
-        o.size = input_size;
-        o.over = 0;
+        hs_buf_init(&o, input, input_size);
 
         hs_puts(&o, label);
         hs_put(&o, "=", 1);
@@ -2228,10 +2214,7 @@ fedi_httpsig_rfc9421_sign(const fedi_httpsig_request_t *rq,
 
     fedi_base64_encode(sig, sig_len, b64);
 
-    o.p = signature;
-    o.len = 0;
-    o.size = sig_size;
-    o.over = 0;
+    hs_buf_init(&o, signature, sig_size);
 
     hs_puts(&o, label);
     hs_put(&o, "=:", 2);

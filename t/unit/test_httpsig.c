@@ -41,6 +41,7 @@ static void req_init(req_t *r, const char *method, const char *target,
 static void req_set(req_t *r, const char *name, const char *value);
 static void req_del(req_t *r, const char *name);
 static int inbox(req_t *r, EVP_PKEY *key, time_t now);
+static void sign9421(req_t *r, const char **components, size_t n);
 static EVP_PKEY *pub_of(EVP_PKEY *priv, const char *structure);
 static char *pem_of(EVP_PKEY *pub, const char *structure);
 static void known_answers(void);
@@ -156,6 +157,19 @@ inbox(req_t *r, EVP_PKEY *key, time_t now)
 }
 
 
+/* an RSA RFC 9421 signature over components, set on the request */
+static void
+sign9421(req_t *r, const char **components, size_t n)
+{
+    fedi_httpsig_rfc9421_sign(&r->rq, components, n, "sig1", "k",
+                              FEDI_HTTPSIG_ALG_RSA_SHA256, NOW, rsa,
+                              r->input, sizeof(r->input), r->sig,
+                              sizeof(r->sig));
+    req_set(r, "Signature-Input", r->input);
+    req_set(r, "Signature", r->sig);
+}
+
+
 /* the public half, through PEM of the given structure */
 static EVP_PKEY *
 pub_of(EVP_PKEY *priv, const char *structure)
@@ -216,7 +230,8 @@ known_answers(void)
     req_set(&r, "Host", "example.com");
     req_set(&r, "Date", "Sun, 05 Jan 2014 21:31:40 GMT");
     req_set(&r, "Content-Type", "application/json");
-    req_set(&r, "Digest", "SHA-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=");
+    req_set(&r, "Digest",
+            "SHA-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=");
     req_set(&r, "Signature",
             "keyId=\"Test\",algorithm=\"rsa-sha256\","
             "headers=\"(request-target) host date\",signature=\"qdx+H7PHHDZgy"
@@ -339,7 +354,7 @@ static void
 cavage_round_trip(void)
 {
     req_t        r;
-    char         buf[4096];
+    char         buf[8192];
     static const char  *mastodon[] = {
         "(request-target)", "host", "date", "digest", "content-type"
     };
@@ -378,6 +393,15 @@ cavage_round_trip(void)
            "cavage: another key");
     is_int(inbox(&r, ed_pub, NOW), FEDI_HTTPSIG_EKEYTYPE,
            "cavage: rsa-sha256 with an Ed25519 key");
+
+    /* created and expires outside headers= are not signed */
+    snprintf(buf, sizeof(buf), "%s,created=\"%lld\",expires=\"%lld\"",
+             r.sig, (long long) NOW + 7200, (long long) NOW + 40000);
+    req_set(&r, "Signature", buf);
+    is_int(inbox(&r, rsa_pub, NOW + 7200), FEDI_HTTPSIG_EEXPIRED,
+           "cavage: an unsigned created or expires does not stretch the "
+           "window");
+    req_set(&r, "Signature", r.sig);
 
     req_set(&r, "Content-Type", "text/plain");
     is_int(inbox(&r, rsa_pub, NOW), FEDI_HTTPSIG_EVERIFY,
@@ -431,6 +455,25 @@ cavage_round_trip(void)
         req_set(&r, "Signature", buf);
         is_int(inbox(&r, rsa_pub, NOW), FEDI_HTTPSIG_ECOVER_TARGET,
                "cavage: a GET without (request-target)");
+
+        get[1] = "date";
+        fedi_httpsig_cavage_sign(&r.rq, get, 2, "k", rsa, buf, sizeof(buf));
+        req_set(&r, "Signature", buf);
+        is_int(inbox(&r, rsa_pub, NOW), FEDI_HTTPSIG_ECOVER_HOST,
+               "cavage: a GET without host");
+
+        /* the same, as a POST with a body: digest must be signed */
+        r.rq.method.data = "POST";
+        r.rq.method.len = 4;
+        r.rq.body = (const unsigned char *) "{}";
+        r.rq.body_len = 2;
+        get[1] = "host";
+        req_set(&r, "Digest",
+                "SHA-256=RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=");
+        fedi_httpsig_cavage_sign(&r.rq, get, 3, "k", rsa, buf, sizeof(buf));
+        req_set(&r, "Signature", buf);
+        is_int(inbox(&r, rsa_pub, NOW), FEDI_HTTPSIG_ECOVER_DIGEST,
+               "cavage: a POST without digest signed");
     }
 
     /* hs2019 with an Ed25519 key and (created) */
@@ -445,6 +488,38 @@ cavage_round_trip(void)
         req_set(&r, "Signature", buf);
         is_int(inbox(&r, ed_pub, NOW), FEDI_HTTPSIG_ECOVER_DATE,
                "cavage: neither date nor (created) signed");
+    }
+
+    /* hs2019 with (created) and (expires), signed by hand */
+    {
+        char           base[256], b64[200];
+        size_t         len, slen;
+        unsigned char  raw[64];
+        EVP_MD_CTX    *ctx;
+
+        snprintf(base, sizeof(base),
+                 "(request-target): get /users/alice\nhost: ours.example\n"
+                 "(created): %lld\n(expires): %lld", (long long) NOW,
+                 (long long) NOW + 60);
+        len = strlen(base);
+        ctx = EVP_MD_CTX_new();
+        slen = sizeof(raw);
+        EVP_DigestSignInit(ctx, NULL, NULL, NULL, ed);
+        EVP_DigestSign(ctx, raw, &slen, (unsigned char *) base, len);
+        EVP_MD_CTX_free(ctx);
+        fedi_base64_encode(raw, slen, b64);
+
+        snprintf(buf, sizeof(buf), "keyId=\"k\",algorithm=\"hs2019\","
+                 "created=%lld,expires=%lld,headers=\"(request-target) host "
+                 "(created) (expires)\",signature=\"%s\"", (long long) NOW,
+                 (long long) NOW + 60, b64);
+        req_set(&r, "Signature", buf);
+        is_int(inbox(&r, ed_pub, NOW + 30), FEDI_HTTPSIG_OK,
+               "cavage hs2019: (created) and (expires) with Ed25519");
+        is_int(inbox(&r, ed_pub, NOW + 60 + 301), FEDI_HTTPSIG_EEXPIRED,
+               "cavage hs2019: past its signed expires");
+        is_int(inbox(&r, rsa_pub, NOW + 30), FEDI_HTTPSIG_EVERIFY,
+               "cavage hs2019: an RSA key reads it as RSA-SHA256");
     }
 }
 
@@ -518,30 +593,15 @@ rfc9421_round_trip(void)
         const char  *path[] = { "@method", "@path", "@authority",
                                 "content-digest" };
 
-        fedi_httpsig_rfc9421_sign(&r.rq, no_digest, 3, "sig1", "k",
-                                  FEDI_HTTPSIG_ALG_RSA_SHA256, NOW, rsa,
-                                  r.input, sizeof(r.input), r.sig,
-                                  sizeof(r.sig));
-        req_set(&r, "Signature-Input", r.input);
-        req_set(&r, "Signature", r.sig);
+        sign9421(&r, no_digest, 3);
         is_int(inbox(&r, rsa_pub, NOW), FEDI_HTTPSIG_ECOVER_DIGEST,
                "RFC 9421: a POST without content-digest covered");
 
-        fedi_httpsig_rfc9421_sign(&r.rq, no_target, 2, "sig1", "k",
-                                  FEDI_HTTPSIG_ALG_RSA_SHA256, NOW, rsa,
-                                  r.input, sizeof(r.input), r.sig,
-                                  sizeof(r.sig));
-        req_set(&r, "Signature-Input", r.input);
-        req_set(&r, "Signature", r.sig);
+        sign9421(&r, no_target, 2);
         is_int(inbox(&r, rsa_pub, NOW), FEDI_HTTPSIG_ECOVER_TARGET,
                "RFC 9421: without @method and @target-uri");
 
-        fedi_httpsig_rfc9421_sign(&r.rq, path, 4, "sig1", "k",
-                                  FEDI_HTTPSIG_ALG_RSA_SHA256, NOW, rsa,
-                                  r.input, sizeof(r.input), r.sig,
-                                  sizeof(r.sig));
-        req_set(&r, "Signature-Input", r.input);
-        req_set(&r, "Signature", r.sig);
+        sign9421(&r, path, 4);
         is_int(inbox(&r, rsa_pub, NOW), FEDI_HTTPSIG_OK,
                "RFC 9421: @method @path @authority will do");
 
@@ -587,7 +647,8 @@ hostile(void)
           FEDI_HTTPSIG_EALG, "hmac-sha256" },
         { "keyId=\"a\"", FEDI_HTTPSIG_EMISSING, "no signature" },
         { "signature=\"AAAA\"", FEDI_HTTPSIG_EMISSING, "no keyId" },
-        { "keyId=\"a\",headers=\"date\",signature=\"AAAAA\"", FEDI_HTTPSIG_EPARSE,
+        { "keyId=\"a\",headers=\"date\",signature=\"AAAAA\"",
+          FEDI_HTTPSIG_EPARSE,
           "truncated base64" },
         { "keyId=\"a\",signature=\"AA AA\",headers=\"date\"",
           FEDI_HTTPSIG_EPARSE,
