@@ -3,11 +3,13 @@
 // not by our C code:
 //   draft-cavage rsa-sha256 over (request-target) host date digest
 //     content-type, as Mastodon sends it;
-//   RFC 9421 rsa-v1_5-sha256 and ed25519 over @method @target-uri
+//   RFC 9421 rsa-v1_5-sha256, rsa-pss-sha512 and ed25519 over @method @target-uri
 //     @authority host date content-digest, as Fedify sends it.
 // Output: "name value" lines, PEM newlines written as '|'.
 
-import { createHash, generateKeyPairSync, sign } from "node:crypto";
+import {
+    constants, createHash, generateKeyPairSync, sign,
+} from "node:crypto";
 
 const body = '{"type":"Follow","actor":"https://node.example/u"}';
 const host = "ours.example";
@@ -58,6 +60,12 @@ const rfc = (alg) => {
 const [rparams, rbase] = rfc("rsa-v1_5-sha256");
 const rsig = sign("sha256", Buffer.from(rbase), rsa.privateKey)
     .toString("base64");
+const [pparams, pbase] = rfc("rsa-pss-sha512");
+const psig = sign("sha512", Buffer.from(pbase), {
+    key: rsa.privateKey,
+    padding: constants.RSA_PKCS1_PSS_PADDING,
+    saltLength: 64,
+}).toString("base64");
 const [eparams, ebase] = rfc("ed25519");
 const esig = sign(null, Buffer.from(ebase), ed.privateKey)
     .toString("base64");
@@ -71,6 +79,8 @@ console.log(`signature keyId="${keyId}",algorithm="rsa-sha256",` +
 console.log(`cdigest ${cdigest}`);
 console.log(`rinput sig1=${rparams}`);
 console.log(`rsig sig1=:${rsig}:`);
+console.log(`pinput sig1=${pparams}`);
+console.log(`psig sig1=:${psig}:`);
 console.log(`edpem ${pem(ed.publicKey)}`);
 console.log(`edinput sig1=${eparams}`);
 console.log(`edsig sig1=:${esig}:`);

@@ -967,7 +967,7 @@ node_vector(void)
     char       line[8192], *v, *p;
     char       pem[4096], date[64], digest[128], cdigest[128], sig[2048],
                sig2[2048], input[1024], edpem[512], edsig[1024],
-               edinput[1024];
+               edinput[1024], pinput[1024], psig[2048];
     EVP_PKEY  *k, *ke;
     req_t      r;
 
@@ -996,6 +996,7 @@ node_vector(void)
         TAKE("signature", sig) TAKE("cdigest", cdigest)
         TAKE("rsig", sig2) TAKE("rinput", input) TAKE("edpem", edpem)
         TAKE("edsig", edsig) TAKE("edinput", edinput)
+        TAKE("pinput", pinput) TAKE("psig", psig)
 #undef TAKE
     }
 
@@ -1003,8 +1004,9 @@ node_vector(void)
         pclose(f);
     }
 
-    if (n != 10) {
-        diag("node not found or the script failed: 4 tests skipped");
+    if (n != 12) {
+        diag("node not found or the script failed: 5 tests skipped");
+        ok(1, "# SKIP node");
         ok(1, "# SKIP node");
         ok(1, "# SKIP node");
         ok(1, "# SKIP node");
@@ -1045,6 +1047,11 @@ node_vector(void)
     req_set(&r, "Signature", sig2);
     is_int(k != NULL ? inbox(&r, k, time(NULL)) : -1, FEDI_HTTPSIG_OK,
            "node: an RFC 9421 rsa-v1_5-sha256 signature by Node verifies");
+
+    req_set(&r, "Signature-Input", pinput);
+    req_set(&r, "Signature", psig);
+    is_int(k != NULL ? inbox(&r, k, time(NULL)) : -1, FEDI_HTTPSIG_OK,
+           "node: an RFC 9421 rsa-pss-sha512 signature by Node verifies");
 
     req_set(&r, "Signature-Input", edinput);
     req_set(&r, "Signature", edsig);
