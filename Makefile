@@ -22,6 +22,7 @@ PURE_SRCS   := $(wildcard $(TOP)/ngx_fedi_module/fedi_json.c \
                           $(TOP)/ngx_fedi_module/fedi_params.c \
                           $(TOP)/ngx_fedi_module/fedi_scope.c \
                           $(TOP)/ngx_fedi_module/fedi_crypto.c \
+                          $(TOP)/ngx_fedi_module/fedi_httpsig.c \
                           $(TOP)/ngx_fedi_module/fedi_html.c \
                           $(TOP)/ngx_fedi_module/fedi_sql.c \
                           $(TOP)/ngx_fedi_module/fedi_addr.c)

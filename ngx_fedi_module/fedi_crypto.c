@@ -19,6 +19,8 @@
 
 
 static size_t fedi_base64url(const unsigned char *in, size_t len, char *out);
+static size_t fedi_base64_with(const unsigned char *in, size_t len,
+    char *out, const char *b64, int pad);
 
 
 void
@@ -42,10 +44,29 @@ fedi_sha256_hex(const unsigned char *in, size_t len, char *out)
 static size_t
 fedi_base64url(const unsigned char *in, size_t len, char *out)
 {
-    size_t       i, o;
-    unsigned     v;
-    static const char  b64[] =
+    static const char  b64url[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    return fedi_base64_with(in, len, out, b64url, 0);
+}
+
+
+size_t
+fedi_base64_encode(const unsigned char *in, size_t len, char *out)
+{
+    static const char  b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    return fedi_base64_with(in, len, out, b64, 1);
+}
+
+
+static size_t
+fedi_base64_with(const unsigned char *in, size_t len, char *out,
+    const char *b64, int pad)
+{
+    size_t    i, o;
+    unsigned  v;
 
     o = 0;
 
@@ -62,16 +83,98 @@ fedi_base64url(const unsigned char *in, size_t len, char *out)
         out[o++] = b64[(v >> 18) & 63];
         out[o++] = b64[(v >> 12) & 63];
 
+        if (pad) {
+            out[o++] = '=';
+            out[o++] = '=';
+        }
+
     } else if (len - i == 2) {
         v = (in[i] << 16) | (in[i + 1] << 8);
         out[o++] = b64[(v >> 18) & 63];
         out[o++] = b64[(v >> 12) & 63];
         out[o++] = b64[(v >> 6) & 63];
+
+        if (pad) {
+            out[o++] = '=';
+        }
     }
 
     out[o] = '\0';
 
     return o;
+}
+
+
+int
+fedi_base64_decode(const char *in, size_t len, unsigned char *out,
+    size_t size, size_t *outlen)
+{
+    int       c;
+    size_t    i, o, n;
+    unsigned  v;
+
+    /* padding is optional; when given it must complete the quantum */
+    if (len % 4 == 0 && len > 0 && in[len - 1] == '=') {
+        len -= (in[len - 2] == '=') ? 2 : 1;
+    }
+
+    if (len % 4 == 1) {
+        return -1;
+    }
+
+    n = len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0);
+    if (n > size) {
+        return -1;
+    }
+
+    v = 0;
+    o = 0;
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) in[i];
+
+        if (c >= 'A' && c <= 'Z') {
+            c -= 'A';
+        } else if (c >= 'a' && c <= 'z') {
+            c = c - 'a' + 26;
+        } else if (c >= '0' && c <= '9') {
+            c = c - '0' + 52;
+        } else if (c == '+') {
+            c = 62;
+        } else if (c == '/') {
+            c = 63;
+        } else {
+            return -1;
+        }
+
+        v = (v << 6) | c;
+
+        if (i % 4 == 3) {
+            out[o++] = (v >> 16) & 0xff;
+            out[o++] = (v >> 8) & 0xff;
+            out[o++] = v & 0xff;
+            v = 0;
+        }
+    }
+
+    /* the unused low bits of a partial quantum must be zero */
+    if (len % 4 == 2) {
+        if (v & 0xf) {
+            return -1;
+        }
+        out[o++] = (v >> 4) & 0xff;
+
+    } else if (len % 4 == 3) {
+        if (v & 0x3) {
+            return -1;
+        }
+        out[o++] = (v >> 10) & 0xff;
+        out[o++] = (v >> 2) & 0xff;
+    }
+
+    *outlen = o;
+
+    return 0;
 }
 
 

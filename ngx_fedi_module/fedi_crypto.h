@@ -24,6 +24,15 @@
 /* lower-case hex SHA-256 of in, NUL-terminated (out: 65 bytes) */
 void fedi_sha256_hex(const unsigned char *in, size_t len, char *out);
 
+/* standard base64 with padding, NUL-terminated (out: 4 * ceil(len / 3)
+ * + 1 bytes); the length written */
+size_t fedi_base64_encode(const unsigned char *in, size_t len, char *out);
+
+/* standard base64, padding optional, nothing else allowed (no spaces,
+ * no base64url, no stray bits); 0 on success */
+int fedi_base64_decode(const char *in, size_t len, unsigned char *out,
+    size_t size, size_t *outlen);
+
 /* base64url of n random bytes, NUL-terminated; 0 on success */
 int fedi_random_token(char *out, size_t outlen, size_t n);
 
