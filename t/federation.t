@@ -120,6 +120,14 @@ refused('slow@peer.test', 'timed out', 'a peer sending a byte a second');
 refused('away@peer.test', 'a private address', 'a redirect to a loopback address');
 refused('bob@nowhere.test', 'cannot resolve', 'a domain that does not resolve');
 
+# a client that gives up while its fetch still trickles in: the fetch is
+# dropped with the request (ASan watches), and the worker goes on
+$r = $t->get('/api/v1/accounts/lookup?acct=slow@peer.test', timeout => 1);
+is($r->{status} // 0, 0, 'the client gave up before an answer');
+sleep 1;
+is($t->get('/api/v1/accounts/lookup?acct=bob@peer.test')->{status}, 200,
+   'the worker serves the next request');
+
 # instance moderation: fedictl domains block|unblock
 
 my $FEDICTL = "$Fedi::Test::TOP/build/fedictl";
