@@ -2230,10 +2230,19 @@ fedi_httpsig_rfc9421_sign(const fedi_httpsig_request_t *rq,
 void
 fedi_httpsig_date(time_t t, char *out)
 {
-    struct tm  tm;
+    struct tm          tm;
+    static const char  days[] = "SunMonTueWedThuFriSat";
+    static const char  months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 
+    /* not strftime: %a and %b follow the locale */
     gmtime_r(&t, &tm);
-    strftime(out, FEDI_HTTPSIG_DATE_LEN + 1, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    snprintf(out, FEDI_HTTPSIG_DATE_LEN + 1,
+             "%.3s, %02u %.3s %04u %02u:%02u:%02u GMT",
+             days + 3 * (tm.tm_wday % 7), (unsigned) tm.tm_mday % 100,
+             months + 3 * (tm.tm_mon % 12),
+             (unsigned) (tm.tm_year + 1900) % 10000,
+             (unsigned) tm.tm_hour % 100, (unsigned) tm.tm_min % 100,
+             (unsigned) tm.tm_sec % 100);
 }
 
 
