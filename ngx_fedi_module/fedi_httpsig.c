@@ -1701,7 +1701,9 @@ fedi_httpsig_check(const fedi_httpsig_t *sig, const fedi_httpsig_request_t *rq,
     time_t now)
 {
     int                           rc, body, signed_expires;
+    char                          value[1024];
     time_t                        created, expires, limit;
+    hs_buf_t                      b;
     hs_cover_t                    cv;
     const fedi_httpsig_header_t  *h;
 
@@ -1806,27 +1808,34 @@ fedi_httpsig_check(const fedi_httpsig_t *sig, const fedi_httpsig_request_t *rq,
         return FEDI_HTTPSIG_EEXPIRED;
     }
 
+    /* every value signed is checked: repeated headers joined */
     if (cv.digest) {
-        h = hs_find(rq, "digest");
-        if (h == NULL) {
-            return FEDI_HTTPSIG_EHEADER;
+        hs_buf_init(&b, value, sizeof(value));
+
+        rc = hs_header(rq, "digest", 6, &b);
+        if (rc != FEDI_HTTPSIG_OK) {
+            return rc;
         }
 
-        rc = fedi_httpsig_digest_check(h->value.data, h->value.len, rq->body,
-                                       rq->body_len);
+        rc = b.over ? FEDI_HTTPSIG_EDIGEST
+                    : fedi_httpsig_digest_check(b.p, b.len, rq->body,
+                                                rq->body_len);
         if (rc != FEDI_HTTPSIG_OK) {
             return rc;
         }
     }
 
     if (cv.content_digest) {
-        h = hs_find(rq, "content-digest");
-        if (h == NULL) {
-            return FEDI_HTTPSIG_EHEADER;
+        hs_buf_init(&b, value, sizeof(value));
+
+        rc = hs_header(rq, "content-digest", 14, &b);
+        if (rc != FEDI_HTTPSIG_OK) {
+            return rc;
         }
 
-        rc = fedi_httpsig_content_digest_check(h->value.data, h->value.len,
-                                               rq->body, rq->body_len);
+        rc = b.over ? FEDI_HTTPSIG_EDIGEST
+                    : fedi_httpsig_content_digest_check(b.p, b.len, rq->body,
+                                                        rq->body_len);
         if (rc != FEDI_HTTPSIG_OK) {
             return rc;
         }

@@ -439,6 +439,16 @@ cavage_round_trip(void)
     req_set(&r, "Digest", r.digest);
     is_int(inbox(&r, rsa_pub, NOW), FEDI_HTTPSIG_OK, "cavage: restored");
 
+    /* two Digest headers, both signed: each must match */
+    S(&r.h[r.rq.nheaders].name, "digest");
+    S(&r.h[r.rq.nheaders].value,
+      "SHA-256=RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=");
+    r.rq.nheaders++;
+    fedi_httpsig_cavage_sign(&r.rq, mastodon, 5, "k", rsa, buf, sizeof(buf));
+    req_set(&r, "Signature", buf);
+    is_int(inbox(&r, rsa_pub, NOW), FEDI_HTTPSIG_EDIGEST,
+           "cavage: a second Digest header that does not match");
+
     /* a GET with a query, signed without the query (older Mastodon) */
     req_init(&r, "GET", "/users/alice/outbox?page=true", "ours.example",
              NULL);
