@@ -1701,7 +1701,9 @@ fedi_httpsig_check(const fedi_httpsig_t *sig, const fedi_httpsig_request_t *rq,
     time_t now)
 {
     int                           rc, body, signed_expires;
+    char                          value[1024];
     time_t                        created, expires, limit;
+    hs_buf_t                      b;
     hs_cover_t                    cv;
     const fedi_httpsig_header_t  *h;
 
@@ -1806,27 +1808,34 @@ fedi_httpsig_check(const fedi_httpsig_t *sig, const fedi_httpsig_request_t *rq,
         return FEDI_HTTPSIG_EEXPIRED;
     }
 
+    /* every value signed is checked: repeated headers joined */
     if (cv.digest) {
-        h = hs_find(rq, "digest");
-        if (h == NULL) {
-            return FEDI_HTTPSIG_EHEADER;
+        hs_buf_init(&b, value, sizeof(value));
+
+        rc = hs_header(rq, "digest", 6, &b);
+        if (rc != FEDI_HTTPSIG_OK) {
+            return rc;
         }
 
-        rc = fedi_httpsig_digest_check(h->value.data, h->value.len, rq->body,
-                                       rq->body_len);
+        rc = b.over ? FEDI_HTTPSIG_EDIGEST
+                    : fedi_httpsig_digest_check(b.p, b.len, rq->body,
+                                                rq->body_len);
         if (rc != FEDI_HTTPSIG_OK) {
             return rc;
         }
     }
 
     if (cv.content_digest) {
-        h = hs_find(rq, "content-digest");
-        if (h == NULL) {
-            return FEDI_HTTPSIG_EHEADER;
+        hs_buf_init(&b, value, sizeof(value));
+
+        rc = hs_header(rq, "content-digest", 14, &b);
+        if (rc != FEDI_HTTPSIG_OK) {
+            return rc;
         }
 
-        rc = fedi_httpsig_content_digest_check(h->value.data, h->value.len,
-                                               rq->body, rq->body_len);
+        rc = b.over ? FEDI_HTTPSIG_EDIGEST
+                    : fedi_httpsig_content_digest_check(b.p, b.len, rq->body,
+                                                        rq->body_len);
         if (rc != FEDI_HTTPSIG_OK) {
             return rc;
         }
@@ -2230,10 +2239,19 @@ fedi_httpsig_rfc9421_sign(const fedi_httpsig_request_t *rq,
 void
 fedi_httpsig_date(time_t t, char *out)
 {
-    struct tm  tm;
+    struct tm          tm;
+    static const char  days[] = "SunMonTueWedThuFriSat";
+    static const char  months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 
+    /* not strftime: %a and %b follow the locale */
     gmtime_r(&t, &tm);
-    strftime(out, FEDI_HTTPSIG_DATE_LEN + 1, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    snprintf(out, FEDI_HTTPSIG_DATE_LEN + 1,
+             "%.3s, %02u %.3s %04u %02u:%02u:%02u GMT",
+             days + 3 * (tm.tm_wday % 7), (unsigned) tm.tm_mday % 100,
+             months + 3 * (tm.tm_mon % 12),
+             (unsigned) (tm.tm_year + 1900) % 10000,
+             (unsigned) tm.tm_hour % 100, (unsigned) tm.tm_min % 100,
+             (unsigned) tm.tm_sec % 100);
 }
 
 

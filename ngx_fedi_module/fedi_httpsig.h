@@ -11,32 +11,42 @@
  *
  * Verifying an inbound request, in order (cheap checks before the key):
  *
- *     fedi_httpsig_t  sig;
- *
- *     rc = fedi_httpsig_parse(&rq, &sig);          scheme, keyId, covered
- *     rc = fedi_httpsig_check(&sig, &rq, now);     policy, window, digest
- *     key = cache lookup of sig.key_id, else fetch the actor, then
+ *     rc = fedi_httpsig_parse(&rq, sig);           scheme, keyId, covered
+ *     rc = fedi_httpsig_check(sig, &rq, now);      policy, window, digest
+ *     key = cache lookup of sig->key_id, else fetch the actor, then
  *           fedi_httpsig_pubkey_parse() and cache it
- *     rc = fedi_httpsig_verify(&sig, &rq, key);
+ *     rc = fedi_httpsig_verify(sig, &rq, key);
  *     FEDI_HTTPSIG_EVERIFY with a cached key: refetch the key once and
  *           verify again (key rotation); any other rc: 401 at once with
  *           {"error": fedi_httpsig_strerror(rc)}.
  *
+ * Signing an outbound request: set Host, Date (fedi_httpsig_date) and,
+ * with a body, Digest (fedi_httpsig_digest) and Content-Type on it, then
+ * fedi_httpsig_cavage_sign() gives the Signature value (an RSA-2048 sign
+ * costs ~1 ms: on the delivery process or a thread, not a worker).
+ *
  * Every function returns FEDI_HTTPSIG_OK (0) or one of the codes below.
  *
- * The request description holds what the caller trusts: the Host given
- * must be this server's own name (CVE-2023-49079: a request signed for
- * another host must not verify here), the target is the request line's
- * path and query as received, the body the raw bytes received.
+ * The request description holds what the caller trusts: the authority
+ * is this server's own name, and a covered "host" or "@authority" reads
+ * it, never the Host header (CVE-2023-49079: a request signed for
+ * another host must not verify here); the target is the request line's
+ * path and query as received (r->unparsed_uri), the method
+ * r->method_name, the headers every line of r->headers_in in order
+ * (repeats are joined with ", "), the body the raw bytes received, in
+ * one buffer.  Nothing is kept: strings of a fedi_httpsig_t point into
+ * its own store (17 KB: allocate it from the request pool, not the
+ * stack of a thread).
  *
- * Key cache (for the nginx glue; not here): parsing a PEM key costs
+ * Key cache: parsing a PEM key costs
  * ~1 ms in OpenSSL 3.0, 30 times a verification, so a worker keeps
  * EVP_PKEY pointers keyed by keyId (the string, exactly), LRU with a
  * bound (a few thousand entries) and an age (a day), freed with
  * EVP_PKEY_free on eviction, and drops an entry when the actor's key
  * changes (LISTEN/NOTIFY on key updates) or a verification with it
  * failed and the refetched key differs.  fedi_httpsig_cache_*() below is
- * that LRU without locking (one per worker process).
+ * that LRU, without locking (one per worker process); when to drop an
+ * entry is the glue's business.
  */
 
 #ifndef _FEDI_HTTPSIG_H_INCLUDED_
@@ -57,9 +67,11 @@
 #define FEDI_HTTPSIG_MAX_RSA_BITS  8192
 
 /* Mastodon's window (SignedRequest): the time signed (Date or created)
- * at most an hour ahead; the signature valid until expires, or created
- * plus 5 minutes, never past created plus 12 hours, with an hour of
- * clock skew on top */
+ * at most an hour ahead; the signature valid until created plus 5
+ * minutes, or a signed expires, never past created plus 12 hours, with
+ * an hour of clock skew on top.  Stricter than Mastodon: a signed
+ * expires itself gets 5 minutes of skew, not an hour, and a draft-cavage
+ * created or expires that headers= does not cover is ignored. */
 #define FEDI_HTTPSIG_CLOCK_SKEW    3600
 #define FEDI_HTTPSIG_DEFAULT_TTL   300
 #define FEDI_HTTPSIG_MAX_TTL       43200

@@ -394,6 +394,16 @@ cavage_round_trip(void)
     is_int(inbox(&r, ed_pub, NOW), FEDI_HTTPSIG_EKEYTYPE,
            "cavage: rsa-sha256 with an Ed25519 key");
 
+    /* the signature cut short, by a quantum and by a character */
+    snprintf(buf, sizeof(buf), "%.*s\"", (int) strlen(r.sig) - 5, r.sig);
+    req_set(&r, "Signature", buf);
+    is_int(inbox(&r, rsa_pub, NOW), FEDI_HTTPSIG_EVERIFY,
+           "cavage: the signature four base64 characters short");
+    snprintf(buf, sizeof(buf), "%.*s\"", (int) strlen(r.sig) - 2, r.sig);
+    req_set(&r, "Signature", buf);
+    is_int(inbox(&r, rsa_pub, NOW), FEDI_HTTPSIG_EPARSE,
+           "cavage: the signature one base64 character short");
+
     /* created and expires outside headers= are not signed */
     snprintf(buf, sizeof(buf), "%s,created=\"%lld\",expires=\"%lld\"",
              r.sig, (long long) NOW + 7200, (long long) NOW + 40000);
@@ -428,6 +438,16 @@ cavage_round_trip(void)
            "cavage: the signed Digest header removed");
     req_set(&r, "Digest", r.digest);
     is_int(inbox(&r, rsa_pub, NOW), FEDI_HTTPSIG_OK, "cavage: restored");
+
+    /* two Digest headers, both signed: each must match */
+    S(&r.h[r.rq.nheaders].name, "digest");
+    S(&r.h[r.rq.nheaders].value,
+      "SHA-256=RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=");
+    r.rq.nheaders++;
+    fedi_httpsig_cavage_sign(&r.rq, mastodon, 5, "k", rsa, buf, sizeof(buf));
+    req_set(&r, "Signature", buf);
+    is_int(inbox(&r, rsa_pub, NOW), FEDI_HTTPSIG_EDIGEST,
+           "cavage: a second Digest header that does not match");
 
     /* a GET with a query, signed without the query (older Mastodon) */
     req_init(&r, "GET", "/users/alice/outbox?page=true", "ours.example",
@@ -749,6 +769,23 @@ hostile(void)
     is_int(fedi_httpsig_rfc9421_parse(big, 1 << 20, "s=:AAAA:", 8, NULL,
                                       &sig),
            FEDI_HTTPSIG_ETOOBIG, "a 1 MB Signature-Input");
+
+    big[(1 << 20) - 1] = '\0';
+    req_init(&r, "POST", "/inbox", "ours.example", "{}");
+    req_set(&r, "Signature", big);
+    is_int(inbox(&r, rsa_pub, NOW), FEDI_HTTPSIG_ETOOBIG,
+           "a request with a 1 MB Signature header");
+    req_set(&r, "Signature-Input", big);
+    is_int(inbox(&r, rsa_pub, NOW), FEDI_HTTPSIG_ETOOBIG,
+           "a request with a 1 MB Signature-Input header");
+    r.rq.nheaders = 0;
+    for (i = 0; i < 2; i++) {
+        S(&r.h[i].name, i ? "signature" : "Signature");
+        S(&r.h[i].value, "keyId=\"a\",headers=\"date\",signature=\"AAAA\"");
+        r.rq.nheaders++;
+    }
+    is_int(inbox(&r, rsa_pub, NOW), FEDI_HTTPSIG_EDUP,
+           "a repeated Signature header");
 
     {
         char  many[2048];
