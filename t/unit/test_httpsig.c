@@ -734,6 +734,8 @@ hostile(void)
           "a trailing comma" },
         { "S=(\"@method\");keyid=\"k\"", "S=:AAAA:", FEDI_HTTPSIG_EPARSE,
           "a label in capitals" },
+        { "s=();keyid=\"k\";created=1", "s=:AAAA:", FEDI_HTTPSIG_OK,
+          "an empty list (the fuzzer's first find)" },
         { "s=(\"@method\" \"date\");keyid=\"k\";created=1;nonce=\"n\";x=?0",
           "s=:AAAA:;p=1", FEDI_HTTPSIG_OK, "nonce, boolean, parameters" },
     };
