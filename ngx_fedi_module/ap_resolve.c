@@ -153,8 +153,15 @@ fedi_resolve_url(fedi_req_t *rq, const char *url, fedi_resolved_pt done)
         return;
     }
 
-    rs->url.data = (u_char *) url;
+    /* the caller's string may not outlive this call (a PGresult's) */
     rs->url.len = ngx_strlen(url);
+    rs->url.data = (u_char *) fedi_pstrz(rq->r->pool, (u_char *) url,
+                                         rs->url.len);
+    if (rs->url.data == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
     rs->actor = 1;
 
     fedi_resolve_start(rs);

@@ -149,6 +149,7 @@ void fedi_send_error(fedi_req_t *rq, ngx_uint_t status, const char *msg);
 void fedi_send_internal_error(fedi_req_t *rq);
 ngx_int_t fedi_add_header(fedi_req_t *rq, const char *name, ngx_str_t *value);
 char *fedi_pstrz(ngx_pool_t *pool, const u_char *s, size_t len);
+ngx_int_t fedi_http_body(ngx_http_request_t *r, u_char **body, size_t *len);
 
 /* result helpers: NULL for SQL NULL */
 const char *fedi_pg_val(PGresult *res, int row, int col);
@@ -164,6 +165,7 @@ void fedi_auth_invalidate(const char *what);
 /* fedi_jobs.c */
 ngx_int_t fedi_jobs_init(ngx_cycle_t *cycle);
 void fedi_jobs_kick(void);
+void fedi_jobs_inbox(void);
 void fedi_jobs_exit(ngx_cycle_t *cycle);
 
 /* fedi_mail.c */
@@ -192,6 +194,7 @@ extern const fedi_route_t  fedi_routes_statuses[];
 extern const fedi_route_t  fedi_routes_notifications[];
 extern const fedi_route_t  fedi_routes_relationships[];
 extern const fedi_route_t  fedi_routes_search[];
+extern const fedi_route_t  fedi_routes_inbox[];
 
 
 #define GET     NGX_HTTP_GET

@@ -20,8 +20,6 @@
 static void fedi_http_body_handler(ngx_http_request_t *r);
 static void fedi_http_dispatch(fedi_req_t *rq);
 static void fedi_http_cleanup(void *data);
-static ngx_int_t fedi_http_body(ngx_http_request_t *r, u_char **body,
-    size_t *len);
 static void fedi_http_pg_handler(fedi_pg_op_t *op, PGresult *res,
     ngx_int_t rc);
 static ngx_int_t fedi_http_preflight(ngx_http_request_t *r, ngx_uint_t allowed);
@@ -189,7 +187,7 @@ fedi_http_dispatch(fedi_req_t *rq)
  * The body in one piece: a chunked body arrives in several buffers, and a
  * large one in the temporary file (bounded by client_max_body_size).
  */
-static ngx_int_t
+ngx_int_t
 fedi_http_body(ngx_http_request_t *r, u_char **body, size_t *len)
 {
     u_char       *p;

@@ -2,8 +2,9 @@
  * Copyright (C) ngx_fedi authors
  *
  * Background work of the workers, with no request behind it: the
- * home-feed fan-out of statuses by accounts with many followers, and the
- * notifications of polls that ended.  Jobs live in PostgreSQL
+ * home-feed fan-out of statuses by accounts with many followers, the
+ * notifications of polls that ended, and the activities the inbox
+ * stored.  Jobs live in PostgreSQL
  * (fanout_jobs, polls); a NOTIFY wakes every worker of every node for the
  * fan-out, FOR UPDATE SKIP LOCKED shares the work out, and a timer
  * catches what a lost NOTIFY left behind and looks for ended polls.  One
@@ -28,6 +29,7 @@
 typedef struct {
     fedi_sql_id_e    stmt;
     const char      *what;
+    const char      *arg;           /* a second parameter, or NULL */
     fedi_pg_op_t     op;
     ngx_uint_t       busy;
     ngx_uint_t       again;         /* woken while running: once more */
@@ -41,6 +43,7 @@ static void fedi_job_done(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc);
 
 static fedi_job_t     fedi_job_fanout;
 static fedi_job_t     fedi_job_polls;
+static fedi_job_t     fedi_job_inbox;
 static ngx_event_t    fedi_jobs_timer;
 static char           fedi_jobs_batch[NGX_INT_T_LEN + 1];
 
@@ -48,12 +51,23 @@ static char           fedi_jobs_batch[NGX_INT_T_LEN + 1];
 ngx_int_t
 fedi_jobs_init(ngx_cycle_t *cycle)
 {
+    ngx_http_fedi_main_conf_t  *mcf;
+
     ngx_sprintf((u_char *) fedi_jobs_batch, "%d%Z", FEDI_JOBS_BATCH);
 
     fedi_job_fanout.stmt = FEDI_SQL_FANOUT_RUN;
     fedi_job_fanout.what = "fan-out";
     fedi_job_polls.stmt = FEDI_SQL_POLLS_ENDED;
     fedi_job_polls.what = "poll notifications";
+    fedi_job_inbox.stmt = FEDI_SQL_INBOX_RUN;
+    fedi_job_inbox.what = "inbox processing";
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_fedi_module);
+    fedi_job_inbox.arg = fedi_pstrz(cycle->pool, mcf->base_url.data,
+                                    mcf->base_url.len);
+    if (fedi_job_inbox.arg == NULL) {
+        return NGX_ERROR;
+    }
 
     fedi_jobs_timer.handler = fedi_jobs_timer_handler;
     fedi_jobs_timer.log = cycle->log;
@@ -74,6 +88,14 @@ fedi_jobs_kick(void)
 }
 
 
+/* a NOTIFY fedi_inbox: activities to process */
+void
+fedi_jobs_inbox(void)
+{
+    fedi_job_run(&fedi_job_inbox);
+}
+
+
 static void
 fedi_job_run(fedi_job_t *jb)
 {
@@ -89,8 +111,9 @@ fedi_job_run(fedi_job_t *jb)
     ngx_memzero(&jb->op, sizeof(fedi_pg_op_t));
 
     jb->op.stmt = jb->stmt;
-    jb->op.nparams = 1;
+    jb->op.nparams = jb->arg ? 2 : 1;
     jb->op.values[0] = fedi_jobs_batch;
+    jb->op.values[1] = jb->arg;
     jb->op.handler = fedi_job_done;
     jb->op.data = jb;
 
@@ -148,6 +171,7 @@ fedi_jobs_timer_handler(ngx_event_t *ev)
 
     fedi_job_run(&fedi_job_fanout);
     fedi_job_run(&fedi_job_polls);
+    fedi_job_run(&fedi_job_inbox);
     ngx_add_timer(ev, FEDI_JOBS_INTERVAL);
 }
 

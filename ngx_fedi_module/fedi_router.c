@@ -27,6 +27,7 @@ static const fedi_route_t  *fedi_route_tables[] = {
     fedi_routes_notifications,
     fedi_routes_relationships,
     fedi_routes_search,
+    fedi_routes_inbox,
     NULL
 };
 

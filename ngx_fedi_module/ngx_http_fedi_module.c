@@ -460,7 +460,8 @@ ngx_http_fedi_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    if (fedi_pg_listen(fedi_pool, "LISTEN fedi_cache; LISTEN fedi_fanout",
+    if (fedi_pg_listen(fedi_pool, "LISTEN fedi_cache; LISTEN fedi_fanout;"
+                                    " LISTEN fedi_inbox",
                        ngx_http_fedi_notify)
         != NGX_OK)
     {
@@ -480,11 +481,17 @@ ngx_http_fedi_notify(const char *channel, const char *payload)
         fedi_auth_invalidate(NULL);
         fedi_instance_invalidate();
         fedi_jobs_kick();
+        fedi_jobs_inbox();
         return;
     }
 
     if (ngx_strcmp(channel, "fedi_fanout") == 0) {
         fedi_jobs_kick();
+        return;
+    }
+
+    if (ngx_strcmp(channel, "fedi_inbox") == 0) {
+        fedi_jobs_inbox();
         return;
     }
 

@@ -18,3 +18,18 @@ FEDI_SQL(DOMAIN_BLOCK, 1,
 FEDI_SQL(ACCOUNT_BY_URI, 1,
     "SELECT " FEDI_ACCOUNT_COLS " FROM accounts a"
     " WHERE a.uri = $1 AND a.domain IS NOT NULL")
+
+/* the remote account whose key a signature names ($1 the keyId) */
+FEDI_SQL(INBOX_KEY, 1,
+    "SELECT id, uri, public_key FROM accounts"
+    " WHERE public_key_id = $1 AND domain IS NOT NULL"
+    " AND suspended_at IS NULL")
+
+/* a verified activity: $1 its id, $2 its actor's account, $3 the body;
+ * see fedi_inbox_store() */
+FEDI_SQL(INBOX_STORE, 3,
+    "SELECT fedi_inbox_store($1, $2, $3::jsonb)")
+
+/* the background processing: $1 at most, $2 the base URL */
+FEDI_SQL(INBOX_RUN, 2,
+    "SELECT fedi_inbox_run($1::integer, $2)")

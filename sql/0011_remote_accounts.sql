@@ -1,5 +1,11 @@
 -- Remote accounts from their ActivityPub actor documents.
 
+-- the id of a remote account's key, to find the account by a signature's
+-- keyId
+ALTER TABLE accounts ADD COLUMN public_key_id text;
+CREATE INDEX accounts_public_key_id ON accounts (public_key_id)
+    WHERE public_key_id IS NOT NULL;
+
 -- Remote HTML as plain text in a paragraph: tags dropped, the common
 -- entities read, the rest escaped again.  (A full sanitizer that keeps
 -- links and line breaks comes with remote statuses.)
@@ -66,6 +72,9 @@ BEGIN
        OR v_username IS NULL OR v_username !~ '^[A-Za-z0-9_.-]{1,64}$'
        OR v_inbox IS NULL
        OR (p_actor #>> '{publicKey,owner}') IS DISTINCT FROM v_uri
+       OR fedi_https_url(p_actor #> '{publicKey,id}') IS NULL
+       OR lower(split_part(substr(p_actor #>> '{publicKey,id}', 9), '/', 1))
+          <> v_domain
        OR v_key IS NULL OR v_key NOT LIKE '-----BEGIN %'
     THEN
         RETURN NULL;
@@ -74,7 +83,8 @@ BEGIN
     INSERT INTO accounts (username, domain, uri, url, display_name, note,
                           inbox_url, shared_inbox_url, outbox_url,
                           followers_url, following_url, featured_url,
-                          public_key, actor_type, locked, discoverable,
+                          public_key, public_key_id, actor_type, locked,
+                          discoverable,
                           indexable, avatar_remote_url, header_remote_url,
                           last_webfingered_at)
     VALUES (v_username, v_domain, v_uri,
@@ -87,7 +97,7 @@ BEGIN
             coalesce(fedi_https_url(p_actor -> 'followers'), ''),
             coalesce(fedi_https_url(p_actor -> 'following'), ''),
             coalesce(fedi_https_url(p_actor -> 'featured'), ''),
-            v_key,
+            v_key, p_actor #>> '{publicKey,id}',
             CASE WHEN v_type IN ('Service', 'Application') THEN 'Service'
                  WHEN v_type = 'Group' THEN 'Group' ELSE 'Person' END,
             coalesce(fedi_jbool(p_actor -> 'manuallyApprovesFollowers'),
@@ -107,6 +117,7 @@ BEGIN
                   following_url = excluded.following_url,
                   featured_url = excluded.featured_url,
                   public_key = excluded.public_key,
+                  public_key_id = excluded.public_key_id,
                   actor_type = excluded.actor_type,
                   locked = excluded.locked,
                   discoverable = excluded.discoverable,

@@ -190,7 +190,30 @@ function send(res, status, type, body) {
     res.end(body);
 }
 
+// "mallory": an actor whose key the tests hold (LAB_ACTOR_PEM, a public
+// key file), so they can sign requests as it with a client of their own
+function mallory(res, url) {
+    if (url.pathname !== "/users/mallory" || !process.env.LAB_ACTOR_PEM) {
+        return false;
+    }
+    const id = `${ORIGIN}/users/mallory`;
+    send(res, 200, "application/activity+json", JSON.stringify({
+        "@context": ["https://www.w3.org/ns/activitystreams",
+                     "https://w3id.org/security/v1"],
+        id, type: "Person", preferredUsername: "mallory",
+        inbox: `${id}/inbox`, outbox: `${id}/outbox`,
+        publicKey: { id: `${id}#main-key`, owner: id,
+                     publicKeyPem: readFileSync(process.env.LAB_ACTOR_PEM,
+                                                "utf8") },
+    }));
+    return true;
+}
+
 function hostile(req, res, url) {
+    if (mallory(res, url)) {
+        return true;
+    }
+
     if (url.pathname === "/.well-known/webfinger") {
         const m = /^acct:([a-z]+)@/.exec(url.searchParams.get("resource") ?? "");
         if (!m || !HOSTILE[m[1]]) {

@@ -205,9 +205,9 @@ sub start_dns {
 }
 
 
-# the Fedify peer at https://$name/
+# the Fedify peer at https://$name/ (%env: more of its environment)
 sub start_peer {
-    my ($self, $name) = @_;
+    my ($self, $name, %env) = @_;
     my $d = $self->{dir};
     my $ip = $self->host($name);
 
@@ -217,7 +217,7 @@ sub start_peer {
     $self->_spawn("$d/peer-$name.log", {
             LAB_ADDR => $ip, LAB_HOST => $name, LAB_DNS => $self->{dns},
             LAB_KEY => $self->key($name), LAB_CERT => $self->cert($name),
-            NODE_EXTRA_CA_CERTS => $self->ca(),
+            NODE_EXTRA_CA_CERTS => $self->ca(), %env,
         }, "$TOP/t/fedlab/node_modules/.bin/node", "$TOP/t/fedlab/peer.mjs");
 
     my $end = time + 30;

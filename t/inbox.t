@@ -1,0 +1,164 @@
+#!/usr/bin/perl
+
+# The inbox, in the federation lab: activities signed by "mallory" of
+# peer.test (an actor the peer serves with a key this test holds, signing
+# with Perl's OpenSSL binding, an implementation independent of ours) are
+# verified, stored once and processed (Follow, Undo); everything that
+# fails a rule gets 401 at once, never 202.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Crypt::OpenSSL::RSA;
+use Digest::SHA qw(sha256);
+use MIME::Base64 qw(encode_base64);
+use POSIX qw(strftime);
+use Test::More;
+use Fedi::Test;
+use Fedi::Lab;
+
+my $lab = Fedi::Lab->new();
+$lab->host('ours.test');
+$lab->host('peer.test');
+$lab->start_dns();
+
+my $key = Crypt::OpenSSL::RSA->generate_key(2048);
+$key->use_sha256_hash();
+my $other = Crypt::OpenSSL::RSA->generate_key(2048);
+$other->use_sha256_hash();
+
+my $pem = $lab->dir() . '/mallory.pem';
+open(my $fh, '>', $pem) or die "$pem: $!";
+print $fh $key->get_public_key_x509_string();
+close $fh;
+
+$lab->start_peer('peer.test', LAB_ACTOR_PEM => $pem);
+
+$ENV{FEDI_TEST_LOG_LEVEL} = 'info';
+
+my $t = Fedi::Test->new(domain => 'ours.test', https => 'on');
+my ($ours, $dns, $peer_ip, $ca) = ($lab->address('ours.test'), $lab->dns(),
+                                   $lab->address('peer.test'), $lab->ca());
+my ($crt, $ckey) = ($lab->cert('ours.test'), $lab->key('ours.test'));
+
+$t->write_default_conf(<<"EOF", <<"EOF2");
+    resolver $dns valid=30s ipv6=off;
+    fedi_outbound_allow $peer_ip/32;
+    fedi_ssl_trusted_certificate $ca;
+    fedi_fetch_timeout 5s;
+EOF
+        listen $ours:443 ssl;
+        server_name ours.test;
+        ssl_certificate $crt;
+        ssl_certificate_key $ckey;
+EOF2
+$t->run();
+
+my ($alice, $alice_id) = $t->sign_up('alice');
+
+my $MALLORY = 'https://peer.test/users/mallory';
+my $n = 0;
+
+sub activity {
+    my (%a) = @_;
+    return Fedi::Test::json_encode({
+        '@context' => 'https://www.w3.org/ns/activitystreams',
+        id => "$MALLORY/activities/" . ++$n, actor => $MALLORY, %a });
+}
+
+# a draft-cavage POST as Mastodon signs it; %o changes one thing
+sub signed {
+    my ($path, $body, %o) = @_;
+    my $date = $o{date} // strftime('%a, %d %b %Y %H:%M:%S GMT', gmtime);
+    my $digest = 'SHA-256=' . encode_base64(sha256($o{signed_body} // $body), '');
+    my @names = @{ $o{headers} // [qw{(request-target) host date digest}] };
+    my %v = ('(request-target)' => "post $path", host => $o{host} // 'ours.test',
+             date => $date, digest => $digest);
+    my $string = join "\n", map { "$_: $v{$_}" } @names;
+    my $sig = encode_base64(($o{key} // $key)->sign($string), '');
+    my $key_id = $o{key_id} // "$MALLORY#main-key";
+    my @h = ('Content-Type' => 'application/activity+json', Date => $date,
+             Digest => $digest);
+    push @h, Signature => qq{keyId="$key_id",algorithm="rsa-sha256",}
+                          . qq{headers="@names",signature="$sig"}
+        unless $o{unsigned};
+    return $t->post($path, body => $body, headers => \@h);
+}
+
+sub followers {
+    my $r = $t->get("/api/v1/accounts/$alice_id/followers");
+    return [ map { $_->{acct} } @{ $r->{json} // [] } ];
+}
+
+sub eventually {
+    my ($want, $what) = @_;
+    my $got;
+    for (1 .. 100) {
+        $got = followers();
+        last if "@$got" eq "@$want";
+        select(undef, undef, undef, 0.05);
+    }
+    is_deeply($got, $want, $what);
+}
+
+my $follow = activity(type => 'Follow', object => 'https://ours.test/users/alice');
+my $r = signed('/users/alice/inbox', $follow);
+is($r->{status}, 202, 'a signed Follow: 202') or diag($r->{body}, $t->error_log());
+eventually(['mallory@peer.test'], 'processed: mallory follows alice');
+
+my ($stored) = $t->psql("SELECT count(*) || ' ' || min(outcome) FROM inbox_activities");
+like($stored, qr/^1 follow/, 'stored once, with what was done');
+is(signed('/users/alice/inbox', $follow)->{status}, 202, 'the same again: 202');
+is($t->psql("SELECT count(*) FROM inbox_activities") + 0, 1, 'but not stored twice');
+
+my $follow_id = Fedi::Test::json_decode($follow)->{id};
+$r = signed('/inbox', activity(type => 'Undo', object => {
+    id => $follow_id, type => 'Follow', actor => $MALLORY,
+    object => 'https://ours.test/users/alice' }));
+is($r->{status}, 202, 'Undo of the Follow, to the shared inbox');
+eventually([], 'processed: the follow is gone');
+
+# every rule, broken once: 401, nothing stored
+
+sub refused {
+    my ($r, $why, $what) = @_;
+    is($r->{status}, 401, "$what: 401");
+    like($r->{json}{error} // '', $why, "$what: the error says why");
+}
+
+my $before = $t->psql("SELECT count(*) FROM inbox_activities") + 0;
+my $body = activity(type => 'Follow', object => 'https://ours.test/users/alice');
+
+refused(signed('/users/alice/inbox', $body, unsigned => 1), qr/not signed/i,
+        'no signature');
+refused(signed('/users/alice/inbox', $body, key => $other), qr/verif/i,
+        'signed with another key');
+refused(signed('/users/alice/inbox', $body, signed_body => "$body "),
+        qr/digest/i, 'a body that is not the one signed');
+refused(signed('/users/alice/inbox', $body,
+               date => strftime('%a, %d %b %Y %H:%M:%S GMT', gmtime(time - 2 * 86400))),
+        qr/time window/i, 'a date two days old');
+refused(signed('/users/alice/inbox', $body, host => 'other.test'), qr/verif/i,
+        'signed for another host');
+refused(signed('/users/alice/inbox', $body,
+               headers => [qw{(request-target) host date}]),
+        qr/digest/i, 'a body whose digest is not signed');
+refused(signed('/users/alice/inbox', activity(type => 'Follow',
+               actor => 'https://peer.test/users/bob',
+               object => 'https://ours.test/users/alice')),
+        qr/actor/, 'an activity of another actor');
+refused(signed('/users/alice/inbox', $body,
+               key_id => 'https://peer.test/users/nobody#main-key'),
+        qr/actor|fetch/i, 'a key of no actor');
+is($t->psql("SELECT count(*) FROM inbox_activities") + 0, $before,
+   'nothing of them was stored');
+is_deeply(followers(), [], 'nor done');
+
+$r = signed('/users/alice/inbox', '{"actor":"' . $MALLORY . '","x":"'
+            . ('a' x (2 * 1024 * 1024)) . '"}');
+is($r->{status}, 413, 'a 2 MB activity: 413');
+
+done_testing();
