@@ -154,6 +154,9 @@ ngx_int_t fedi_pg_len(PGresult *res, int row, int col);
 ngx_flag_t fedi_pg_bool(PGresult *res, int row, int col);
 int64_t fedi_pg_int(PGresult *res, int row, int col);
 
+/* api_accounts.c: a decimal id of 1 to 19 digits */
+ngx_int_t fedi_is_id(const char *s);
+
 /* fedi_auth.c */
 ngx_int_t fedi_auth_init(ngx_cycle_t *cycle);
 void fedi_auth(fedi_req_t *rq);
@@ -189,6 +192,7 @@ extern const fedi_route_t  fedi_routes_accounts[];
 extern const fedi_route_t  fedi_routes_statuses[];
 extern const fedi_route_t  fedi_routes_notifications[];
 extern const fedi_route_t  fedi_routes_relationships[];
+extern const fedi_route_t  fedi_routes_ap[];
 
 
 #define GET     NGX_HTTP_GET

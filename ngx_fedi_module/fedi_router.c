@@ -26,6 +26,7 @@ static const fedi_route_t  *fedi_route_tables[] = {
     fedi_routes_statuses,
     fedi_routes_notifications,
     fedi_routes_relationships,
+    fedi_routes_ap,
     NULL
 };
 

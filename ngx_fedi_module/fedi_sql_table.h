@@ -15,3 +15,4 @@
 #include "sql_accounts.h"
 #include "sql_statuses.h"
 #include "sql_relationships.h"
+#include "sql_ap.h"

@@ -1,0 +1,427 @@
+/*
+ * Copyright (C) ngx_fedi authors
+ *
+ * Statuses as ActivityPub objects: a Note (a Question for a poll) at
+ * /users/NAME/statuses/ID and /@NAME/ID, with an HTML page on the same
+ * URLs, and the outbox of Create activities.  Only public and unlisted
+ * statuses are served here; the rest travel by delivery.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "fedi.h"
+#include "ap.h"
+
+
+#define FEDI_AP_OUTBOX_PAGE  20
+
+
+typedef struct {
+    char         *name;
+    char         *max_id;
+    char         *min_id;
+    ngx_uint_t    page;
+} ap_outbox_t;
+
+
+static void ap_status_loaded(fedi_req_t *rq, PGresult *res);
+static void ap_post_page(fedi_req_t *rq, PGresult *res);
+static void ap_note_poll(fedi_json_t *j, PGresult *res, int row);
+static void ap_kpg_raw(fedi_json_t *j, const char *key, PGresult *res,
+    int row, int col);
+static void ap_outbox_loaded(fedi_req_t *rq, PGresult *res);
+static void ap_create(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    int row);
+
+
+/* what Mastodon's NoteSerializer puts in @context */
+static const char  fedi_ap_note_context[] =
+    "[\"" FEDI_AP_AS "\",{"
+    "\"ostatus\":\"http://ostatus.org#\","
+    "\"atomUri\":\"ostatus:atomUri\","
+    "\"inReplyToAtomUri\":\"ostatus:inReplyToAtomUri\","
+    "\"conversation\":\"ostatus:conversation\","
+    "\"sensitive\":\"as:sensitive\","
+    "\"toot\":\"http://joinmastodon.org/ns#\","
+    "\"votersCount\":\"toot:votersCount\","
+    "\"Hashtag\":\"as:Hashtag\""
+    "}]";
+
+
+void
+fedi_ap_status(fedi_req_t *rq)
+{
+    char  *name, *id, *base;
+
+    if (fedi_ap_target(rq, &name, &base) != NGX_OK) {
+        return;
+    }
+
+    id = fedi_ap_arg(rq, 1, 1);
+    if (id == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_AP_STATUS, ap_status_loaded, 3, name, id, base);
+}
+
+
+static void
+ap_status_loaded(fedi_req_t *rq, PGresult *res)
+{
+    fedi_json_t  *j;
+
+    if (PQntuples(res) != 1) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    if (!fedi_ap_wanted(rq)) {
+        ap_post_page(rq, res);
+        return;
+    }
+
+    j = fedi_json_new(rq);
+    if (j == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    fedi_ap_note(rq, j, res, 0, 1);
+    fedi_ap_send(rq, j, FEDI_AP_TYPE);
+}
+
+
+void
+fedi_ap_note(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row,
+    ngx_uint_t context)
+{
+    u_char       uri[512], *p;
+    const char  *lang;
+
+    p = ngx_snprintf(uri, sizeof(uri) - 1, "%V/users/%s/statuses/%s",
+                     &rq->mcf->base_url, PQgetvalue(res, row, N_USERNAME),
+                     PQgetvalue(res, row, N_ID));
+    *p = '\0';
+
+    fedi_json_obj_open(j);
+
+    if (context) {
+        fedi_json_kraw(j, "@context", (u_char *) fedi_ap_note_context,
+                       sizeof(fedi_ap_note_context) - 1);
+    }
+
+    fedi_json_kcstr(j, "id", (char *) uri);
+    fedi_json_kcstr(j, "type", PQgetisnull(res, row, N_POLL_OPTIONS)
+                               ? "Note" : "Question");
+
+    if (PQgetlength(res, row, N_SPOILER) == 0) {
+        fedi_json_knull(j, "summary");
+
+    } else {
+        fedi_json_kcstr(j, "summary", PQgetvalue(res, row, N_SPOILER));
+    }
+
+    fedi_json_kcstr(j, "inReplyTo", fedi_pg_val(res, row, N_IN_REPLY_TO));
+    fedi_json_kcstr(j, "published", PQgetvalue(res, row, N_PUBLISHED));
+
+    if (!PQgetisnull(res, row, N_UPDATED)) {
+        fedi_json_kcstr(j, "updated", PQgetvalue(res, row, N_UPDATED));
+    }
+
+    fedi_ap_kurl(j, "url", "%V/@%s/%s", &rq->mcf->base_url,
+                 PQgetvalue(res, row, N_USERNAME), PQgetvalue(res, row, N_ID));
+    fedi_ap_kurl(j, "attributedTo", "%V/users/%s", &rq->mcf->base_url,
+                 PQgetvalue(res, row, N_USERNAME));
+    ap_kpg_raw(j, "to", res, row, N_TO);
+    ap_kpg_raw(j, "cc", res, row, N_CC);
+    fedi_json_kbool(j, "sensitive", fedi_pg_bool(res, row, N_SENSITIVE));
+    fedi_json_kcstr(j, "atomUri", (char *) uri);
+    fedi_json_kcstr(j, "inReplyToAtomUri",
+                    fedi_pg_val(res, row, N_IN_REPLY_TO));
+    fedi_json_kcstr(j, "content", PQgetvalue(res, row, N_CONTENT));
+
+    lang = fedi_pg_val(res, row, N_LANGUAGE);
+    if (lang && lang[0]) {
+        fedi_json_key(j, "contentMap");
+        fedi_json_obj_open(j);
+        fedi_json_kcstr(j, lang, PQgetvalue(res, row, N_CONTENT));
+        fedi_json_obj_close(j);
+    }
+
+    fedi_json_key(j, "attachment");
+    fedi_json_arr_open(j);
+    fedi_json_arr_close(j);
+
+    ap_kpg_raw(j, "tag", res, row, N_TAG);
+
+    if (!PQgetisnull(res, row, N_POLL_OPTIONS)) {
+        ap_note_poll(j, res, row);
+    }
+
+    /* the replies: a stub first page, as Mastodon's with none of its own */
+    fedi_json_key(j, "replies");
+    fedi_json_obj_open(j);
+    fedi_ap_kurl(j, "id", "%s/replies", uri);
+    fedi_json_kcstr(j, "type", "Collection");
+    fedi_json_key(j, "first");
+    fedi_json_obj_open(j);
+    fedi_json_kcstr(j, "type", "CollectionPage");
+    fedi_ap_kurl(j, "next", "%s/replies?only_other_accounts=true&page=true",
+                 uri);
+    fedi_ap_kurl(j, "partOf", "%s/replies", uri);
+    fedi_json_key(j, "items");
+    fedi_json_arr_open(j);
+    fedi_json_arr_close(j);
+    fedi_json_obj_close(j);
+    fedi_json_obj_close(j);
+
+    fedi_json_obj_close(j);
+}
+
+
+static void
+ap_note_poll(fedi_json_t *j, PGresult *res, int row)
+{
+    const char  *end;
+
+    end = fedi_pg_val(res, row, N_POLL_END);
+
+    if (end) {
+        fedi_json_kcstr(j, "endTime", end);
+
+        if (fedi_pg_bool(res, row, N_POLL_CLOSED)) {
+            fedi_json_kcstr(j, "closed", end);
+        }
+    }
+
+    fedi_json_kint(j, "votersCount", fedi_pg_int(res, row, N_POLL_VOTERS));
+    ap_kpg_raw(j, fedi_pg_bool(res, row, N_POLL_MULTIPLE) ? "anyOf" : "oneOf",
+               res, row, N_POLL_OPTIONS);
+}
+
+
+static void
+ap_kpg_raw(fedi_json_t *j, const char *key, PGresult *res, int row, int col)
+{
+    fedi_json_kraw(j, key, (u_char *) PQgetvalue(res, row, col),
+                   PQgetlength(res, row, col));
+}
+
+
+static void
+ap_post_page(fedi_req_t *rq, PGresult *res)
+{
+    u_char          url[512], uri[512], *p;
+    fedi_json_t    *h;
+    fedi_ap_page_t  pg;
+
+    p = ngx_snprintf(url, sizeof(url) - 1, "%V/@%s/%s", &rq->mcf->base_url,
+                     PQgetvalue(res, 0, N_USERNAME), PQgetvalue(res, 0, N_ID));
+    *p = '\0';
+
+    p = ngx_snprintf(uri, sizeof(uri) - 1, "%V/users/%s/statuses/%s",
+                     &rq->mcf->base_url, PQgetvalue(res, 0, N_USERNAME),
+                     PQgetvalue(res, 0, N_ID));
+    *p = '\0';
+
+    pg.og_type = "article";
+    pg.display_name = PQgetvalue(res, 0, N_DISPLAY_NAME);
+    pg.username = PQgetvalue(res, 0, N_USERNAME);
+    pg.url = (char *) url;
+    pg.alternate = (char *) uri;
+
+    /* behind a content warning, only the warning */
+    pg.description = PQgetvalue(res, 0, N_SPOILER);
+    if (pg.description[0] == '\0') {
+        pg.description = PQgetvalue(res, 0, N_TEXT);
+    }
+
+    h = fedi_ap_html_open(rq, &pg);
+    if (h == NULL) {
+        return;
+    }
+
+    fedi_html_cstr(h, "<article class=\"h-entry\">\n<p class=\"p-author\">");
+    fedi_html_escape(h, pg.display_name);
+    fedi_html_cstr(h, "</p>\n");
+
+    if (PQgetlength(res, 0, N_SPOILER)) {
+        fedi_html_cstr(h, "<p class=\"p-summary\">");
+        fedi_html_escape(h, PQgetvalue(res, 0, N_SPOILER));
+        fedi_html_cstr(h, "</p>\n");
+    }
+
+    /* our own HTML, made from the text when the status was posted */
+    fedi_html_cstr(h, "<div class=\"e-content\">");
+    fedi_html_cstr(h, PQgetvalue(res, 0, N_CONTENT));
+    fedi_html_cstr(h, "</div>\n<time class=\"dt-published\">");
+    fedi_html_escape(h, PQgetvalue(res, 0, N_PUBLISHED));
+    fedi_html_cstr(h, "</time>\n</article>\n");
+
+    fedi_ap_html_close(h);
+    fedi_ap_send(rq, h, FEDI_HTML_TYPE);
+}
+
+
+/*
+ * The outbox: the OrderedCollection, or with ?page=true a page of Create
+ * activities, newest first, linked by max_id (next) and min_id (prev)
+ * as Mastodon's.
+ */
+void
+fedi_ap_outbox(fedi_req_t *rq)
+{
+    char         *base, *limit;
+    ap_outbox_t  *ob;
+
+    ob = ngx_pcalloc(rq->r->pool, sizeof(ap_outbox_t));
+    if (ob == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    if (fedi_ap_target(rq, &ob->name, &base) != NGX_OK) {
+        return;
+    }
+
+    ob->max_id = (char *) fedi_param_str(rq->params, "max_id");
+    ob->min_id = (char *) fedi_param_str(rq->params, "min_id");
+    ob->page = fedi_param_bool(rq->params, "page", 0)
+               || ob->max_id || ob->min_id;
+
+    if ((ob->max_id && fedi_is_id(ob->max_id) != NGX_OK)
+        || (ob->min_id && fedi_is_id(ob->min_id) != NGX_OK))
+    {
+        fedi_send_error(rq, NGX_HTTP_BAD_REQUEST, "Invalid page bound");
+        return;
+    }
+
+    limit = ob->page ? "21" : "0";
+    rq->data = ob;
+
+    fedi_query(rq, FEDI_SQL_AP_OUTBOX, ap_outbox_loaded, 5, ob->name, base,
+               ob->max_id, ob->min_id, limit);
+}
+
+
+static void
+ap_outbox_loaded(fedi_req_t *rq, PGresult *res)
+{
+    int           i, n, first, last;
+    u_char        id[512], *p;
+    ap_outbox_t  *ob;
+    fedi_json_t  *j;
+
+    ob = rq->data;
+    n = PQntuples(res);
+
+    if (n == 0) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    p = ngx_snprintf(id, sizeof(id) - 1, "%V/users/%s/outbox",
+                     &rq->mcf->base_url, PQgetvalue(res, 0, N_USERNAME));
+    *p = '\0';
+
+    j = fedi_json_new(rq);
+    if (j == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    fedi_json_obj_open(j);
+
+    if (!ob->page) {
+        fedi_json_kcstr(j, "@context", FEDI_AP_AS);
+        fedi_json_kcstr(j, "id", (char *) id);
+        fedi_json_kcstr(j, "type", "OrderedCollection");
+        fedi_json_kint(j, "totalItems",
+                       fedi_pg_int(res, 0, FEDI_AP_NOTE_NCOLS));
+        fedi_ap_kurl(j, "first", "%s?page=true", id);
+        fedi_ap_kurl(j, "last", "%s?min_id=0&page=true", id);
+        fedi_json_obj_close(j);
+        fedi_ap_send(rq, j, FEDI_AP_TYPE);
+        return;
+    }
+
+    if (PQgetisnull(res, 0, N_ID)) {
+        n = 0;
+    }
+
+    /* one more than a page was asked for: it says there is a next one */
+    first = 0;
+    last = n - 1;
+
+    if (n > FEDI_AP_OUTBOX_PAGE) {
+        if (ob->min_id) {
+            first = n - FEDI_AP_OUTBOX_PAGE;     /* the oldest ones */
+
+        } else {
+            last = FEDI_AP_OUTBOX_PAGE - 1;
+        }
+    }
+
+    fedi_json_kraw(j, "@context", (u_char *) fedi_ap_note_context,
+                   sizeof(fedi_ap_note_context) - 1);
+
+    if (ob->max_id) {
+        fedi_ap_kurl(j, "id", "%s?max_id=%s&page=true", id, ob->max_id);
+
+    } else if (ob->min_id) {
+        fedi_ap_kurl(j, "id", "%s?min_id=%s&page=true", id, ob->min_id);
+
+    } else {
+        fedi_ap_kurl(j, "id", "%s?page=true", id);
+    }
+
+    fedi_json_kcstr(j, "type", "OrderedCollectionPage");
+
+    if (n > 0 && (n > FEDI_AP_OUTBOX_PAGE || ob->min_id)) {
+        fedi_ap_kurl(j, "next", "%s?max_id=%s&page=true", id,
+                     PQgetvalue(res, last, N_ID));
+    }
+
+    if (n > 0) {
+        fedi_ap_kurl(j, "prev", "%s?min_id=%s&page=true", id,
+                     PQgetvalue(res, first, N_ID));
+    }
+
+    fedi_json_kcstr(j, "partOf", (char *) id);
+    fedi_json_key(j, "orderedItems");
+    fedi_json_arr_open(j);
+
+    for (i = first; n > 0 && i <= last; i++) {
+        ap_create(rq, j, res, i);
+    }
+
+    fedi_json_arr_close(j);
+    fedi_json_obj_close(j);
+
+    fedi_ap_send(rq, j, FEDI_AP_TYPE);
+}
+
+
+/* a status as the Create activity that delivered it */
+static void
+ap_create(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row)
+{
+    fedi_json_obj_open(j);
+    fedi_ap_kurl(j, "id", "%V/users/%s/statuses/%s/activity",
+                 &rq->mcf->base_url, PQgetvalue(res, row, N_USERNAME),
+                 PQgetvalue(res, row, N_ID));
+    fedi_json_kcstr(j, "type", "Create");
+    fedi_ap_kurl(j, "actor", "%V/users/%s", &rq->mcf->base_url,
+                 PQgetvalue(res, row, N_USERNAME));
+    fedi_json_kcstr(j, "published", PQgetvalue(res, row, N_PUBLISHED));
+    ap_kpg_raw(j, "to", res, row, N_TO);
+    ap_kpg_raw(j, "cc", res, row, N_CC);
+    fedi_json_key(j, "object");
+    fedi_ap_note(rq, j, res, row, 0);
+    fedi_json_obj_close(j);
+}
