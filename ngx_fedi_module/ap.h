@@ -32,6 +32,7 @@ enum {
 void fedi_ap_webfinger(fedi_req_t *rq);
 void fedi_ap_status(fedi_req_t *rq);
 void fedi_ap_outbox(fedi_req_t *rq);
+void fedi_ap_featured(fedi_req_t *rq);
 
 /* the Accept header asks for ActivityPub JSON */
 ngx_uint_t fedi_ap_wanted(fedi_req_t *rq);

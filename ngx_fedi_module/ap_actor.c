@@ -36,6 +36,8 @@ static void ap_actor_image(fedi_req_t *rq, fedi_json_t *j, const char *key,
     const char *file);
 static void ap_profile_page(fedi_req_t *rq, PGresult *res,
     const char *actor);
+static void ap_featured_tags(fedi_req_t *rq);
+static void ap_featured_tags_loaded(fedi_req_t *rq, PGresult *res);
 static void ap_followers(fedi_req_t *rq);
 static void ap_following(fedi_req_t *rq);
 static void ap_follows(fedi_req_t *rq, fedi_sql_id_e stmt);
@@ -49,6 +51,9 @@ const fedi_route_t  fedi_routes_ap[] = {
     { GET, "/users/:name/outbox", fedi_ap_outbox, NULL, CORS },
     { GET, "/users/:name/followers", ap_followers, NULL, CORS },
     { GET, "/users/:name/following", ap_following, NULL, CORS },
+    { GET, "/users/:name/collections/featured", fedi_ap_featured, NULL,
+      CORS },
+    { GET, "/users/:name/collections/tags", ap_featured_tags, NULL, CORS },
     { GET, "/users/:name/statuses/:id", fedi_ap_status, NULL, CORS },
     { GET, "/@:name/:id", fedi_ap_status, NULL, CORS },
     { 0, NULL, NULL, NULL, 0 }
@@ -474,6 +479,52 @@ void
 fedi_ap_html_close(fedi_json_t *h)
 {
     fedi_html_cstr(h, "</body></html>\n");
+}
+
+
+/* featured hashtags: none can be featured yet, so an empty Collection */
+static void
+ap_featured_tags(fedi_req_t *rq)
+{
+    char  *name, *base;
+
+    if (fedi_ap_target(rq, &name, &base) != NGX_OK) {
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_AP_ACCOUNT, ap_featured_tags_loaded, 2, name,
+               base);
+}
+
+
+static void
+ap_featured_tags_loaded(fedi_req_t *rq, PGresult *res)
+{
+    fedi_json_t  *j;
+
+    if (PQntuples(res) != 1) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    j = fedi_json_new(rq);
+    if (j == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    fedi_json_obj_open(j);
+    fedi_json_kcstr(j, "@context", FEDI_AP_AS);
+    fedi_ap_kurl(j, "id", "%V/users/%s/collections/tags", &rq->mcf->base_url,
+                 PQgetvalue(res, 0, P_USERNAME));
+    fedi_json_kcstr(j, "type", "Collection");
+    fedi_json_kint(j, "totalItems", 0);
+    fedi_json_key(j, "items");
+    fedi_json_arr_open(j);
+    fedi_json_arr_close(j);
+    fedi_json_obj_close(j);
+
+    fedi_ap_send(rq, j, FEDI_AP_TYPE);
 }
 
 

@@ -33,6 +33,7 @@ static void ap_note_poll(fedi_json_t *j, PGresult *res, int row);
 static void ap_kpg_raw(fedi_json_t *j, const char *key, PGresult *res,
     int row, int col);
 static void ap_outbox_loaded(fedi_req_t *rq, PGresult *res);
+static void ap_featured_loaded(fedi_req_t *rq, PGresult *res);
 static void ap_create(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     int row);
 
@@ -398,6 +399,64 @@ ap_outbox_loaded(fedi_req_t *rq, PGresult *res)
 
     for (i = first; n > 0 && i <= last; i++) {
         ap_create(rq, j, res, i);
+    }
+
+    fedi_json_arr_close(j);
+    fedi_json_obj_close(j);
+
+    fedi_ap_send(rq, j, FEDI_AP_TYPE);
+}
+
+
+/* the pinned statuses, as Mastodon's featured collection: all at once */
+void
+fedi_ap_featured(fedi_req_t *rq)
+{
+    char  *name, *base;
+
+    if (fedi_ap_target(rq, &name, &base) != NGX_OK) {
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_AP_FEATURED, ap_featured_loaded, 2, name, base);
+}
+
+
+static void
+ap_featured_loaded(fedi_req_t *rq, PGresult *res)
+{
+    int           i, n;
+    fedi_json_t  *j;
+
+    n = PQntuples(res);
+
+    if (n == 0) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    j = fedi_json_new(rq);
+    if (j == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    if (PQgetisnull(res, 0, N_ID)) {
+        n = 0;
+    }
+
+    fedi_json_obj_open(j);
+    fedi_json_kraw(j, "@context", (u_char *) fedi_ap_note_context,
+                   sizeof(fedi_ap_note_context) - 1);
+    fedi_ap_kurl(j, "id", "%V/users/%s/collections/featured",
+                 &rq->mcf->base_url, PQgetvalue(res, 0, N_USERNAME));
+    fedi_json_kcstr(j, "type", "OrderedCollection");
+    fedi_json_kint(j, "totalItems", n);
+    fedi_json_key(j, "orderedItems");
+    fedi_json_arr_open(j);
+
+    for (i = 0; i < n; i++) {
+        fedi_ap_note(rq, j, res, i, 0);
     }
 
     fedi_json_arr_close(j);

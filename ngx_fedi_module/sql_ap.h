@@ -151,3 +151,19 @@ FEDI_SQL(AP_FOLLOWERS, 4,
 
 FEDI_SQL(AP_FOLLOWING, 4,
     FEDI_AP_FOLLOWS("following_count", "account_id", "target_account_id"))
+
+
+/*
+ * The featured collection: the pinned public and unlisted statuses,
+ * last pinned first; $1 username, $2 base URL.  One row with a NULL
+ * status when there are none, none when there is no such account.
+ */
+FEDI_SQL(AP_FEATURED, 2,
+    "SELECT " FEDI_AP_NOTE_COLS("$2")
+    " FROM accounts a LEFT JOIN LATERAL (SELECT s.*, sp.created_at AS pinned"
+    "   FROM status_pins sp JOIN statuses s ON s.id = sp.status_id"
+    "   WHERE sp.account_id = a.id AND" FEDI_AP_STATUS_PUBLIC ") s ON true"
+    FEDI_AP_NOTE_POLL
+    " WHERE a.domain IS NULL AND lower(a.username) = lower($1)"
+    " AND a.suspended_at IS NULL"
+    " ORDER BY s.pinned DESC, s.id DESC")

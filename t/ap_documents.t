@@ -369,6 +369,29 @@ is_deeply([ map { $_->{object}{id} } @{ $back->{orderedItems} } ],
 is(ap_get('/users/carol/outbox?max_id=x')->{status}, 400, 'a bad bound: 400');
 is(ap_get('/users/nobody/outbox')->{status}, 404, 'no such outbox: 404');
 
+# ---- featured ----
+
+$r = ap_get('/users/alice/collections/featured');
+is($r->{status}, 200, 'featured');
+is($r->{json}{id}, "$BASE/users/alice/collections/featured",
+   'featured id: as the actor links it');
+is($r->{json}{totalItems}, 0, 'nothing pinned yet');
+for my $st ($pub, $prv, $unl) {
+    $t->post("/api/v1/statuses/$st->{id}/pin", token => $alice);
+}
+$r = ap_get('/users/alice/collections/featured')->{json};
+is($r->{type}, 'OrderedCollection', 'an OrderedCollection');
+is_deeply([ map { $_->{id} } @{ $r->{orderedItems} } ],
+          [ map { "$BASE/users/alice/statuses/$_->{id}" } $unl, $pub ],
+          'the pinned public and unlisted Notes, last pinned first');
+is($r->{orderedItems}[0]{type}, 'Note', 'as Notes');
+$r = ap_get('/users/alice/collections/tags');
+is($r->{status}, 200, 'featured tags');
+is($r->{json}{id}, "$BASE/users/alice/collections/tags", 'its id');
+is($r->{json}{totalItems}, 0, 'none');
+is(ap_get('/users/nobody/collections/featured')->{status}, 404,
+   'no such account: 404');
+
 # ---- followers and following ----
 
 $r = ap_get('/users/alice/followers');
