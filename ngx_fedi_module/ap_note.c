@@ -30,6 +30,7 @@ typedef struct {
 static void ap_status_loaded(fedi_req_t *rq, PGresult *res);
 static void ap_post_page(fedi_req_t *rq, PGresult *res);
 static void ap_note_poll(fedi_json_t *j, PGresult *res, int row);
+static ngx_uint_t ap_language_valid(const char *lang);
 static void ap_kpg_raw(fedi_json_t *j, const char *key, PGresult *res,
     int row, int col);
 static void ap_outbox_loaded(fedi_req_t *rq, PGresult *res);
@@ -147,7 +148,7 @@ fedi_ap_note(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row,
     fedi_json_kcstr(j, "content", PQgetvalue(res, row, N_CONTENT));
 
     lang = fedi_pg_val(res, row, N_LANGUAGE);
-    if (lang && lang[0]) {
+    if (ap_language_valid(lang)) {
         fedi_json_key(j, "contentMap");
         fedi_json_obj_open(j);
         fedi_json_kcstr(j, lang, PQgetvalue(res, row, N_CONTENT));
@@ -203,6 +204,28 @@ ap_note_poll(fedi_json_t *j, PGresult *res, int row)
     fedi_json_kint(j, "votersCount", fedi_pg_int(res, row, N_POLL_VOTERS));
     ap_kpg_raw(j, fedi_pg_bool(res, row, N_POLL_MULTIPLE) ? "anyOf" : "oneOf",
                res, row, N_POLL_OPTIONS);
+}
+
+
+/* a BCP 47 tag: it becomes a JSON key, which the writer does not escape */
+static ngx_uint_t
+ap_language_valid(const char *lang)
+{
+    const char  *p;
+
+    if (lang == NULL || lang[0] == '\0') {
+        return 0;
+    }
+
+    for (p = lang; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '-'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 

@@ -271,6 +271,13 @@ is_deeply($n->{cc}, [$PUBLIC, "$BASE/users/carol"],
           'cc Public and the mentioned');
 ok(!exists $n->{contentMap}, 'no contentMap without a language');
 
+my $odd = post($alice, status => 'odd');
+$t->psql(qq{UPDATE statuses SET language = 'en","x":"y' WHERE id = $odd->{id}});
+$r = ap_get("/users/alice/statuses/$odd->{id}");
+ok($r->{json} && !exists $r->{json}{x} && !exists $r->{json}{contentMap},
+   'a language that is no language tag: valid JSON, no contentMap');
+$t->psql("UPDATE statuses SET deleted_at = now() WHERE id = $odd->{id}");
+
 $n = ap_get("/users/alice/statuses/$cw->{id}")->{json};
 is($n->{summary}, 'CW <b>', 'summary: the content warning');
 ok($n->{sensitive}, 'sensitive');
