@@ -24,7 +24,7 @@ enum {
     N_ID = 0, N_PUBLISHED, N_UPDATED, N_LANGUAGE, N_SPOILER, N_SENSITIVE,
     N_CONTENT, N_IN_REPLY_TO, N_TO, N_CC, N_TAG, N_POLL_MULTIPLE,
     N_POLL_END, N_POLL_CLOSED, N_POLL_VOTERS, N_POLL_OPTIONS, N_USERNAME,
-    N_TEXT, N_DISPLAY_NAME
+    N_TEXT, N_DISPLAY_NAME, N_SELF_REPLIES
 };
 
 
@@ -33,6 +33,7 @@ void fedi_ap_webfinger(fedi_req_t *rq);
 void fedi_ap_status(fedi_req_t *rq);
 void fedi_ap_outbox(fedi_req_t *rq);
 void fedi_ap_featured(fedi_req_t *rq);
+void fedi_ap_replies(fedi_req_t *rq);
 
 /* the Accept header asks for ActivityPub JSON */
 ngx_uint_t fedi_ap_wanted(fedi_req_t *rq);
@@ -47,10 +48,12 @@ void fedi_ap_kurl(fedi_json_t *j, const char *key, const char *fmt, ...);
 char *fedi_ap_arg(fedi_req_t *rq, ngx_uint_t n, ngx_uint_t digits);
 
 /*
- * The local username of the path (rq->args[0]) and the base URL as
- * strings for a statement; NGX_DECLINED after answering 404 or 500.
+ * The local username of the path (rq->args[0]), with id the status id
+ * (rq->args[1]), and the base URL as strings for a statement;
+ * NGX_DECLINED after answering 404 or 500.
  */
-ngx_int_t fedi_ap_target(fedi_req_t *rq, char **name, char **base);
+ngx_int_t fedi_ap_target(fedi_req_t *rq, char **name, char **id,
+    char **base);
 
 /* the Note (or Question) of row; context: with its own @context */
 void fedi_ap_note(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row,

@@ -55,6 +55,7 @@ const fedi_route_t  fedi_routes_ap[] = {
       CORS },
     { GET, "/users/:name/collections/tags", ap_featured_tags, NULL, CORS },
     { GET, "/users/:name/statuses/:id", fedi_ap_status, NULL, CORS },
+    { GET, "/users/:name/statuses/:id/replies", fedi_ap_replies, NULL, CORS },
     { GET, "/@:name/:id", fedi_ap_status, NULL, CORS },
     { 0, NULL, NULL, NULL, 0 }
 };
@@ -195,10 +196,15 @@ fedi_ap_arg(fedi_req_t *rq, ngx_uint_t n, ngx_uint_t digits)
 
 
 ngx_int_t
-fedi_ap_target(fedi_req_t *rq, char **name, char **base)
+fedi_ap_target(fedi_req_t *rq, char **name, char **id, char **base)
 {
     *name = fedi_ap_arg(rq, 0, 0);
-    if (*name == NULL) {
+
+    if (id) {
+        *id = fedi_ap_arg(rq, 1, 1);
+    }
+
+    if (*name == NULL || (id && *id == NULL)) {
         fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
         return NGX_DECLINED;
     }
@@ -219,7 +225,7 @@ ap_actor(fedi_req_t *rq)
 {
     char  *name, *base;
 
-    if (fedi_ap_target(rq, &name, &base) != NGX_OK) {
+    if (fedi_ap_target(rq, &name, NULL, &base) != NGX_OK) {
         return;
     }
 
@@ -488,7 +494,7 @@ ap_featured_tags(fedi_req_t *rq)
 {
     char  *name, *base;
 
-    if (fedi_ap_target(rq, &name, &base) != NGX_OK) {
+    if (fedi_ap_target(rq, &name, NULL, &base) != NGX_OK) {
         return;
     }
 
@@ -553,7 +559,7 @@ ap_follows(fedi_req_t *rq, fedi_sql_id_e stmt)
     char     *name, *base, *limit, *offset;
     int64_t   page;
 
-    if (fedi_ap_target(rq, &name, &base) != NGX_OK) {
+    if (fedi_ap_target(rq, &name, NULL, &base) != NGX_OK) {
         return;
     }
 

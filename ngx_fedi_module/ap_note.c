@@ -28,8 +28,14 @@ typedef struct {
 
 
 static void ap_status_loaded(fedi_req_t *rq, PGresult *res);
+static void ap_status_uri(fedi_req_t *rq, PGresult *res, int row,
+    u_char *buf, size_t size);
 static void ap_post_page(fedi_req_t *rq, PGresult *res);
 static void ap_note_poll(fedi_json_t *j, PGresult *res, int row);
+static void ap_replies_first(fedi_json_t *j, PGresult *res, int row,
+    const char *uri, ngx_uint_t context);
+static void ap_replies_status(fedi_req_t *rq, PGresult *res);
+static void ap_replies_others(fedi_req_t *rq, PGresult *res);
 static ngx_uint_t ap_language_valid(const char *lang);
 static void ap_kpg_raw(fedi_json_t *j, const char *key, PGresult *res,
     int row, int col);
@@ -58,13 +64,7 @@ fedi_ap_status(fedi_req_t *rq)
 {
     char  *name, *id, *base;
 
-    if (fedi_ap_target(rq, &name, &base) != NGX_OK) {
-        return;
-    }
-
-    id = fedi_ap_arg(rq, 1, 1);
-    if (id == NULL) {
-        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+    if (fedi_ap_target(rq, &name, &id, &base) != NGX_OK) {
         return;
     }
 
@@ -98,17 +98,28 @@ ap_status_loaded(fedi_req_t *rq, PGresult *res)
 }
 
 
+/* the status's id, NUL-terminated */
+static void
+ap_status_uri(fedi_req_t *rq, PGresult *res, int row, u_char *buf,
+    size_t size)
+{
+    u_char  *p;
+
+    p = ngx_snprintf(buf, size - 1, "%V/users/%s/statuses/%s",
+                     &rq->mcf->base_url, PQgetvalue(res, row, N_USERNAME),
+                     PQgetvalue(res, row, N_ID));
+    *p = '\0';
+}
+
+
 void
 fedi_ap_note(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row,
     ngx_uint_t context)
 {
-    u_char       uri[512], *p;
+    u_char       uri[512];
     const char  *lang;
 
-    p = ngx_snprintf(uri, sizeof(uri) - 1, "%V/users/%s/statuses/%s",
-                     &rq->mcf->base_url, PQgetvalue(res, row, N_USERNAME),
-                     PQgetvalue(res, row, N_ID));
-    *p = '\0';
+    ap_status_uri(rq, res, row, uri, sizeof(uri));
 
     fedi_json_obj_open(j);
 
@@ -165,24 +176,171 @@ fedi_ap_note(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row,
         ap_note_poll(j, res, row);
     }
 
-    /* the replies: a stub first page, as Mastodon's with none of its own */
+    /* replies: the author's own on the first page, as Mastodon's */
     fedi_json_key(j, "replies");
     fedi_json_obj_open(j);
     fedi_ap_kurl(j, "id", "%s/replies", uri);
     fedi_json_kcstr(j, "type", "Collection");
     fedi_json_key(j, "first");
+    ap_replies_first(j, res, row, (char *) uri, 0);
+    fedi_json_obj_close(j);
+
+    fedi_json_obj_close(j);
+}
+
+
+/* the first page of replies: the author's own, then a link to others' */
+static void
+ap_replies_first(fedi_json_t *j, PGresult *res, int row, const char *uri,
+    ngx_uint_t context)
+{
     fedi_json_obj_open(j);
+
+    if (context) {
+        fedi_json_kcstr(j, "@context", FEDI_AP_AS);
+        fedi_ap_kurl(j, "id", "%s/replies?page=true", uri);
+    }
+
     fedi_json_kcstr(j, "type", "CollectionPage");
     fedi_ap_kurl(j, "next", "%s/replies?only_other_accounts=true&page=true",
                  uri);
     fedi_ap_kurl(j, "partOf", "%s/replies", uri);
-    fedi_json_key(j, "items");
-    fedi_json_arr_open(j);
-    fedi_json_arr_close(j);
+    ap_kpg_raw(j, "items", res, row, N_SELF_REPLIES);
     fedi_json_obj_close(j);
+}
+
+
+/*
+ * /users/NAME/statuses/ID/replies: the Collection, its first page (the
+ * author's own replies), or with only_other_accounts the replies of
+ * others, 40 a page linked by min_id.
+ */
+void
+fedi_ap_replies(fedi_req_t *rq)
+{
+    char  *name, *id, *base, *min_id;
+
+    if (fedi_ap_target(rq, &name, &id, &base) != NGX_OK) {
+        return;
+    }
+
+    if (!fedi_param_bool(rq->params, "page", 0)
+        || !fedi_param_bool(rq->params, "only_other_accounts", 0))
+    {
+        fedi_query(rq, FEDI_SQL_AP_STATUS, ap_replies_status, 3, name, id,
+                   base);
+        return;
+    }
+
+    min_id = (char *) fedi_param_str(rq->params, "min_id");
+    if (min_id && fedi_is_id(min_id) != NGX_OK) {
+        fedi_send_error(rq, NGX_HTTP_BAD_REQUEST, "Invalid page bound");
+        return;
+    }
+
+    rq->data = min_id;
+
+    fedi_query(rq, FEDI_SQL_AP_REPLIES, ap_replies_others, 5, name, id, base,
+               min_id, "41");
+}
+
+
+static void
+ap_replies_status(fedi_req_t *rq, PGresult *res)
+{
+    u_char        uri[512];
+    fedi_json_t  *j;
+
+    if (PQntuples(res) != 1) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    ap_status_uri(rq, res, 0, uri, sizeof(uri));
+
+    j = fedi_json_new(rq);
+    if (j == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    if (fedi_param_bool(rq->params, "page", 0)) {
+        ap_replies_first(j, res, 0, (char *) uri, 1);
+        fedi_ap_send(rq, j, FEDI_AP_TYPE);
+        return;
+    }
+
+    fedi_json_obj_open(j);
+    fedi_json_kcstr(j, "@context", FEDI_AP_AS);
+    fedi_ap_kurl(j, "id", "%s/replies", uri);
+    fedi_json_kcstr(j, "type", "Collection");
+    fedi_json_key(j, "first");
+    ap_replies_first(j, res, 0, (char *) uri, 0);
     fedi_json_obj_close(j);
 
+    fedi_ap_send(rq, j, FEDI_AP_TYPE);
+}
+
+
+static void
+ap_replies_others(fedi_req_t *rq, PGresult *res)
+{
+    int           i, n;
+    u_char        id[512], *p;
+    fedi_json_t  *j;
+
+    n = PQntuples(res);
+
+    if (n == 0) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    if (PQgetisnull(res, 0, 0)) {
+        n = 0;
+    }
+
+    p = ngx_snprintf(id, sizeof(id) - 1, "%V/users/%s/statuses/%V/replies",
+                     &rq->mcf->base_url, PQgetvalue(res, 0, 2), &rq->args[1]);
+    *p = '\0';
+
+    j = fedi_json_new(rq);
+    if (j == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    fedi_json_obj_open(j);
+    fedi_json_kcstr(j, "@context", FEDI_AP_AS);
+
+    if (rq->data) {
+        fedi_ap_kurl(j, "id", "%s?min_id=%s&only_other_accounts=true"
+                     "&page=true", id, (char *) rq->data);
+
+    } else {
+        fedi_ap_kurl(j, "id", "%s?only_other_accounts=true&page=true", id);
+    }
+
+    fedi_json_kcstr(j, "type", "CollectionPage");
+
+    if (n > 40) {
+        n = 40;
+        fedi_ap_kurl(j, "next", "%s?min_id=%s&only_other_accounts=true"
+                     "&page=true", id, PQgetvalue(res, n - 1, 1));
+    }
+
+    fedi_json_kcstr(j, "partOf", (char *) id);
+    fedi_json_key(j, "items");
+    fedi_json_arr_open(j);
+
+    for (i = 0; i < n; i++) {
+        fedi_json_cstr(j, PQgetvalue(res, i, 0));
+    }
+
+    fedi_json_arr_close(j);
     fedi_json_obj_close(j);
+
+    fedi_ap_send(rq, j, FEDI_AP_TYPE);
 }
 
 
@@ -248,10 +406,7 @@ ap_post_page(fedi_req_t *rq, PGresult *res)
                      PQgetvalue(res, 0, N_USERNAME), PQgetvalue(res, 0, N_ID));
     *p = '\0';
 
-    p = ngx_snprintf(uri, sizeof(uri) - 1, "%V/users/%s/statuses/%s",
-                     &rq->mcf->base_url, PQgetvalue(res, 0, N_USERNAME),
-                     PQgetvalue(res, 0, N_ID));
-    *p = '\0';
+    ap_status_uri(rq, res, 0, uri, sizeof(uri));
 
     pg.og_type = "article";
     pg.display_name = PQgetvalue(res, 0, N_DISPLAY_NAME);
@@ -309,7 +464,7 @@ fedi_ap_outbox(fedi_req_t *rq)
         return;
     }
 
-    if (fedi_ap_target(rq, &ob->name, &base) != NGX_OK) {
+    if (fedi_ap_target(rq, &ob->name, NULL, &base) != NGX_OK) {
         return;
     }
 
@@ -437,7 +592,7 @@ fedi_ap_featured(fedi_req_t *rq)
 {
     char  *name, *base;
 
-    if (fedi_ap_target(rq, &name, &base) != NGX_OK) {
+    if (fedi_ap_target(rq, &name, NULL, &base) != NGX_OK) {
         return;
     }
 

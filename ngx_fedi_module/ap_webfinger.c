@@ -37,7 +37,7 @@ fedi_ap_webfinger(fedi_req_t *rq)
 
     ap_webfinger_resource(rq, resource);
 
-    if (fedi_ap_target(rq, &user, &base) != NGX_OK) {
+    if (fedi_ap_target(rq, &user, NULL, &base) != NGX_OK) {
         return;
     }
 

@@ -38,6 +38,16 @@ FEDI_SQL(AP_ACCOUNT, 2,
     " AND a.suspended_at IS NULL")
 
 
+/* a reply "statuses r" by "accounts ra": its URI, whether anyone may see it */
+#define FEDI_AP_REPLY_URI(b)                                                 \
+    "coalesce(r.uri, " b " || '/users/' || ra.username || '/statuses/'"      \
+    " || r.id)"
+
+#define FEDI_AP_REPLY_PUBLIC                                                 \
+    " r.deleted_at IS NULL AND r.reblog_of_id IS NULL"                       \
+    " AND r.visibility IN ('public', 'unlisted')"
+
+
 /*
  * A Note of "statuses s" by the local "accounts a", base URL b: see
  * fedi_ap_note().  to, cc and tag are built here, as Mastodon's
@@ -57,8 +67,7 @@ FEDI_SQL(AP_ACCOUNT, 2,
     " to_char(s.edited_at AT TIME ZONE 'UTC',"                               \
     "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                                   \
     " s.language, s.spoiler_text, s.sensitive, s.content,"                   \
-    " (SELECT coalesce(r.uri, " b " || '/users/' || ra.username"             \
-    "   || '/statuses/' || r.id) FROM statuses r"                            \
+    " (SELECT " FEDI_AP_REPLY_URI(b) " FROM statuses r"                      \
     "   JOIN accounts ra ON ra.id = r.account_id"                            \
     "   WHERE r.id = s.in_reply_to_id),"                                     \
     " CASE s.visibility WHEN 'public' THEN"                                  \
@@ -89,9 +98,13 @@ FEDI_SQL(AP_ACCOUNT, 2,
     "   (SELECT count(*) FROM poll_votes v WHERE v.poll_id = p.id"           \
     "    AND v.choice = o.n - 1))) ORDER BY o.n)"                            \
     "   FROM unnest(p.options) WITH ORDINALITY o(title, n)),"                \
-    " a.username, s.text, a.display_name"
+    " a.username, s.text, a.display_name,"                                   \
+    " coalesce((SELECT jsonb_agg(" FEDI_AP_REPLY_URI(b) " ORDER BY r.id)"    \
+    "   FROM statuses r JOIN accounts ra ON ra.id = r.account_id"            \
+    "   WHERE r.in_reply_to_id = s.id AND r.account_id = s.account_id"       \
+    "   AND" FEDI_AP_REPLY_PUBLIC "), '[]'::jsonb)"
 
-#define FEDI_AP_NOTE_NCOLS  19
+#define FEDI_AP_NOTE_NCOLS  20
 
 /* the polls of the Notes: p */
 #define FEDI_AP_NOTE_POLL  " LEFT JOIN polls p ON p.status_id = s.id"
@@ -167,3 +180,23 @@ FEDI_SQL(AP_FEATURED, 2,
     " WHERE a.domain IS NULL AND lower(a.username) = lower($1)"
     " AND a.suspended_at IS NULL"
     " ORDER BY s.pinned DESC, s.id DESC")
+
+
+/*
+ * Replies to a public or unlisted status by others: $1 username, $2
+ * status id, $3 base URL, $4 min_id, $5 limit.  Rows: URI, id, the
+ * author's username.  One row with a NULL URI
+ * when there are none, none when there is no such status.
+ */
+FEDI_SQL(AP_REPLIES, 5,
+    "SELECT x.uri, x.id, a.username"
+    " FROM statuses s JOIN accounts a ON a.id = s.account_id"
+    " LEFT JOIN LATERAL (SELECT " FEDI_AP_REPLY_URI("$3") " AS uri, r.id"
+    "   FROM statuses r JOIN accounts ra ON ra.id = r.account_id"
+    "   WHERE r.in_reply_to_id = s.id AND r.account_id <> s.account_id"
+    "   AND r.id > coalesce($4::bigint, 0) AND" FEDI_AP_REPLY_PUBLIC
+    "   ORDER BY r.id LIMIT $5) x ON true"
+    " WHERE s.id = $2::bigint AND a.domain IS NULL"
+    " AND lower(a.username) = lower($1) AND a.suspended_at IS NULL"
+    " AND" FEDI_AP_STATUS_PUBLIC
+    " ORDER BY x.id")

@@ -229,6 +229,7 @@ my $dm = post($alice, status => '@bob secret', visibility => 'direct');
 my $cw = post($alice, status => 'spoiled', spoiler_text => 'CW <b>',
               sensitive => JSON::PP::true);
 my $reply = post($bob, status => '@alice hi back', in_reply_to_id => $pub->{id});
+my $self = post($alice, status => 'and more', in_reply_to_id => $pub->{id});
 my $poll = post($alice, status => 'pick', poll => { options => ['cats', 'dogs'],
                                                    expires_in => 3600 });
 
@@ -284,6 +285,27 @@ ok($n->{sensitive}, 'sensitive');
 
 $n = ap_get("/users/bob/statuses/$reply->{id}")->{json};
 is($n->{inReplyTo}, $uri, 'inReplyTo the replied-to URI');
+
+# replies: the author's own on the first page, others' after
+my $self_uri = "$BASE/users/alice/statuses/$self->{id}";
+$n = ap_get("/users/alice/statuses/$pub->{id}")->{json};
+is_deeply($n->{replies}{first}{items}, [$self_uri],
+          'the embedded first page: the self-reply');
+$r = ap_get("/users/alice/statuses/$pub->{id}/replies");
+is($r->{status}, 200, 'the replies collection resolves');
+is($r->{json}{id}, "$uri/replies", 'as its id says');
+is_deeply($r->{json}{first}{items}, [$self_uri], 'first page');
+$r = ap_get("/users/alice/statuses/$pub->{id}/replies?page=true")->{json};
+is($r->{id}, "$uri/replies?page=true", 'the first page alone');
+is_deeply($r->{items}, [$self_uri], 'its items');
+my $others = $r->{next} =~ s{^\Q$BASE\E}{}r;
+$r = ap_get($others)->{json};
+is($r->{type}, 'CollectionPage', 'the next page');
+is($r->{partOf}, "$uri/replies", 'partOf');
+is_deeply($r->{items}, ["$BASE/users/bob/statuses/$reply->{id}"],
+          "others' replies");
+is(ap_get("/users/alice/statuses/$prv->{id}/replies")->{status}, 404,
+   'no replies of a private status');
 
 $t->put("/api/v1/statuses/$pub->{id}", token => $alice,
         json => { status => 'Hello again @bob #Fedi', language => 'en' });
@@ -345,7 +367,7 @@ is($pg->{type}, 'OrderedCollectionPage', 'a page');
 is($pg->{partOf}, "$BASE/users/alice/outbox", 'partOf');
 my @objs = map { $_->{object}{id} } @{ $pg->{orderedItems} };
 is_deeply(\@objs, [ map { "$BASE/users/alice/statuses/$_" }
-                    $poll->{id}, $unl->{id}, $pub->{id} ],
+                    $poll->{id}, $self->{id}, $unl->{id}, $pub->{id} ],
           'Creates of the public and unlisted statuses, newest first');
 my $c = $pg->{orderedItems}[-1];
 is($c->{type}, 'Create', 'Create activities');
