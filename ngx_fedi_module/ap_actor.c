@@ -87,7 +87,13 @@ static const char  fedi_ap_actor_context[] =
 ngx_uint_t
 fedi_ap_wanted(fedi_req_t *rq)
 {
+    static const char  *types[] = {
+        "application/activity+json", "application/ld+json",
+        "application/json", NULL
+    };
+
     ngx_uint_t        i;
+    const char      **t;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
@@ -113,17 +119,17 @@ fedi_ap_wanted(fedi_req_t *rq)
             continue;
         }
 
-        /* application/ld+json is JSON-LD: the ActivityStreams profile */
-        if (ngx_strlcasestrn(h[i].value.data,
-                             h[i].value.data + h[i].value.len,
-                             (u_char *) "application/activity+json",
-                             sizeof("application/activity+json") - 2)
-            || ngx_strlcasestrn(h[i].value.data,
-                                h[i].value.data + h[i].value.len,
-                                (u_char *) "application/ld+json",
-                                sizeof("application/ld+json") - 2))
-        {
-            return 1;
+        /*
+         * application/ld+json is JSON-LD (the ActivityStreams profile);
+         * Mastodon answers application/json the same way
+         */
+        for (t = types; *t; t++) {
+            if (ngx_strlcasestrn(h[i].value.data,
+                                 h[i].value.data + h[i].value.len,
+                                 (u_char *) *t, ngx_strlen(*t) - 1))
+            {
+                return 1;
+            }
         }
     }
 

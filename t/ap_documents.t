@@ -162,6 +162,10 @@ ok(!exists $actor->{movedTo} && !exists $actor->{alsoKnownAs},
 $r = ap_get('/users/alice',
     'application/ld+json; profile="https://www.w3.org/ns/activitystreams"');
 is($r->{json}{id}, "$BASE/users/alice", 'ld+json with the profile: JSON');
+is(ap_get('/users/alice', 'application/json')->{json}{id}, "$BASE/users/alice",
+   'application/json: JSON, as Mastodon');
+like(ap_get('/users/alice', 'text/html,application/xhtml+xml,*/*;q=0.8')
+     ->{headers}{'content-type'}, qr{^text/html}, "a browser's Accept: HTML");
 is(ap_get('/@alice')->{json}{id}, "$BASE/users/alice",
    '/@alice gives the actor to ActivityPub');
 is(ap_get('/users/ALICE')->{json}{id}, "$BASE/users/alice",
