@@ -84,7 +84,6 @@ static void api_markers_set(fedi_req_t *rq);
 static void fedi_markers_loaded(fedi_req_t *rq, PGresult *res);
 static void api_empty_list(fedi_req_t *rq);
 static char *fedi_id_array(fedi_req_t *rq, const char *key);
-static ngx_int_t fedi_is_id(const char *s);
 static size_t fedi_utf8_chars(const char *s);
 
 
@@ -1122,7 +1121,8 @@ fedi_id_array(fedi_req_t *rq, const char *key)
 }
 
 
-static ngx_int_t
+/* a snowflake id as a decimal string */
+ngx_int_t
 fedi_is_id(const char *s)
 {
     size_t  n;

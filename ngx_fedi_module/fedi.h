@@ -157,6 +157,9 @@ ngx_int_t fedi_pg_len(PGresult *res, int row, int col);
 ngx_flag_t fedi_pg_bool(PGresult *res, int row, int col);
 int64_t fedi_pg_int(PGresult *res, int row, int col);
 
+/* api_accounts.c: a decimal id of 1 to 19 digits */
+ngx_int_t fedi_is_id(const char *s);
+
 /* fedi_auth.c */
 ngx_int_t fedi_auth_init(ngx_cycle_t *cycle);
 void fedi_auth(fedi_req_t *rq);
@@ -195,6 +198,7 @@ extern const fedi_route_t  fedi_routes_notifications[];
 extern const fedi_route_t  fedi_routes_relationships[];
 extern const fedi_route_t  fedi_routes_search[];
 extern const fedi_route_t  fedi_routes_inbox[];
+extern const fedi_route_t  fedi_routes_ap[];
 
 
 #define GET     NGX_HTTP_GET

@@ -28,6 +28,7 @@ static const fedi_route_t  *fedi_route_tables[] = {
     fedi_routes_relationships,
     fedi_routes_search,
     fedi_routes_inbox,
+    fedi_routes_ap,
     NULL
 };
 

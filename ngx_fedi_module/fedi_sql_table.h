@@ -17,3 +17,4 @@
 #include "sql_relationships.h"
 #include "sql_remote.h"
 #include "sql_search.h"
+#include "sql_ap.h"
