@@ -88,6 +88,15 @@ static void api_account_statuses(fedi_req_t *rq);
 static void api_timeline_tag(fedi_req_t *rq);
 static void api_conversations(fedi_req_t *rq);
 static void fedi_conversations_loaded(fedi_req_t *rq, PGresult *res);
+static int fedi_conversation_render(fedi_req_t *rq, fedi_json_t *j,
+    PGresult *res, int i);
+static void api_conversation_read(fedi_req_t *rq);
+static void api_conversation_delete(fedi_req_t *rq);
+static void fedi_conversation_mark(fedi_req_t *rq, const char *remove);
+static void fedi_conversation_marked(fedi_req_t *rq, PGresult *res);
+static void fedi_conversation_loaded(fedi_req_t *rq, PGresult *res);
+static void api_status_mute(fedi_req_t *rq);
+static void api_status_unmute(fedi_req_t *rq);
 static char *fedi_tag_array(fedi_req_t *rq, const char *key);
 static void fedi_timeline_loaded(fedi_req_t *rq, PGresult *res);
 static void api_status_favourite(fedi_req_t *rq);
@@ -146,8 +155,16 @@ const fedi_route_t  fedi_routes_statuses[] = {
       "write:bookmarks", CORS|USER },
     { POST, "/api/v1/statuses/:id/unbookmark", api_status_unbookmark,
       "write:bookmarks", CORS|USER },
+    { POST, "/api/v1/statuses/:id/mute", api_status_mute, "write:mutes",
+      CORS|USER },
+    { POST, "/api/v1/statuses/:id/unmute", api_status_unmute, "write:mutes",
+      CORS|USER },
     { GET, "/api/v1/conversations", api_conversations, "read:statuses",
       CORS|USER },
+    { POST, "/api/v1/conversations/:id/read", api_conversation_read,
+      "write:conversations", CORS|USER },
+    { DELETE, "/api/v1/conversations/:id", api_conversation_delete,
+      "write:conversations", CORS|USER },
     { GET, "/api/v1/favourites", api_favourites, "read:favourites",
       CORS|USER },
     { GET, "/api/v1/bookmarks", api_bookmarks, "read:bookmarks", CORS|USER },
@@ -1214,6 +1231,22 @@ api_status_unbookmark(fedi_req_t *rq)
 }
 
 
+/* a muted thread notifies the account no more */
+
+static void
+api_status_mute(fedi_req_t *rq)
+{
+    fedi_status_toggle(rq, FEDI_SQL_MUTE_CONVERSATION, "true");
+}
+
+
+static void
+api_status_unmute(fedi_req_t *rq)
+{
+    fedi_status_toggle(rq, FEDI_SQL_MUTE_CONVERSATION, "false");
+}
+
+
 static void
 fedi_status_toggle(fedi_req_t *rq, fedi_sql_id_e stmt, const char *on)
 {
@@ -1368,20 +1401,17 @@ api_conversations(fedi_req_t *rq)
     rq->data = pg;
     fedi_page_params(rq, pg, 20, 40);
 
-    fedi_query(rq, FEDI_SQL_CONVERSATIONS, fedi_conversations_loaded, 6,
+    fedi_query(rq, FEDI_SQL_CONVERSATIONS, fedi_conversations_loaded, 7,
                rq->token->account_id, fedi_base(rq), pg->bound[0],
-               pg->bound[1], pg->bound[2], pg->limit_str);
+               pg->bound[1], pg->bound[2], pg->limit_str, NULL);
 }
 
 
 static void
 fedi_conversations_loaded(fedi_req_t *rq, PGresult *res)
 {
-    int           i, k, n, pa, cid;
+    int           i, n;
     fedi_json_t  *j;
-
-    pa = FEDI_STATUS_ALL;
-    cid = FEDI_STATUS_ALL + FEDI_ACCOUNT_NCOLS;
 
     j = fedi_json_new(rq);
     if (j == NULL || fedi_page_link(rq, res, rq->data) != NGX_OK) {
@@ -1393,32 +1423,122 @@ fedi_conversations_loaded(fedi_req_t *rq, PGresult *res)
 
     fedi_json_arr_open(j);
 
-    /* the rows of one conversation follow each other */
-    for (i = 0; i < n; i = k) {
-        fedi_json_obj_open(j);
-        fedi_json_kcstr(j, "id", PQgetvalue(res, i, cid));
-        fedi_json_kbool(j, "unread", 0);
-
-        fedi_json_key(j, "accounts");
-        fedi_json_arr_open(j);
-
-        for (k = i; k < n && ngx_strcmp(PQgetvalue(res, k, cid),
-                                        PQgetvalue(res, i, cid)) == 0;
-             k++)
-        {
-            if (!PQgetisnull(res, k, pa)) {
-                fedi_account_render(rq, j, res, k, pa);
-            }
-        }
-
-        fedi_json_arr_close(j);
-
-        fedi_json_key(j, "last_status");
-        fedi_status_render(rq, j, res, i);
-        fedi_json_obj_close(j);
+    for (i = 0; i < n; /* void */) {
+        i = fedi_conversation_render(rq, j, res, i);
     }
 
     fedi_json_arr_close(j);
+
+    fedi_send_json(rq, NGX_HTTP_OK, j);
+}
+
+
+/* the Conversation whose rows start at i; the row after them */
+static int
+fedi_conversation_render(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    int i)
+{
+    int  k, n, pa, cid;
+
+    pa = FEDI_STATUS_ALL;
+    cid = FEDI_STATUS_ALL + FEDI_ACCOUNT_NCOLS;
+    n = PQntuples(res);
+
+    fedi_json_obj_open(j);
+    fedi_json_kcstr(j, "id", PQgetvalue(res, i, cid));
+    fedi_json_kbool(j, "unread", fedi_pg_bool(res, i, cid + 1));
+
+    fedi_json_key(j, "accounts");
+    fedi_json_arr_open(j);
+
+    /* the rows of one conversation follow each other */
+    for (k = i; k < n && ngx_strcmp(PQgetvalue(res, k, cid),
+                                    PQgetvalue(res, i, cid)) == 0;
+         k++)
+    {
+        if (!PQgetisnull(res, k, pa)) {
+            fedi_account_render(rq, j, res, k, pa);
+        }
+    }
+
+    fedi_json_arr_close(j);
+
+    fedi_json_key(j, "last_status");
+    fedi_status_render(rq, j, res, i);
+    fedi_json_obj_close(j);
+
+    return k;
+}
+
+
+/* POST /api/v1/conversations/:id/read, DELETE /api/v1/conversations/:id */
+
+static void
+api_conversation_read(fedi_req_t *rq)
+{
+    fedi_conversation_mark(rq, "false");
+}
+
+
+static void
+api_conversation_delete(fedi_req_t *rq)
+{
+    fedi_conversation_mark(rq, "true");
+}
+
+
+static void
+fedi_conversation_mark(fedi_req_t *rq, const char *remove)
+{
+    rq->data = fedi_arg_id(rq, 0);
+
+    if (rq->data == NULL) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_CONVERSATION_MARK, fedi_conversation_marked, 3,
+               rq->token->account_id, (char *) rq->data, remove);
+}
+
+
+static void
+fedi_conversation_marked(fedi_req_t *rq, PGresult *res)
+{
+    if (!fedi_pg_bool(res, 0, 0)) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    if (rq->r->method == NGX_HTTP_DELETE) {
+        fedi_send_bytes(rq, NGX_HTTP_OK, "application/json; charset=utf-8",
+                        (u_char *) "{}", 2);
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_CONVERSATIONS, fedi_conversation_loaded, 7,
+               rq->token->account_id, fedi_base(rq), NULL, NULL, NULL, "1",
+               (char *) rq->data);
+}
+
+
+static void
+fedi_conversation_loaded(fedi_req_t *rq, PGresult *res)
+{
+    fedi_json_t  *j;
+
+    if (PQntuples(res) == 0) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    j = fedi_json_new(rq);
+    if (j == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    fedi_conversation_render(rq, j, res, 0);
 
     fedi_send_json(rq, NGX_HTTP_OK, j);
 }

@@ -96,7 +96,10 @@
     FEDI_IF_STATUS(s, "EXISTS (SELECT 1 FROM status_pins" \
     "   sp WHERE sp.status_id = " s ".id AND sp.account_id = $1)") ","       \
     FEDI_IF_STATUS(s, "(SELECT " FEDI_POLL_JSON " FROM polls p"              \
-    "   WHERE p.status_id = " s ".id)") ", "                                 \
+    "   WHERE p.status_id = " s ".id)") ","                                  \
+    FEDI_IF_STATUS(s, "EXISTS (SELECT 1 FROM conversation_mutes cm"          \
+    "   WHERE cm.account_id = $1 AND cm.conversation_id"                     \
+    "   = coalesce(" s ".conversation_id, " s ".id))") ", "                  \
     FEDI_ACCOUNT_COLS_OF(a)
 
 /* a status and, when it is a boost, the boosted one: "r" by "ra" */
@@ -118,7 +121,7 @@
     " LEFT JOIN accounts ra ON ra.id = r.account_id"                         \
     FEDI_STATUS_JOIN_APPS
 
-#define FEDI_STATUS_NCOLS   24      /* then the account's columns */
+#define FEDI_STATUS_NCOLS   25      /* then the account's columns */
 #define FEDI_STATUS_BLOCK   (FEDI_STATUS_NCOLS + FEDI_ACCOUNT_NCOLS)
 #define FEDI_STATUS_ALL     (2 * FEDI_STATUS_BLOCK)   /* with the boosted */
 

@@ -21,7 +21,7 @@ enum {
     S_SPOILER, S_VISIBILITY, S_LANGUAGE, S_URI, S_URL, S_REPLIES, S_REBLOGS,
     S_FAVOURITES, S_EDITED_AT, S_CONTENT, S_APP_NAME, S_APP_WEBSITE,
     S_MENTIONS, S_TAGS, S_FAVOURITED, S_BOOKMARKED, S_REBLOGGED, S_PINNED,
-    S_POLL
+    S_POLL, S_MUTED
 };
 
 
@@ -104,7 +104,8 @@ fedi_status_render_one(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
         fedi_json_kbool(j, "favourited",
                         fedi_pg_bool(res, row, c + S_FAVOURITED));
         fedi_json_kbool(j, "reblogged", fedi_pg_bool(res, row, c + S_REBLOGGED));
-        fedi_json_kbool(j, "muted", 0);
+        fedi_json_kbool(j, "muted",
+                        fedi_pg_bool(res, row, c + S_MUTED));
         fedi_json_kbool(j, "bookmarked",
                         fedi_pg_bool(res, row, c + S_BOOKMARKED));
         fedi_json_kbool(j, "pinned", fedi_pg_bool(res, row, c + S_PINNED));

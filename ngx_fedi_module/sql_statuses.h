@@ -298,17 +298,23 @@ FEDI_SQL(POLL_VOTE, 3,
 /*
  * Conversations (direct messages): per thread the viewer is in, its last
  * direct status, once per other participant (the account columns after
- * the status's; NULL when alone).  Paged by the last status's id.
+ * the status's; NULL when alone), the thread's id and whether it is
+ * unread.  Paged by the last status's id; $7 one thread, or NULL for all.
+ * Removed ones stay away until a newer direct status.
  */
-FEDI_SQL(CONVERSATIONS, 6,
+FEDI_SQL(CONVERSATIONS, 7,
     "WITH c AS (SELECT s.conversation_id AS cid, max(s.id) AS last_id"
     "   FROM statuses s WHERE s.visibility = 'direct'"
     "   AND s.deleted_at IS NULL AND (s.account_id = $1 OR EXISTS"
     "   (SELECT 1 FROM mentions m WHERE m.status_id = s.id"
     "    AND m.account_id = $1))"
+    "   AND ($7::bigint IS NULL OR s.conversation_id = $7::bigint)"
     "   GROUP BY s.conversation_id),"
-    " pg AS (SELECT cid, last_id FROM c"
-    "   WHERE last_id < coalesce($3::bigint, 9223372036854775807)"
+    " pg AS (SELECT cid, last_id, coalesce(cs.read_up_to, 0) AS read_up_to"
+    "   FROM c LEFT JOIN conversation_states cs ON cs.account_id = $1"
+    "   AND cs.conversation_id = c.cid"
+    "   WHERE last_id > coalesce(cs.removed_up_to, 0)"
+    "   AND last_id < coalesce($3::bigint, 9223372036854775807)"
     "   AND last_id > coalesce($4::bigint, 0)"
     "   AND ($5::bigint IS NULL OR last_id > $5::bigint)"
     "   ORDER BY CASE WHEN $5::bigint IS NOT NULL THEN last_id END,"
@@ -319,11 +325,20 @@ FEDI_SQL(CONVERSATIONS, 6,
     "   CROSS JOIN LATERAL (SELECT d.account_id AS acc UNION"
     "   SELECT m.account_id FROM mentions m WHERE m.status_id = d.id) x"
     "   WHERE x.acc <> $1)"
-    " SELECT " FEDI_STATUS_COLS ", " FEDI_ACCOUNT_COLS_OF("pa") ", pg.cid"
+    " SELECT " FEDI_STATUS_COLS ", " FEDI_ACCOUNT_COLS_OF("pa") ", pg.cid,"
+    " s.account_id <> $1 AND pg.last_id > pg.read_up_to"
     " FROM pg JOIN statuses s ON s.id = pg.last_id" FEDI_STATUS_JOIN
     " LEFT JOIN parts ON parts.cid = pg.cid"
     " LEFT JOIN accounts pa ON pa.id = parts.acc"
     " ORDER BY pg.last_id DESC, pa.id")
+
+/* $1 account, $2 thread, $3 remove (or only read): fedi_conversation_mark */
+FEDI_SQL(CONVERSATION_MARK, 3,
+    "SELECT fedi_conversation_mark($1, $2::bigint, $3::boolean)")
+
+/* $1 account, $2 status, $3 on or off: false when not visible */
+FEDI_SQL(MUTE_CONVERSATION, 3,
+    "SELECT fedi_mute_conversation($1, $2, $3::boolean)")
 
 /* the background fan-out: $1 jobs at most; see fedi_fanout_run() */
 FEDI_SQL(FANOUT_RUN, 1,

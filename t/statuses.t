@@ -561,4 +561,98 @@ $t->post('/api/v1/notifications/clear', token => $dave);
 is_deeply($t->get('/api/v1/notifications', token => $dave)->{json}, [],
           'cleared');
 
+# muting a conversation: the thread notifies the muter no more
+
+my $root = $t->post('/api/v1/statuses', token => $bob,
+                    form => { status => '@alice a thread' })->{json};
+my $in_thread = $t->post('/api/v1/statuses', token => $alice, form => {
+    status => 'my part', in_reply_to_id => $root->{id} })->{json};
+ok(!$t->get("/api/v1/statuses/$root->{id}", token => $alice)->{json}{muted},
+   'a thread is not muted at first');
+$r = $t->post("/api/v1/statuses/$in_thread->{id}/mute", token => $alice);
+is($r->{status}, 200, 'mute a conversation');
+ok($r->{json}{muted}, 'the status says muted');
+ok($t->get("/api/v1/statuses/$root->{id}", token => $alice)->{json}{muted},
+   'so does every status of the thread');
+ok(!$t->get("/api/v1/statuses/$root->{id}", token => $bob)->{json}{muted},
+   'but not for someone else');
+my $muted_reply = $t->post('/api/v1/statuses', token => $bob, form => {
+    status => '@alice more', in_reply_to_id => $in_thread->{id} })->{json};
+$t->post("/api/v1/statuses/$in_thread->{id}/favourite", token => $bob);
+my %notified = map { ($_->{status}{id} // '') => $_->{type} }
+    @{ $t->get('/api/v1/notifications', token => $alice)->{json} };
+ok(!$notified{$muted_reply->{id}}, 'no mention from a muted thread');
+ok(!$notified{$in_thread->{id}}, 'no favourite either');
+my $elsewhere = $t->post('/api/v1/statuses', token => $bob,
+                         form => { status => '@alice elsewhere' })->{json};
+ok((grep { ($_->{status}{id} // '') eq $elsewhere->{id} }
+    @{ $t->get('/api/v1/notifications', token => $alice)->{json} }),
+   'other threads still notify');
+$r = $t->post("/api/v1/statuses/$root->{id}/unmute", token => $alice);
+is($r->{status}, 200, 'unmute');
+ok(!$r->{json}{muted}, 'no longer muted');
+my $after = $t->post('/api/v1/statuses', token => $bob, form => {
+    status => '@alice back', in_reply_to_id => $root->{id} })->{json};
+ok((grep { ($_->{status}{id} // '') eq $after->{id} }
+    @{ $t->get('/api/v1/notifications', token => $alice)->{json} }),
+   'the thread notifies again');
+my $hidden = $t->post('/api/v1/statuses', token => $alice, form => {
+    status => '@carol psst', visibility => 'direct' })->{json};
+is($t->post("/api/v1/statuses/$hidden->{id}/mute", token => $bob)->{status},
+   404, 'a status one may not see cannot be muted');
+is($t->post('/api/v1/statuses/99999/mute', token => $alice)->{status}, 404,
+   'nor one that does not exist');
+is($t->post("/api/v1/statuses/$root->{id}/mute")->{status}, 401,
+   'muting needs a user');
+
+# conversations: read, removed, unread
+
+my $dm1 = $t->post('/api/v1/statuses', token => $alice, form => {
+    status => '@bob between us', visibility => 'direct' })->{json};
+my ($bconv) = grep { $_->{last_status}{id} eq $dm1->{id} }
+    @{ $t->get('/api/v1/conversations', token => $bob)->{json} };
+ok($bconv && $bconv->{unread}, 'a new direct message is unread');
+my ($aconv) = grep { $_->{last_status}{id} eq $dm1->{id} }
+    @{ $t->get('/api/v1/conversations', token => $alice)->{json} };
+ok($aconv && !$aconv->{unread}, 'but not for its sender');
+$r = $t->post("/api/v1/conversations/$bconv->{id}/read", token => $bob);
+is($r->{status}, 200, 'mark a conversation read');
+is($r->{json}{id}, $bconv->{id}, 'it answers the conversation');
+ok(!$r->{json}{unread}, 'read');
+is($r->{json}{last_status}{id}, $dm1->{id}, 'with its last status');
+($bconv) = grep { $_->{id} eq $bconv->{id} }
+    @{ $t->get('/api/v1/conversations', token => $bob)->{json} };
+ok(!$bconv->{unread}, 'and stays read');
+is($t->post("/api/v1/conversations/$bconv->{id}/read", token => $carol)
+   ->{status}, 404, 'not a conversation one is not in');
+my $dm2 = $t->post('/api/v1/statuses', token => $alice, form => {
+    status => '@bob again', visibility => 'direct',
+    in_reply_to_id => $dm1->{id} })->{json};
+($bconv) = grep { $_->{id} eq $bconv->{id} }
+    @{ $t->get('/api/v1/conversations', token => $bob)->{json} };
+ok($bconv->{unread}, 'a newer message makes it unread again');
+is($bconv->{last_status}{id}, $dm2->{id}, 'with that message last');
+$r = $t->delete("/api/v1/conversations/$bconv->{id}", token => $bob);
+is($r->{status}, 200, 'remove a conversation');
+is_deeply($r->{json}, {}, 'answered with an empty object');
+ok(!(grep { $_->{id} eq $bconv->{id} }
+     @{ $t->get('/api/v1/conversations', token => $bob)->{json} }),
+   'it is gone from the list');
+ok((grep { $_->{id} eq $bconv->{id} }
+    @{ $t->get('/api/v1/conversations', token => $alice)->{json} }),
+   'not from the other participant\'s');
+is($t->post("/api/v1/conversations/$bconv->{id}/read", token => $bob)
+   ->{status}, 404, 'a removed conversation cannot be read');
+is($t->delete("/api/v1/conversations/$bconv->{id}", token => $carol)->{status},
+   404, 'nor removed by a stranger');
+is($t->delete('/api/v1/conversations/99999', token => $bob)->{status}, 404,
+   'nor one that does not exist');
+my $dm3 = $t->post('/api/v1/statuses', token => $alice, form => {
+    status => '@bob still there?', visibility => 'direct',
+    in_reply_to_id => $dm2->{id} })->{json};
+($bconv) = grep { $_->{id} eq $bconv->{id} }
+    @{ $t->get('/api/v1/conversations', token => $bob)->{json} };
+ok($bconv && $bconv->{unread}, 'a new message brings it back, unread');
+is($bconv && $bconv->{last_status}{id}, $dm3->{id}, 'with the new message');
+
 $t->done_testing();
