@@ -318,8 +318,14 @@ api_status_post(fedi_req_t *rq)
         return;
     }
 
+    /* not a language tag: none, as Mastodon ignores what it does not know
+     * (the tag is a JSON key in contentMap, so nothing else gets through) */
     if (ps->language && (ps->language[0] == '\0'
-                         || ngx_strlen(ps->language) > 16))
+                         || ngx_strlen(ps->language) > 16
+                         || ps->language[strspn(ps->language,
+                                "abcdefghijklmnopqrstuvwxyz"
+                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")]
+                            != '\0'))
     {
         ps->language = NULL;
     }

@@ -149,6 +149,8 @@ is_deeply(rel($bob, $alice_id)->{languages}, ['de'], 'and keeps them');
 my $en = post($alice, status => 'in English', language => 'en');
 my $de = post($alice, status => 'auf Deutsch', language => 'de');
 my $none = post($alice, status => 'no language given');
+my $odd = post($alice, status => 'an odd language', language => 'en","x":"y');
+is($odd->{language}, undef, 'a language that is not a tag is none');
 $r = $t->get('/api/v1/timelines/home', token => $bob);
 my %home = map { $_ => 1 } @{ ids($r) };
 ok($home{ $de->{id} }, 'home: the chosen language arrives');

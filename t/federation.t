@@ -255,6 +255,27 @@ like($r->{json}{content},
 like($r->{json}{content}, qr/\@ghost\@peer\.test/, 'the unknown one stays text');
 unlike($r->{json}{content}, qr{href="[^"]*ghost}, 'with no link');
 
+# the peer, an independent implementation, finds alice through our
+# WebFinger and actor, and follows her: its signed Follow (Fedify tries
+# RFC 9421 first, then draft-cavage) passes our inbox
+
+my ($alice) = $t->sign_up('alice');
+my $alice_id = $t->get('/api/v1/accounts/lookup?acct=alice')->{json}{id};
+$r = $lab->peer('peer.test', 'lookup', q => '@alice@ours.test');
+is($r->{status}, 200, 'the peer looks alice up') or diag($r->{body});
+is($r->{json}{id}, 'https://ours.test/users/alice', 'and reads her actor');
+$r = $lab->peer('peer.test', 'follow', q => '@alice@ours.test');
+is($r->{status}, 200, 'the peer sends a Follow') or diag($r->{body});
+my $followers;
+for (1 .. 100) {
+    $followers = $t->get("/api/v1/accounts/$alice_id/followers")->{json};
+    last if @$followers;
+    select(undef, undef, undef, 0.1);
+}
+is_deeply([ map { $_->{acct} } @$followers ], ['bob@peer.test'],
+          "the peer's bob follows alice")
+    or diag($t->error_log(), $lab->peer_log('peer.test'));
+
 # instances that lack one of the settings: bob@peer.test is out of reach,
 # for the reason the log gives
 

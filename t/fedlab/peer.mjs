@@ -10,6 +10,7 @@
 //   GET  /_lab/lookup?q=H          Fedify's lookupObject(H) (a handle or URL):
 //                                  {type, id, json} or 404
 //   GET  /_lab/inbox               the activities bob's inboxes received
+//   GET  /_lab/follow?q=H          bob follows H (sent now, signed by Fedify)
 //
 // and hostile accounts, each with a WebFinger answer pointing at an actor
 // document that breaks one rule (see HOSTILE below).
@@ -278,6 +279,22 @@ async function control(req, res, url) {
 
     case "/_lab/inbox":
         return json(res, 200, received);
+
+    case "/_lab/follow": {
+        // bob follows the account q (a handle or URL), signed by Fedify
+        const target = await ctx.lookupObject(url.searchParams.get("q"));
+        if (target == null || target.id == null) {
+            return json(res, 404, { error: "not found" });
+        }
+        const follow = new Follow({
+            id: new URL(`${ORIGIN}/follows/${Date.now()}`),
+            actor: ctx.getActorUri("bob"),
+            object: target.id,
+        });
+        await ctx.sendActivity({ identifier: "bob" }, target, follow,
+                               { immediate: true });
+        return json(res, 200, { id: follow.id.href, target: target.id.href });
+    }
     }
 
     return json(res, 404, { error: "no such control" });
