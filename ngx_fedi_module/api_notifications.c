@@ -148,19 +148,20 @@ fedi_notifications_query(fedi_req_t *rq, fedi_result_pt next)
     const char   *from, *p;
     fedi_page_t  *pg;
 
-    pg = ngx_pcalloc(rq->r->pool, sizeof(fedi_page_t));
     types = fedi_types_array(rq, "types");
     exclude = fedi_types_array(rq, "exclude_types");
     base = fedi_pstrz(rq->r->pool, rq->mcf->base_url.data,
                       rq->mcf->base_url.len);
 
-    if (pg == NULL || types == NULL || exclude == NULL || base == NULL) {
+    if (types == NULL || exclude == NULL || base == NULL) {
         fedi_send_internal_error(rq);
         return;
     }
 
-    rq->data = pg;
-    fedi_page_params(rq, pg, 40, 80);
+    pg = fedi_page_new(rq, 40, 80);
+    if (pg == NULL) {
+        return;
+    }
     pg->cursor = N_ID;
 
     from = fedi_param_str(rq->params, "account_id");

@@ -480,14 +480,10 @@ fedi_accounts_list(fedi_req_t *rq, fedi_sql_id_e stmt, const char *second)
 {
     fedi_page_t  *pg;
 
-    pg = ngx_pcalloc(rq->r->pool, sizeof(fedi_page_t));
+    pg = fedi_page_new(rq, 40, 80);
     if (pg == NULL) {
-        fedi_send_internal_error(rq);
         return;
     }
-
-    rq->data = pg;
-    fedi_page_params(rq, pg, 40, 80);
     pg->cursor = L_CURSOR;
 
     fedi_query(rq, stmt, fedi_accounts_listed, 6,

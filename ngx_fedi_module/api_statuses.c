@@ -1373,14 +1373,10 @@ fedi_own_list(fedi_req_t *rq, fedi_sql_id_e stmt)
 {
     fedi_page_t  *pg;
 
-    pg = ngx_pcalloc(rq->r->pool, sizeof(fedi_page_t));
+    pg = fedi_page_new(rq, 20, 40);
     if (pg == NULL) {
-        fedi_send_internal_error(rq);
         return;
     }
-
-    rq->data = pg;
-    fedi_page_params(rq, pg, 20, 40);
     pg->cursor = FEDI_STATUS_ALL;
 
     fedi_query(rq, fedi_page_stmt(pg, stmt), fedi_timeline_loaded, 6,
@@ -1398,14 +1394,10 @@ api_conversations(fedi_req_t *rq)
 {
     fedi_page_t  *pg;
 
-    pg = ngx_pcalloc(rq->r->pool, sizeof(fedi_page_t));
+    pg = fedi_page_new(rq, 20, 40);
     if (pg == NULL) {
-        fedi_send_internal_error(rq);
         return;
     }
-
-    rq->data = pg;
-    fedi_page_params(rq, pg, 20, 40);
 
     fedi_query(rq, FEDI_SQL_CONVERSATIONS, fedi_conversations_loaded, 7,
                rq->token->account_id, fedi_base(rq), pg->bound[0],
@@ -1628,14 +1620,10 @@ api_timeline_home(fedi_req_t *rq)
 {
     fedi_page_t  *pg;
 
-    pg = ngx_pcalloc(rq->r->pool, sizeof(fedi_page_t));
+    pg = fedi_page_new(rq, 20, 40);
     if (pg == NULL) {
-        fedi_send_internal_error(rq);
         return;
     }
-
-    rq->data = pg;
-    fedi_page_params(rq, pg, 20, 40);
 
     fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_TIMELINE_HOME),
                fedi_timeline_loaded, 6,
@@ -1649,14 +1637,10 @@ api_timeline_public(fedi_req_t *rq)
 {
     fedi_page_t  *pg;
 
-    pg = ngx_pcalloc(rq->r->pool, sizeof(fedi_page_t));
+    pg = fedi_page_new(rq, 20, 40);
     if (pg == NULL) {
-        fedi_send_internal_error(rq);
         return;
     }
-
-    rq->data = pg;
-    fedi_page_params(rq, pg, 20, 40);
 
     fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_TIMELINE_PUBLIC),
                fedi_timeline_loaded, 9,
@@ -1726,14 +1710,11 @@ api_timeline_tag(fedi_req_t *rq)
     fedi_page_t  *pg;
 
     tag = fedi_pstrz(rq->r->pool, rq->args[0].data, rq->args[0].len);
-    pg = ngx_pcalloc(rq->r->pool, sizeof(fedi_page_t));
     any = fedi_tag_array(rq, "any");
     all = fedi_tag_array(rq, "all");
     none = fedi_tag_array(rq, "none");
 
-    if (tag == NULL || pg == NULL || any == NULL || all == NULL
-        || none == NULL)
-    {
+    if (tag == NULL || any == NULL || all == NULL || none == NULL) {
         fedi_send_internal_error(rq);
         return;
     }
@@ -1741,8 +1722,10 @@ api_timeline_tag(fedi_req_t *rq)
     /* the path segment arrives percent-encoded */
     tag[ngx_http_fedi_unescape(tag)] = '\0';
 
-    rq->data = pg;
-    fedi_page_params(rq, pg, 20, 40);
+    pg = fedi_page_new(rq, 20, 40);
+    if (pg == NULL) {
+        return;
+    }
 
     fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_TIMELINE_TAG),
                fedi_timeline_loaded, 12,
@@ -1763,15 +1746,15 @@ api_account_statuses(fedi_req_t *rq)
     fedi_page_t  *pg;
 
     id = fedi_arg_id(rq, 0);
-    pg = ngx_pcalloc(rq->r->pool, sizeof(fedi_page_t));
-
-    if (id == NULL || pg == NULL) {
+    if (id == NULL) {
         fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
         return;
     }
 
-    rq->data = pg;
-    fedi_page_params(rq, pg, 20, 40);
+    pg = fedi_page_new(rq, 20, 40);
+    if (pg == NULL) {
+        return;
+    }
 
     tag = fedi_param_str(rq->params, "tagged");
     if (tag && tag[0] == '#') {

@@ -165,15 +165,27 @@ fedi_status_render_one(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
 }
 
 
-/* the page's bounds from the parameters, as strings for the statement */
-ngx_int_t
-fedi_page_params(fedi_req_t *rq, fedi_page_t *pg, ngx_uint_t def,
-    ngx_uint_t max)
+/*
+ * A page of a list: its bounds from the parameters, as strings for the
+ * statement, and its limit (def when not given, max at most); the handler's
+ * state (rq->data) from now on.  NULL after answering 500.
+ */
+fedi_page_t *
+fedi_page_new(fedi_req_t *rq, ngx_uint_t def, ngx_uint_t max)
 {
     static const char  *keys[3] = { "max_id", "since_id", "min_id" };
 
-    ngx_uint_t   i;
-    const char  *v, *p;
+    ngx_uint_t    i;
+    const char   *v, *p;
+    fedi_page_t  *pg;
+
+    pg = ngx_pcalloc(rq->r->pool, sizeof(fedi_page_t));
+    if (pg == NULL) {
+        fedi_send_internal_error(rq);
+        return NULL;
+    }
+
+    rq->data = pg;
 
     for (i = 0; i < 3; i++) {
         v = fedi_param_str(rq->params, keys[i]);
@@ -194,7 +206,7 @@ fedi_page_params(fedi_req_t *rq, fedi_page_t *pg, ngx_uint_t def,
     pg->limit = (ngx_uint_t) fedi_param_int(rq->params, "limit", def, 1, max);
     ngx_sprintf((u_char *) pg->limit_str, "%ui%Z", pg->limit);
 
-    return NGX_OK;
+    return pg;
 }
 
 
