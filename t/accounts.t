@@ -20,24 +20,8 @@ $t->write_default_conf();
 
 $t->run();
 
-my $app = $t->post('/api/v1/apps', form => {
-    client_name => 'accounts', redirect_uris => 'urn:ietf:wg:oauth:2.0:oob',
-    scopes => 'read write follow' })->{json};
-my $app_token = $t->post('/oauth/token', form => {
-    grant_type => 'client_credentials', client_id => $app->{client_id},
-    client_secret => $app->{client_secret}, scope => 'read write follow',
-})->{json}{access_token};
-
-sub user {
-    my ($name) = @_;
-    my $r = $t->post('/api/v1/accounts', token => $app_token, form => {
-        username => $name, email => "$name\@example.test",
-        password => 'correct horse', agreement => 'true' });
-    return $r->{json}{access_token};
-}
-
-my $alice = user('alice');
-my $bob = user('bob');
+my ($alice) = $t->sign_up('alice');
+my ($bob) = $t->sign_up('bob');
 
 my $r = $t->get('/api/v1/accounts/verify_credentials', token => $alice);
 my $me = $r->{json};
@@ -154,9 +138,7 @@ ok($r->{json}[0]{blocked_by} && $r->{json}[0]{following},
 
 # blocks, mutes, notes, follow requests, followers
 
-my ($carol) = map { user($_) } 'carol';
-my $carol_id = $t->get('/api/v1/accounts/verify_credentials', token => $carol)
-    ->{json}{id};
+my ($carol, $carol_id) = $t->sign_up('carol');
 
 $r = $t->post("/api/v1/accounts/$carol_id/mute", token => $alice,
               form => { notifications => 'false', duration => 3600 });

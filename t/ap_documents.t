@@ -26,24 +26,6 @@ my $t = Fedi::Test->new(domain => $DOMAIN, https => 'on');
 $t->write_default_conf();
 $t->run();
 
-my $app = $t->post('/api/v1/apps', form => {
-    client_name => 'ap', redirect_uris => 'urn:ietf:wg:oauth:2.0:oob',
-    scopes => 'read write follow' })->{json};
-my $app_token = $t->post('/oauth/token', form => {
-    grant_type => 'client_credentials', client_id => $app->{client_id},
-    client_secret => $app->{client_secret}, scope => 'read write follow',
-})->{json}{access_token};
-
-sub user {
-    my ($name) = @_;
-    my $tok = $t->post('/api/v1/accounts', token => $app_token, form => {
-        username => $name, email => "$name\@example.test",
-        password => 'correct horse', agreement => 'true' })->{json}{access_token};
-    my $id = $t->get('/api/v1/accounts/verify_credentials', token => $tok)
-        ->{json}{id};
-    return ($tok, $id);
-}
-
 sub ap_get {
     my ($path, $accept) = @_;
     return $t->get($path, headers => { Accept => $accept // $AP });
@@ -56,9 +38,9 @@ sub post {
     return $r->{json};
 }
 
-my ($alice, $alice_id) = user('alice');
-my ($bob, $bob_id) = user('bob');
-my ($carol, $carol_id) = user('carol');
+my ($alice, $alice_id) = $t->sign_up('alice');
+my ($bob, $bob_id) = $t->sign_up('bob');
+my ($carol, $carol_id) = $t->sign_up('carol');
 
 my $hostile = q{<script>&"'</script>};
 my $r = $t->patch('/api/v1/accounts/update_credentials', token => $alice,

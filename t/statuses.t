@@ -13,31 +13,13 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Fedi::Test;
 
-my $t = Fedi::Test->new();
+my $t = Fedi::Test->new(app_name => 'statuses');
 $t->write_default_conf("    fedi_max_characters 100;\n");
 $t->run();
 
-my $app = $t->post('/api/v1/apps', form => {
-    client_name => 'statuses', redirect_uris => 'urn:ietf:wg:oauth:2.0:oob',
-    scopes => 'read write follow' })->{json};
-my $app_token = $t->post('/oauth/token', form => {
-    grant_type => 'client_credentials', client_id => $app->{client_id},
-    client_secret => $app->{client_secret}, scope => 'read write follow',
-})->{json}{access_token};
-
-sub user {
-    my ($name) = @_;
-    my $tok = $t->post('/api/v1/accounts', token => $app_token, form => {
-        username => $name, email => "$name\@example.test",
-        password => 'correct horse', agreement => 'true' })->{json}{access_token};
-    my $id = $t->get('/api/v1/accounts/verify_credentials', token => $tok)
-        ->{json}{id};
-    return ($tok, $id);
-}
-
-my ($alice, $alice_id) = user('alice');
-my ($bob, $bob_id) = user('bob');
-my ($carol, $carol_id) = user('carol');
+my ($alice, $alice_id) = $t->sign_up('alice');
+my ($bob, $bob_id) = $t->sign_up('bob');
+my ($carol, $carol_id) = $t->sign_up('carol');
 
 # follow
 
@@ -242,7 +224,7 @@ is($t->get('/api/v1/timelines/home')->{status}, 401, 'home needs a token');
 
 # favourites and bookmarks
 
-my ($dave, $dave_id) = user('dave');
+my ($dave, $dave_id) = $t->sign_up('dave');
 my $post = $t->post('/api/v1/statuses', token => $dave,
                     form => { status => 'like me' })->{json};
 $r = $t->post("/api/v1/statuses/$post->{id}/favourite", token => $alice);

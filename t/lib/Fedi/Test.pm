@@ -107,6 +107,7 @@ sub new {
         pg       => undef,
         no_module => $opts{no_module},
         rate_limit => $opts{rate_limit},   # API requests per 5 minutes
+        app_name => $opts{app_name},       # sign_up()'s app
     }, $class;
 
     $self->{module} = $self->{asan}
@@ -366,14 +367,16 @@ sub psql {
 
 
 # sign_up($name): a local user, signed up through the API with an app's
-# client-credentials token; its access token and account id
+# client-credentials token (the app named by new()'s app_name, "tests" by
+# default); its access token and account id
 
 sub sign_up {
     my ($self, $name) = @_;
 
     $self->{app_token} //= do {
         my $app = $self->post('/api/v1/apps', form => {
-            client_name => 'tests', redirect_uris => 'urn:ietf:wg:oauth:2.0:oob',
+            client_name => $self->{app_name} // 'tests',
+            redirect_uris => 'urn:ietf:wg:oauth:2.0:oob',
             scopes => 'read write follow' })->{json};
         $self->post('/oauth/token', form => {
             grant_type => 'client_credentials', client_id => $app->{client_id},
