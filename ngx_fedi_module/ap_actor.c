@@ -514,14 +514,8 @@ ap_featured_tags_loaded(fedi_req_t *rq, PGresult *res)
 {
     fedi_json_t  *j;
 
-    if (PQntuples(res) != 1) {
-        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
-        return;
-    }
-
-    j = fedi_json_new(rq);
+    j = fedi_json_one(rq, res);
     if (j == NULL) {
-        fedi_send_internal_error(rq);
         return;
     }
 

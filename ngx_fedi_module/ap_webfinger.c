@@ -117,14 +117,8 @@ ap_webfinger_loaded(fedi_req_t *rq, PGresult *res)
 
     static ngx_str_t  cache = ngx_string("max-age=259200, public");
 
-    if (PQntuples(res) != 1) {
-        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
-        return;
-    }
-
-    j = fedi_json_new(rq);
+    j = fedi_json_one(rq, res);
     if (j == NULL) {
-        fedi_send_internal_error(rq);
         return;
     }
 

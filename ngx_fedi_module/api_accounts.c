@@ -497,14 +497,8 @@ fedi_credentials_loaded(fedi_req_t *rq, PGresult *res)
     const char   *role;
     fedi_json_t  *j;
 
-    if (PQntuples(res) != 1) {
-        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
-        return;
-    }
-
-    j = fedi_json_new(rq);
+    j = fedi_json_one(rq, res);
     if (j == NULL) {
-        fedi_send_internal_error(rq);
         return;
     }
 
@@ -936,14 +930,8 @@ fedi_account_loaded(fedi_req_t *rq, PGresult *res)
 {
     fedi_json_t  *j;
 
-    if (PQntuples(res) != 1) {
-        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
-        return;
-    }
-
-    j = fedi_json_new(rq);
+    j = fedi_json_one(rq, res);
     if (j == NULL) {
-        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1167,14 +1155,8 @@ fedi_preferences_loaded(fedi_req_t *rq, PGresult *res)
 {
     fedi_json_t  *j;
 
-    if (PQntuples(res) != 1) {
-        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
-        return;
-    }
-
-    j = fedi_json_new(rq);
+    j = fedi_json_one(rq, res);
     if (j == NULL) {
-        fedi_send_internal_error(rq);
         return;
     }
 

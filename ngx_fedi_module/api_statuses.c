@@ -991,14 +991,8 @@ fedi_source_loaded(fedi_req_t *rq, PGresult *res)
 {
     fedi_json_t  *j;
 
-    if (PQntuples(res) != 1) {
-        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
-        return;
-    }
-
-    j = fedi_json_new(rq);
+    j = fedi_json_one(rq, res);
     if (j == NULL) {
-        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1149,14 +1143,8 @@ fedi_status_loaded(fedi_req_t *rq, PGresult *res)
     fedi_json_t  *j;
 
     /* what the viewer may not see does not exist: 404, never 403 */
-    if (PQntuples(res) != 1) {
-        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
-        return;
-    }
-
-    j = fedi_json_new(rq);
+    j = fedi_json_one(rq, res);
     if (j == NULL) {
-        fedi_send_internal_error(rq);
         return;
     }
 
@@ -1187,14 +1175,8 @@ fedi_status_deleted(fedi_req_t *rq, PGresult *res)
     fedi_json_t  *j;
     int           col;
 
-    if (PQntuples(res) != 1) {
-        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
-        return;
-    }
-
-    j = fedi_json_new(rq);
+    j = fedi_json_one(rq, res);
     if (j == NULL) {
-        fedi_send_internal_error(rq);
         return;
     }
 

@@ -336,6 +336,27 @@ fedi_http_pg_handler(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
 }
 
 
+/* the JSON answer to a statement that finds one row: NULL after answering
+ * 404 when it found none, or 500 */
+fedi_json_t *
+fedi_json_one(fedi_req_t *rq, PGresult *res)
+{
+    fedi_json_t  *j;
+
+    if (PQntuples(res) != 1) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return NULL;
+    }
+
+    j = fedi_json_new(rq);
+    if (j == NULL) {
+        fedi_send_internal_error(rq);
+    }
+
+    return j;
+}
+
+
 fedi_json_t *
 fedi_json_new(fedi_req_t *rq)
 {
