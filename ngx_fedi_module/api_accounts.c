@@ -74,7 +74,6 @@ static void fedi_account_lookup_remote(fedi_req_t *rq, PGresult *res);
 static void fedi_account_resolved(fedi_req_t *rq, ngx_int_t found);
 static void api_account_search(fedi_req_t *rq);
 static void fedi_account_loaded(fedi_req_t *rq, PGresult *res);
-static void fedi_accounts_loaded(fedi_req_t *rq, PGresult *res);
 static void api_relationships(fedi_req_t *rq);
 static void fedi_relationships_loaded(fedi_req_t *rq, PGresult *res);
 static void api_preferences(fedi_req_t *rq);
@@ -990,7 +989,9 @@ api_account_search(fedi_req_t *rq)
 }
 
 
-static void
+/* an array of the Accounts of a result (any statement of
+ * FEDI_ACCOUNT_COLS first) */
+void
 fedi_accounts_loaded(fedi_req_t *rq, PGresult *res)
 {
     int           i, n;

@@ -52,7 +52,6 @@ static void api_notification_dismiss(fedi_req_t *rq);
 static void fedi_notifications_cleared(fedi_req_t *rq, PGresult *res);
 static void api_notifications_unread(fedi_req_t *rq);
 static void api_notification_group_accounts(fedi_req_t *rq);
-static void fedi_group_accounts_loaded(fedi_req_t *rq, PGresult *res);
 static void fedi_notifications_counted(fedi_req_t *rq, PGresult *res);
 static char *fedi_types_array(fedi_req_t *rq, const char *key);
 
@@ -527,31 +526,5 @@ api_notification_group_accounts(fedi_req_t *rq)
     }
 
     fedi_query(rq, FEDI_SQL_NOTIFICATION_GROUP_ACCOUNTS,
-               fedi_group_accounts_loaded, 2, rq->token->account_id, key);
-}
-
-
-static void
-fedi_group_accounts_loaded(fedi_req_t *rq, PGresult *res)
-{
-    int           i, n;
-    fedi_json_t  *j;
-
-    j = fedi_json_new(rq);
-    if (j == NULL) {
-        fedi_send_internal_error(rq);
-        return;
-    }
-
-    n = PQntuples(res);
-
-    fedi_json_arr_open(j);
-
-    for (i = 0; i < n; i++) {
-        fedi_account_render(rq, j, res, i, 0);
-    }
-
-    fedi_json_arr_close(j);
-
-    fedi_send_json(rq, NGX_HTTP_OK, j);
+               fedi_accounts_loaded, 2, rq->token->account_id, key);
 }

@@ -29,6 +29,7 @@ void fedi_account_media_url(fedi_req_t *rq, fedi_json_t *j, const char *key,
     const char *file, const char *remote, const char *missing);
 
 /* a Relationship from the columns of FEDI_SQL_RELATIONSHIPS */
+void fedi_accounts_loaded(fedi_req_t *rq, PGresult *res);
 void fedi_relationship_render(fedi_json_t *j, PGresult *res, int row,
     int col);
 
