@@ -42,8 +42,6 @@ static void api_notifications_v2(fedi_req_t *rq);
 static void fedi_notifications_query(fedi_req_t *rq, fedi_result_pt next);
 static void fedi_notifications_loaded(fedi_req_t *rq, PGresult *res);
 static void fedi_notifications_grouped(fedi_req_t *rq, PGresult *res);
-static void fedi_notification_render(fedi_req_t *rq, fedi_json_t *j,
-    PGresult *res, int row);
 static void fedi_group_key(PGresult *res, int row, char *key, size_t len);
 static void api_notification_get(fedi_req_t *rq);
 static void fedi_notification_loaded(fedi_req_t *rq, PGresult *res);
@@ -203,7 +201,7 @@ fedi_group_key(PGresult *res, int row, char *key, size_t len)
 }
 
 
-static void
+void
 fedi_notification_render(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     int row)
 {

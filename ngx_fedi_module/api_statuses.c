@@ -88,8 +88,6 @@ static void api_account_statuses(fedi_req_t *rq);
 static void api_timeline_tag(fedi_req_t *rq);
 static void api_conversations(fedi_req_t *rq);
 static void fedi_conversations_loaded(fedi_req_t *rq, PGresult *res);
-static int fedi_conversation_render(fedi_req_t *rq, fedi_json_t *j,
-    PGresult *res, int i);
 static void api_conversation_read(fedi_req_t *rq);
 static void api_conversation_delete(fedi_req_t *rq);
 static void fedi_conversation_mark(fedi_req_t *rq, const char *remove);
@@ -1414,7 +1412,7 @@ fedi_conversations_loaded(fedi_req_t *rq, PGresult *res)
 
 
 /* the Conversation whose rows start at i; the row after them */
-static int
+int
 fedi_conversation_render(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     int i)
 {

@@ -78,6 +78,9 @@ typedef void (*fedi_result_pt)(fedi_req_t *rq, PGresult *res);
 #define FEDI_ROUTE_CORS       0x01     /* Access-Control-Allow-Origin: * */
 #define FEDI_ROUTE_TOKEN      0x02     /* a bearer token is required */
 #define FEDI_ROUTE_USER       0x04     /* ... belonging to a user */
+#define FEDI_ROUTE_STREAM     0x08     /* the token may also come as
+                                          access_token or the WebSocket
+                                          subprotocol */
 
 
 typedef struct {
@@ -172,6 +175,13 @@ void fedi_jobs_kick(void);
 void fedi_jobs_inbox(void);
 void fedi_jobs_exit(ngx_cycle_t *cycle);
 
+/* fedi_stream.c */
+ngx_int_t fedi_stream_init(ngx_cycle_t *cycle);
+void fedi_stream_exit(ngx_cycle_t *cycle);
+void fedi_stream_wake(void);
+void fedi_stream_revoke(const char *what);
+ngx_int_t fedi_stream_token(fedi_req_t *rq, u_char **p, size_t *n);
+
 /* fedi_mail.c */
 ngx_int_t fedi_mail_init(ngx_cycle_t *cycle);
 void fedi_mail_exit(ngx_cycle_t *cycle);
@@ -200,6 +210,7 @@ extern const fedi_route_t  fedi_routes_relationships[];
 extern const fedi_route_t  fedi_routes_search[];
 extern const fedi_route_t  fedi_routes_inbox[];
 extern const fedi_route_t  fedi_routes_ap[];
+extern const fedi_route_t  fedi_routes_streaming[];
 
 
 #define GET     NGX_HTTP_GET

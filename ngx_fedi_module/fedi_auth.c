@@ -124,13 +124,19 @@ void
 fedi_auth(fedi_req_t *rq)
 {
     u_char              *p, *end;
-    ngx_uint_t           n;
+    size_t               n;
     ngx_table_elt_t     *h;
     fedi_auth_entry_t   *e;
     ngx_http_request_t  *r;
 
     r = rq->r;
     h = r->headers_in.authorization;
+
+    if (h == NULL && (rq->route->flags & FEDI_ROUTE_STREAM)
+        && fedi_stream_token(rq, &p, &n) == NGX_OK)
+    {
+        goto token;
+    }
 
     if (h == NULL || h->value.len < 8
         || ngx_strncasecmp(h->value.data, (u_char *) "Bearer ", 7) != 0)
@@ -147,6 +153,8 @@ fedi_auth(fedi_req_t *rq)
     }
 
     n = end - p;
+
+token:
 
     rq->token = ngx_pcalloc(r->pool, sizeof(fedi_token_t));
     if (rq->token == NULL) {

@@ -21,6 +21,14 @@ typedef struct {
     ((pg)->bound[2] ? (fedi_sql_id_e) ((id) + 1) : (id))
 
 
+/* the viewer's marks among FEDI_STATUS_COLS (fedi_status.c's S_*) */
+#define FEDI_STATUS_COL_FAVOURITED  19
+#define FEDI_STATUS_COL_BOOKMARKED  20
+#define FEDI_STATUS_COL_REBLOGGED   21
+#define FEDI_STATUS_COL_PINNED      22
+#define FEDI_STATUS_COL_MUTED       24
+
+
 void fedi_status_render(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     int row);
 void fedi_status_render_text(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
@@ -30,6 +38,12 @@ void fedi_status_render_at(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
 fedi_page_t *fedi_page_new(fedi_req_t *rq, ngx_uint_t def, ngx_uint_t max);
 ngx_int_t fedi_page_link(fedi_req_t *rq, PGresult *res, fedi_page_t *pg);
 void fedi_statuses_send(fedi_req_t *rq, PGresult *res, fedi_page_t *pg);
+
+/* api_notifications.c, api_statuses.c: for the streaming API too */
+void fedi_notification_render(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    int row);
+int fedi_conversation_render(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    int i);
 
 
 #endif /* _FEDI_STATUS_H_INCLUDED_ */

@@ -460,8 +460,12 @@ ngx_http_fedi_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (fedi_stream_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (fedi_pg_listen(fedi_pool, "LISTEN fedi_cache; LISTEN fedi_fanout;"
-                                    " LISTEN fedi_inbox",
+                                    " LISTEN fedi_inbox; LISTEN fedi_stream",
                        ngx_http_fedi_notify)
         != NGX_OK)
     {
@@ -482,6 +486,12 @@ ngx_http_fedi_notify(const char *channel, const char *payload)
         fedi_instance_invalidate();
         fedi_jobs_kick();
         fedi_jobs_inbox();
+        fedi_stream_wake();
+        return;
+    }
+
+    if (ngx_strcmp(channel, "fedi_stream") == 0) {
+        fedi_stream_wake();
         return;
     }
 
@@ -505,6 +515,7 @@ ngx_http_fedi_notify(const char *channel, const char *payload)
     }
 
     fedi_auth_invalidate(payload);
+    fedi_stream_revoke(payload);
 }
 
 
@@ -514,6 +525,7 @@ ngx_http_fedi_exit_process(ngx_cycle_t *cycle)
     ngx_http_fedi_main_conf_t  *mcf;
 
     fedi_jobs_exit(cycle);
+    fedi_stream_exit(cycle);
     fedi_pg_pool_destroy(fedi_pool);
     fedi_pool = NULL;
 
