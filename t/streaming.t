@@ -410,6 +410,31 @@ my @c = of_event('conversation', @m);
 is(scalar @c, 1, 'a conversation event');
 is($c[0]{data}{last_status}{id}, $s4->{id}, 'whose last status is the message');
 
+# ---- masto.js and megalodon (t/clients/streaming.mjs) ----
+
+SKIP: {
+    my $dir = "$FindBin::Bin/clients";
+    my $node = "$dir/node_modules/.bin/node";
+    skip 't/clients/node_modules is missing', 1 unless -x $node;
+
+    my $base = 'http://127.0.0.1:' . $t->port(8080);
+    my $out = `cd $dir && $node streaming.mjs $base $alice $bob $carol $dave 2>&1`;
+    my $rc = $? >> 8;
+    my $k = 0;
+
+    for my $line (split /\n/, $out) {
+        if ($line =~ /^(not )?ok \d+ - (.*)$/) {
+            ok(!$1, $2);
+            $k++;
+        } elsif ($line =~ /^#/) {
+            diag($line);
+        }
+    }
+
+    ok($k >= 14 && $rc == 0, "the client script ran its checks ($k)")
+        or diag($out);
+}
+
 # ---- hostile frames ----
 
 sub closed_with {
