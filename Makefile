@@ -25,7 +25,8 @@ PURE_SRCS   := $(wildcard $(TOP)/ngx_fedi_module/fedi_json.c \
                           $(TOP)/ngx_fedi_module/fedi_httpsig.c \
                           $(TOP)/ngx_fedi_module/fedi_html.c \
                           $(TOP)/ngx_fedi_module/fedi_sql.c \
-                          $(TOP)/ngx_fedi_module/fedi_addr.c)
+                          $(TOP)/ngx_fedi_module/fedi_addr.c \
+                          $(TOP)/ngx_fedi_module/fedi_ws.c)
 MOD_SRCS    := $(wildcard $(TOP)/ngx_fedi_module/*.c $(TOP)/ngx_fedi_module/*.h) \
                $(TOP)/config
 

@@ -480,6 +480,13 @@ fedi_stream_handler(fedi_req_t *rq)
         }
 
     } else {
+        /* the events are written to the connection itself */
+        if (r->http_version >= NGX_HTTP_VERSION_20) {
+            fedi_send_error(rq, NGX_HTTP_BAD_REQUEST,
+                            "Server-sent events need HTTP/1.1");
+            return;
+        }
+
         for (ch = fedi_stream_channels; ch->name; ch++) {
             if (ngx_strlen(ch->path) == path.len
                 && ngx_strncmp(ch->path, path.data, path.len) == 0)

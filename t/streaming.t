@@ -384,6 +384,12 @@ is(scalar(grep { $_->{stream}[0] eq 'user' } of_event('update', @m)), 1,
 is(scalar(grep { ($_->{event} // '') eq 'update' } sse_events(sse_read($sse, 1))), 0,
    'but not the public stream');
 
+# following later: the older posts join the feed, unannounced
+$t->post("/api/v1/accounts/$bob_id/follow", token => $carol);
+is(scalar(grep { $_->{stream}[0] eq 'user' } of_event('update', ws_messages($wc, 1))),
+   0, 'a new follower is not sent the older posts');
+$t->post("/api/v1/accounts/$bob_id/unfollow", token => $carol);
+
 # unsubscribe
 ws_send($wa, 1, json_encode({ type => 'unsubscribe', stream => 'public:local' }));
 sleep 0.3;

@@ -512,6 +512,10 @@ report "POST /inbox, signed, key cached (16 conns)" \
        "$(measure -c16 "$URL/static/accepted.json")" \
        "$(measure -c16 -s "$B/inbox.lua" "$URL")" "static file, same answer"
 
+# the streaming API: idle connections held, delay from a post to its
+# event at many subscribers (its own nginx, sized for the connections)
+"$TOP/tools/bench_stream.sh" "$CONNINFO" "$B" "$MODULE"
+
 if grep -E '\[(alert|crit|emerg)\]' "$B/nginx/logs/error.log"; then
     echo "bench: nginx logged alerts" >&2
     exit 1
