@@ -1409,6 +1409,7 @@ fedi_stream_flush(fedi_stream_client_t *cl)
         }
 
         cl->out_pos += n;
+        cl->stalled = ngx_current_msec;     /* it reads: not stalled */
     }
 
     if (cl->out) {

@@ -406,6 +406,15 @@ post_status($bob, status => 'with a long profile');
 ok((grep { length($_->{payload} // '') > 9000 } of_event('update', @m)),
    'an event larger than 8000 bytes arrives');
 
+# the workers' listening connections lost: what was posted meanwhile
+# arrives when they are back
+$t->psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+         . " WHERE query LIKE 'LISTEN %'");
+my $s6 = post_status($bob, status => 'while nobody listened');
+@m = ws_messages($wa, 3);
+ok((grep { $_->{data}{id} eq $s6->{id} } of_event('update', @m)),
+   'an event committed while the LISTEN connection was down arrives');
+
 # a direct message: the conversation on direct
 my $wdir = ws_open(token => $alice, path => '/api/v1/streaming?stream=direct');
 is($wdir->{status}, 101, 'direct stream');
