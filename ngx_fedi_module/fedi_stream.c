@@ -456,6 +456,13 @@ fedi_stream_handler(fedi_req_t *rq)
     proto = NULL;
     ngx_str_null(&accept);
 
+    /* a worker on its way out: the client goes to a new one */
+    if (ngx_exiting || ngx_terminate) {
+        fedi_send_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE,
+                        "The server is restarting, try again");
+        return;
+    }
+
     path.data = r->uri.data + sizeof("/api/v1/streaming") - 1;
     path.len = r->uri.len - (sizeof("/api/v1/streaming") - 1);
 
@@ -1256,6 +1263,9 @@ fedi_stream_close(fedi_stream_client_t *cl, unsigned code)
         return;
     }
 
+    /* an exiting worker waits for this one (an open socket at its exit
+     * would be an alert), but not long */
+    cl->beat.cancelable = 0;
     ngx_add_timer(&cl->beat, FEDI_STREAM_LINGER);
 }
 
