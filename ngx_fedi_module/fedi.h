@@ -53,6 +53,7 @@ typedef struct {
     size_t               image_size_limit;
     size_t               video_size_limit;
     ngx_msec_t           instance_cache;
+    size_t               stream_buffer; /* unsent output of a stream */
     ngx_uint_t           rate_limit;   /* per 5 minutes; 0: off */
     ngx_str_t            smtp;         /* smtp://host:port, or none */
     ngx_str_t            smtp_from;

@@ -20,9 +20,10 @@
  * read: the worker remembers what it delivered above a gap and waits a
  * few seconds for the gap to fill (a rolled-back transaction never does).
  *
- * Clients: a bounded output buffer each (a slow reader is dropped), none
- * while idle; a heartbeat (":thump" for SSE, a ping for WebSocket); a cap
- * of streams per token per worker; a revoked token closes its streams.
+ * Clients: a bounded output buffer each (fedi_stream_buffer: a slow
+ * reader is dropped), none while idle; a heartbeat (":thump" for SSE, a
+ * ping for WebSocket); a cap of streams per token per worker; a revoked
+ * token closes its streams.
  * The connections are "idle" for nginx, so a reload closes them at once,
  * with a close frame (1001), and clients reconnect to the new workers.
  */
@@ -41,7 +42,6 @@
 
 #define FEDI_STREAM_BUCKETS    1024
 #define FEDI_STREAM_BATCH      500
-#define FEDI_STREAM_OUT_MAX    (1024 * 1024)  /* a slower reader is dropped */
 #define FEDI_STREAM_MSG_MAX    16384          /* a client message, in bytes */
 #define FEDI_STREAM_IN_SIZE    (FEDI_STREAM_MSG_MAX + FEDI_WS_HEADER_MAX)
 #define FEDI_STREAM_PER_TOKEN  32             /* streams of a token */
@@ -1304,7 +1304,8 @@ fedi_stream_reserve(fedi_stream_client_t *cl, size_t n)
 
     used = cl->out_len - cl->out_pos;
 
-    if (used + n > FEDI_STREAM_OUT_MAX) {
+    /* one message always fits in an empty buffer, however large */
+    if (used && used + n > fedi_st->mcf->stream_buffer) {
         ngx_log_error(NGX_LOG_INFO, cl->c->log, 0,
                       "fedi: stream client reads too slowly, dropped");
         fedi_stream_drop(cl);

@@ -184,6 +184,13 @@ static ngx_command_t  ngx_http_fedi_commands[] = {
       offsetof(ngx_http_fedi_main_conf_t, smtp_from),
       NULL },
 
+    { ngx_string("fedi_stream_buffer"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, stream_buffer),
+      NULL },
+
     { ngx_string("fedi_instance_cache"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -266,6 +273,7 @@ ngx_http_fedi_create_main_conf(ngx_conf_t *cf)
     mcf->image_size_limit = NGX_CONF_UNSET_SIZE;
     mcf->video_size_limit = NGX_CONF_UNSET_SIZE;
     mcf->instance_cache = NGX_CONF_UNSET_MSEC;
+    mcf->stream_buffer = NGX_CONF_UNSET_SIZE;
     mcf->rate_limit = NGX_CONF_UNSET_UINT;
     mcf->fetch.timeout = NGX_CONF_UNSET_MSEC;
     mcf->fetch.max_body = NGX_CONF_UNSET_SIZE;
@@ -300,6 +308,7 @@ ngx_http_fedi_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_size_value(mcf->image_size_limit, 16 * 1024 * 1024);
     ngx_conf_init_size_value(mcf->video_size_limit, 99 * 1024 * 1024);
     ngx_conf_init_msec_value(mcf->instance_cache, 30000);
+    ngx_conf_init_size_value(mcf->stream_buffer, 1024 * 1024);
     ngx_conf_init_uint_value(mcf->rate_limit, 300);
     mcf->max_poll_options = 4;
     mcf->max_poll_option_chars = 50;

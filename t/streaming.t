@@ -20,7 +20,10 @@ use Time::HiRes qw(time sleep);
 use Fedi::Test qw(json_decode json_encode);
 
 my $t = Fedi::Test->new(app_name => 'streaming');
-$t->write_default_conf();
+# a second port whose sockets have small send buffers, and little room
+# per stream: a client that does not read is soon over its budget
+$t->write_default_conf("    fedi_stream_buffer 64k;\n",
+    "        listen 127.0.0.1:%%PORT_8081%% sndbuf=4k;\n");
 $t->run();
 
 my ($alice, $alice_id) = $t->sign_up('alice');
@@ -414,6 +417,33 @@ my $s6 = post_status($bob, status => 'while nobody listened');
 @m = ws_messages($wa, 3);
 ok((grep { $_->{data}{id} eq $s6->{id} } of_event('update', @m)),
    'an event committed while the LISTEN connection was down arrives');
+
+# a reader that stops reading is dropped, the others carry on
+{
+    use Socket qw(SOL_SOCKET SO_RCVBUF);
+    my $slow = IO::Socket::INET->new(Proto => 'tcp');
+    $slow->setsockopt(SOL_SOCKET, SO_RCVBUF, 4096);
+    $slow->connect(Socket::pack_sockaddr_in($t->port(8081),
+                                            Socket::inet_aton('127.0.0.1')))
+        or die "connect: $!";
+    $slow->syswrite("GET /api/v1/streaming/public HTTP/1.1\r\nHost: "
+                    . $t->domain() . "\r\nAuthorization: Bearer $carol\r\n\r\n");
+    sleep 0.5;
+    # bob's statuses weigh 10 KB each, with his long profile
+    post_status($bob, status => "filler $_") for 1 .. 16;
+    ws_messages($wa, 0.5);
+    my ($got, $eof) = ('', 0);
+    my $sel = IO::Select->new($slow);
+    my $end = time + 10;
+    while (time < $end && $sel->can_read($end - time)) {
+        my $n = $slow->sysread($got, 65536, length $got);
+        if (!$n) { $eof = 1; last }
+    }
+    ok($eof, 'a client that reads too slowly is dropped');
+    my $s7 = post_status($bob, status => 'still streaming');
+    ok((grep { $_->{data}{id} eq $s7->{id} } of_event('update', ws_messages($wa))),
+       'the others still get their events');
+}
 
 # a direct message: the conversation on direct
 my $wdir = ws_open(token => $alice, path => '/api/v1/streaming?stream=direct');
