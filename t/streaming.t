@@ -480,6 +480,51 @@ SKIP: {
         or diag($out);
 }
 
+# ---- a second node on the same database ----
+
+{
+    my $d = $t->testdir() . '/node2';
+    mkdir $d;
+    my $port = $t->port(8082);
+    my $http = $t->test_globals_http() =~ s{\Q@{[ $t->testdir() ]}\E/}{$d/}gr;
+    my $conf = $t->test_globals() =~ s{\Q@{[ $t->testdir() ]}\E/}{$d/}gr;
+    open my $fh, '>', "$d/nginx.conf" or die;
+    print $fh "$conf\nevents {}\nhttp {\n$http\n    server {\n"
+        . "        listen 127.0.0.1:$port;\n        location / { fedi; }\n"
+        . "    }\n}\n";
+    close $fh;
+    my %env = $t->_nginx_env();
+    local @ENV{keys %env} = values %env;
+    system("$Fedi::Test::NGINX -p $d/ -c $d/nginx.conf -e $d/error.log") == 0
+        or die "the second node did not start";
+    $t->waitforsocket($port);
+
+    my $s = $t->connect(port => $port);
+    my $n2 = { sock => $s, buf => '' };
+    $s->syswrite("GET /api/v1/streaming?stream=user HTTP/1.1\r\nHost: "
+        . $t->domain() . "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        . "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        . "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer $alice\r\n\r\n");
+    my $sel = IO::Select->new($s);
+    while ($n2->{buf} !~ /\r\n\r\n/ && $sel->can_read(10)) {
+        last unless $s->sysread($n2->{buf}, 65536, length $n2->{buf});
+    }
+    like($n2->{buf}, qr{^HTTP/1\.1 101}, 'a stream on a second node');
+    $n2->{buf} =~ s/^.*?\r\n\r\n//s;
+    sleep 0.3;
+
+    my $s8 = post_status($bob, status => 'posted on the first node');
+    ok((grep { $_->{data}{id} eq $s8->{id} } of_event('update', ws_messages($n2))),
+       'its subscriber gets the event of a post on the first node');
+
+    my ($master) = `cat $d/nginx.pid` =~ /(\d+)/;
+    kill 'QUIT', $master;
+    $t->wait_exited([$master], 30);
+    close $s;
+    unlike(`cat $d/error.log`, qr/\[(alert|crit|emerg)\]/,
+           'the second node logged no alert');
+}
+
 # ---- hostile frames ----
 
 sub closed_with {
