@@ -974,7 +974,8 @@ fedi_ws_handshake(fedi_req_t *rq, ngx_str_t *accept, ngx_table_elt_t **proto)
 
     SHA1(buf, p - buf, hash);
 
-    accept->data = ngx_pnalloc(r->pool, ngx_base64_encoded_length(sizeof(hash)));
+    accept->data = ngx_pnalloc(r->pool,
+                               ngx_base64_encoded_length(sizeof(hash)));
     if (accept->data == NULL) {
         fedi_send_internal_error(rq);
         return NGX_DECLINED;
