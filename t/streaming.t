@@ -157,6 +157,8 @@ sub ws_messages {
     while (my $f = ws_recv($ws, $quiet // 1.5)) {
         if ($f->[0] == 1) {
             push @m, json_decode($f->[1]);
+        } elsif ($f->[0] == 9) {
+            ws_send($ws, 10, $f->[1]);      # as a browser answers pings
         } elsif ($f->[0] == 8) {
             push @m, { close => unpack('n', $f->[1]) };
             last;
