@@ -36,6 +36,15 @@ CREATE TRIGGER stream_events_ring AFTER INSERT ON stream_events
     FOR EACH STATEMENT EXECUTE FUNCTION fedi_stream_ring();
 
 
+-- A bulk load (an import, a benchmark's seed) may say SET
+-- fedi.stream_quiet = on: its rows are not announced.
+CREATE FUNCTION fedi_stream_quiet()
+RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(current_setting('fedi.stream_quiet', true), '') = 'on'
+$$;
+
+
 -- Whether a status goes to the public and hashtag streams, as Mastodon's
 -- fan-out decides: public, no boost, no reply to someone else, not from
 -- a silenced or suspended account.
@@ -63,6 +72,10 @@ $$;
 CREATE FUNCTION fedi_stream_feeds_new() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF fedi_stream_quiet() THEN
+        RETURN NULL;
+    END IF;
+
     INSERT INTO stream_events (stream, event, object_id)
     SELECT 'user:' || n.account_id, 'update', n.status_id
       FROM new_feeds n JOIN statuses s ON s.id = n.status_id
@@ -86,6 +99,10 @@ CREATE TRIGGER feeds_stream_new AFTER INSERT ON feeds
 CREATE FUNCTION fedi_stream_feeds_gone() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF fedi_stream_quiet() THEN
+        RETURN NULL;
+    END IF;
+
     INSERT INTO stream_events (stream, event, object_id)
     SELECT DISTINCT 'user:' || o.account_id, 'delete', o.status_id
       FROM old_feeds o JOIN statuses s ON s.id = o.status_id
@@ -107,6 +124,10 @@ CREATE TRIGGER feeds_stream_gone AFTER DELETE ON feeds
 CREATE FUNCTION fedi_stream_status_new() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF fedi_stream_quiet() THEN
+        RETURN NULL;
+    END IF;
+
     IF fedi_stream_broadcast(NEW) THEN
         INSERT INTO stream_events (stream, event, object_id, local)
         VALUES ('public', 'update', NEW.id,
@@ -125,6 +146,10 @@ CREATE TRIGGER statuses_stream_new AFTER INSERT ON statuses
 CREATE FUNCTION fedi_stream_tags_new() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF fedi_stream_quiet() THEN
+        RETURN NULL;
+    END IF;
+
     INSERT INTO stream_events (stream, event, object_id, local)
     SELECT 'hashtag:' || lower(t.name), 'update', s.id,
            fedi_stream_local(s.account_id)
@@ -146,6 +171,10 @@ CREATE TRIGGER statuses_tags_stream_new AFTER INSERT ON statuses_tags
 CREATE FUNCTION fedi_stream_mentions_new() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF fedi_stream_quiet() THEN
+        RETURN NULL;
+    END IF;
+
     INSERT INTO stream_events (stream, event, object_id)
     SELECT DISTINCT 'direct:' || x.account_id, 'conversation',
            coalesce(s.conversation_id, s.id)
@@ -178,6 +207,10 @@ DECLARE
     v_event  text;
     v_local  boolean;
 BEGIN
+    IF fedi_stream_quiet() THEN
+        RETURN NULL;
+    END IF;
+
     IF OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL THEN
         v_event := 'delete';
     ELSIF NEW.deleted_at IS NULL
@@ -216,6 +249,10 @@ CREATE TRIGGER statuses_stream_changed AFTER UPDATE OF deleted_at, edited_at
 CREATE FUNCTION fedi_stream_notifications_new() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF fedi_stream_quiet() THEN
+        RETURN NULL;
+    END IF;
+
     INSERT INTO stream_events (stream, event, object_id)
     SELECT 'user:' || n.account_id, 'notification', n.id
       FROM new_notifications n

@@ -238,6 +238,7 @@ echo
 echo "seeding 1,000,000 statuses, 1,500,000 follows and the feeds ..."
 seed_start=$SECONDS
 cat >"$B/seed.sql" <<'SQL'
+SET fedi.stream_quiet = on;   -- a seed, not events for the streams
 INSERT INTO users (account_id, email, confirmed_at)
 SELECT g, 'u' || g || '@bench.test', now() FROM generate_series(2, 10000) g;
 INSERT INTO accounts (id, username, display_name)

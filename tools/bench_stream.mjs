@@ -130,7 +130,8 @@ const subs = await openMany(Number(subsN),
   (k) => `/api/v1/streaming?stream=public:local&access_token=stream${k + 1}`,
   (payload) => {
     const now = performance.now();
-    const m = /\\"id\\":\\"(\d+)\\"/.exec(payload.toString());
+    // the status id comes first: no need to decode the whole message
+    const m = /\\"id\\":\\"(\d+)\\"/.exec(payload.subarray(0, 160).toString());
     if (!m) return;
     const w = waiting.get(m[1]) || pending;
     if (!w) return;
