@@ -118,6 +118,8 @@ struct fedi_req_s {
     fedi_pg_op_t                op;
     fedi_result_pt              next;
     void                       *data;       /* the handler's own state */
+    u_char                     *body;       /* a body read back from its */
+    size_t                      body_len;   /* temporary file, or NULL */
     unsigned                    in_query:1;
     unsigned                    pg_errors:1; /* next() sees SQL errors */
     unsigned                    finalized:1;
