@@ -24,6 +24,7 @@ use IO::Socket::SSL;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 use JSON::PP;
+use Fedi::Test ();
 
 my $TOP = do {
     my $d = __FILE__;
@@ -295,6 +296,39 @@ sub peer {
     my ($self, $name, $what, %q) = @_;
     my $qs = join '&', map { "$_=" . _urlencode($q{$_}) } sort keys %q;
     return $self->https_get($name, "/_lab/$what" . ($qs ? "?$qs" : ''));
+}
+
+
+# instance($name, http => ..., server => ..., %new): one of our instances,
+# running at https://$name on its lab address, with the lab's DNS and CA
+# for its fetches and the lab's other hosts (only they) allowed as private
+# addresses.  The rest of %new goes to Fedi::Test->new.
+sub instance {
+    my ($self, $name, %o) = @_;
+
+    my $ip = $self->host($name);
+    my ($http, $server) = (delete $o{http} // '', delete $o{server} // '');
+    my @others = grep { $_ ne $name } sort keys %{ $self->{hosts} };
+    my $allow = join ' ', map { "$self->{hosts}{$_}/32" } @others;
+
+    croak 'start_dns() comes before instance()' unless $self->dns();
+
+    my $t = Fedi::Test->new(domain => $name, https => 'on', %o);
+
+    $t->write_default_conf(
+        "    resolver " . $self->dns() . " valid=30s ipv6=off;\n"
+        . "    resolver_timeout 5s;\n"
+        . "    fedi_ssl_trusted_certificate " . $self->ca() . ";\n"
+        . "    fedi_fetch_timeout 5s;\n"
+        . ($allow ? "    fedi_outbound_allow $allow;\n" : '')
+        . $http,
+        "        listen $ip:443 ssl;\n"
+        . "        server_name $name;\n"
+        . "        ssl_certificate " . $self->cert($name) . ";\n"
+        . "        ssl_certificate_key " . $self->key($name) . ";\n"
+        . $server);
+    $t->run();
+    return $t;
 }
 
 
