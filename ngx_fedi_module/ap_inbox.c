@@ -35,6 +35,7 @@ static void fedi_inbox_stored(fedi_req_t *rq, PGresult *res);
 const fedi_route_t  fedi_routes_inbox[] = {
     { POST, "/inbox", ap_inbox, NULL, 0 },
     { POST, "/users/:name/inbox", ap_inbox, NULL, 0 },
+    { POST, "/actor/inbox", ap_inbox, NULL, 0 },
     { 0, NULL, NULL, NULL, 0 }
 };
 

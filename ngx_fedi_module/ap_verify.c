@@ -14,6 +14,7 @@ static void fedi_verify_found(fedi_req_t *rq, PGresult *res);
 static void fedi_verify_fetched(fedi_req_t *rq, ngx_int_t found);
 static void fedi_verify_fetch(fedi_req_t *rq, fedi_verify_t *v,
     const char *url);
+static void fedi_verify_got(fedi_req_t *rq, fedi_verify_t *v);
 
 
 /* parsed keys by keyId, per worker */
@@ -208,6 +209,36 @@ fedi_verify_fetched(fedi_req_t *rq, ngx_int_t found)
     }
 
     fedi_query(rq, FEDI_SQL_INBOX_KEY, fedi_verify_found, 1, v->key_id);
+}
+
+
+void
+fedi_verify_get(fedi_req_t *rq)
+{
+    const char     *why;
+    fedi_verify_t  *v;
+
+    v = ngx_pcalloc(rq->r->pool, sizeof(fedi_verify_t));
+    if (v == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    why = fedi_verify_check(rq, v, NULL, 0);
+    if (why) {
+        fedi_verify_refuse(rq, v, why);
+        return;
+    }
+
+    fedi_verify_key(rq, v, fedi_verify_got);
+}
+
+
+static void
+fedi_verify_got(fedi_req_t *rq, fedi_verify_t *v)
+{
+    rq->signed_by = 1;
+    rq->route->handler(rq);
 }
 
 

@@ -47,6 +47,12 @@ const char *fedi_verify_check(fedi_req_t *rq, fedi_verify_t *v,
 /* the signature verified with its key: done(), or 401 answered */
 void fedi_verify_key(fedi_req_t *rq, fedi_verify_t *v, fedi_verified_pt done);
 
+/*
+ * fedi_authorized_fetch: a GET for ActivityPub of a FEDI_ROUTE_SIGNED
+ * route runs its handler once its signature is verified (rq->signed_by)
+ */
+void fedi_verify_get(fedi_req_t *rq);
+
 /* 401 with why, logged with the keyId */
 void fedi_verify_refuse(fedi_req_t *rq, fedi_verify_t *v, const char *why);
 

@@ -332,6 +332,28 @@ sub instance {
 }
 
 
+# mallory_key(): the RSA key (Crypt::OpenSSL::RSA, SHA-256) whose public
+# half a peer started with (LAB_ACTOR_PEM => $lab->mallory_pem()) serves
+# as https://PEER/users/mallory's: a test signs as mallory with it.
+sub mallory_key {
+    my ($self) = @_;
+
+    return $self->{mallory} if $self->{mallory};
+
+    require Crypt::OpenSSL::RSA;
+    my $key = Crypt::OpenSSL::RSA->generate_key(2048);
+    $key->use_sha256_hash();
+
+    open(my $fh, '>', $self->mallory_pem()) or croak "mallory.pem: $!";
+    print $fh $key->get_public_key_x509_string();
+    close $fh;
+
+    return $self->{mallory} = $key;
+}
+
+sub mallory_pem { "$_[0]{dir}/mallory.pem" }
+
+
 sub _urlencode {
     my ($s) = @_;
     $s =~ s/([^A-Za-z0-9._~-])/sprintf('%%%02X', ord $1)/ge;
