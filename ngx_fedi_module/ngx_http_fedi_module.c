@@ -363,7 +363,7 @@ ngx_http_fedi_init_main_conf(ngx_conf_t *cf, void *conf)
                     mcf->https ? "https://" : "http://", &mcf->domain);
     (void) p;
 
-    if (fedi_fetch_conf_init(cf, &mcf->fetch) != NGX_OK) {
+    if (fedi_fetch_conf_init(cf, &mcf->fetch, &mcf->base_url) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -491,6 +491,7 @@ ngx_http_fedi_notify(const char *channel, const char *payload)
         fedi_instance_invalidate();
         fedi_jobs_kick();
         fedi_jobs_inbox();
+        fedi_fetch_key_load();
         return;
     }
 

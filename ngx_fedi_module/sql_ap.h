@@ -204,3 +204,7 @@ FEDI_SQL(AP_REPLIES, 5,
 /* the instance actor's public key (see sql/0025) */
 FEDI_SQL(INSTANCE_ACTOR, 0,
     "SELECT public_key FROM instance_actor")
+
+/* ... and its private key, which signs the workers' fetches */
+FEDI_SQL(INSTANCE_KEY, 0,
+    "SELECT private_key FROM instance_actor")

@@ -124,6 +124,16 @@ is($r->{status}, 200, 'open.test resolves the instance actor of ours.test')
     or diag($r->{body}, $open->error_log());
 is($r->{json}{bot}, JSON::PP::true, 'a bot');
 
+# open.test signs its fetches with its own instance actor's key: ours.test
+# verifies them (fetching https://open.test/actor, open in every mode) and
+# answers; the signer stored there is that instance actor
+$r = $open->get('/api/v1/accounts/lookup?acct=alice@ours.test', token => $bob);
+is($r->{status}, 200, 'open.test fetches alice from ours.test, signed')
+    or diag($r->{body}, $t->error_log());
+is($r->{json}{acct}, 'alice@ours.test', 'and has her');
+is($t->psql("SELECT actor_type FROM accounts WHERE uri = 'https://open.test/actor'")
+   =~ s/\s+$//r, 'Service', 'ours.test knows the signer: open.test\'s instance actor');
+
 # a suspended domain's actors are not believed
 my $FEDICTL = "$Fedi::Test::TOP/build/fedictl";
 my $out = `$FEDICTL --db '@{[ $t->conninfo() ]}' domains block peer.test 2>&1`;
