@@ -8,6 +8,7 @@
  */
 
 #include "fedi.h"
+#include "fedi_addr.h"
 #include "ap_resolve.h"
 
 
@@ -408,4 +409,30 @@ fedi_resolve_end(fedi_resolve_t *rs, ngx_int_t found)
     rs->done(rs->rq, found);
 
     ngx_http_run_posted_requests(c);
+}
+
+
+ngx_int_t
+fedi_resolve_domain(fedi_req_t *rq, const char *in, char **out)
+{
+    char        buf[300];
+    size_t      n;
+    ngx_str_t  *ours;
+
+    if (fedi_domain_normalize(in, ngx_strlen(in), buf, sizeof(buf)) != 0) {
+        return NGX_DECLINED;
+    }
+
+    n = ngx_strlen(buf);
+    ours = &rq->mcf->domain;
+
+    if (n == ours->len && ngx_strncasecmp((u_char *) buf, ours->data, n) == 0)
+    {
+        *out = NULL;
+        return NGX_OK;
+    }
+
+    *out = fedi_pstrz(rq->r->pool, (u_char *) buf, n);
+
+    return *out ? NGX_OK : NGX_ERROR;
 }

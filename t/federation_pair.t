@@ -64,9 +64,27 @@ for my $case ([$one, $alice, $two, 'bob'], [$two, $bob, $one, 'alice']) {
     is($key, $own, 'and with the key the other instance signs with');
 }
 
+# domains are compared as stored: case, a trailing dot and IDN forms
+# name the same one
+my $known = lookup($one, $alice, 'bob@two.test')->{json}{id};
+my $r = lookup($one, $alice, 'bob@TWO.Test.');
+is($r->{json}{id}, $known, 'bob@TWO.Test. is bob@two.test');
+$r = $one->get('/api/v2/search?resolve=true&q=@bob@Two.TEST', token => $alice);
+is($r->{json}{accounts}[0]{id}, $known, 'in search too');
+is(lookup($one, $alice, 'bob@two..test')->{status}, 404, 'a name that is no domain: 404');
+is($one->psql("SELECT count(*) FROM accounts WHERE domain IS NOT NULL") + 0, 1,
+   'and nothing else stored');
+
+my $FEDICTL = "$Fedi::Test::TOP/build/fedictl";
+my $out = `$FEDICTL --db '@{[ $one->conninfo() ]}' domains block 'B\xc3\x9cCHER.test.' 2>&1`;
+like($out, qr/^xn--bcher-kva\.test: created/m,
+     'fedictl domains block: an internationalized name in its ASCII form');
+$out = `$FEDICTL --db '@{[ $one->conninfo() ]}' domains unblock 'b\xc3\xbccher.test' 2>&1`;
+is($?, 0, 'and unblocked by its Unicode form') or diag($out);
+
 # a profile URL of the other instance, found through search with resolve
 
-my $r = $one->get('/api/v2/search?resolve=true&type=accounts&q=https://two.test/@bob',
+$r = $one->get('/api/v2/search?resolve=true&type=accounts&q=https://two.test/@bob',
                token => $alice);
 is($r->{status}, 200, 'a profile URL of two.test is searched for on one.test')
     or diag($r->{body});
