@@ -15,10 +15,27 @@ static void fedi_verify_fetched(fedi_req_t *rq, ngx_int_t found);
 static void fedi_verify_fetch(fedi_req_t *rq, fedi_verify_t *v,
     const char *url);
 static void fedi_verify_got(fedi_req_t *rq, fedi_verify_t *v);
+static ngx_uint_t fedi_verify_may_refetch(const char *key_id, size_t len);
+
+
+/*
+ * A key that fails to verify is fetched again (a rotated key), but once a
+ * minute at most: forged requests naming someone else's key must not make
+ * us hammer that server.  Per worker, by a hash of the keyId.
+ */
+#define FEDI_VERIFY_REFETCH_SLOTS     1024
+#define FEDI_VERIFY_REFETCH_INTERVAL  60
+
+
+typedef struct {
+    uint32_t    hash;
+    time_t      when;
+} fedi_verify_refetch_t;
 
 
 /* parsed keys by keyId, per worker */
-static fedi_httpsig_cache_t  *fedi_verify_keys;
+static fedi_httpsig_cache_t   *fedi_verify_keys;
+static fedi_verify_refetch_t   fedi_verify_refetched[FEDI_VERIFY_REFETCH_SLOTS];
 
 
 const char *
@@ -164,7 +181,9 @@ fedi_verify_found(fedi_req_t *rq, PGresult *res)
 
     rc = fedi_httpsig_verify(&v->sig, &v->hr, key);
 
-    if (rc == FEDI_HTTPSIG_EVERIFY && !v->fetched) {
+    if (rc == FEDI_HTTPSIG_EVERIFY && !v->fetched
+        && fedi_verify_may_refetch(v->key_id, klen))
+    {
         /* a rotated key: the actor once more */
         fedi_httpsig_cache_remove(fedi_verify_keys, v->key_id, klen);
         fedi_verify_fetch(rq, v, PQgetvalue(res, 0, 1));
@@ -187,6 +206,31 @@ fedi_verify_found(fedi_req_t *rq, PGresult *res)
 
     rq->data = v->saved;
     v->done(rq, v);
+}
+
+
+static ngx_uint_t
+fedi_verify_may_refetch(const char *key_id, size_t len)
+{
+    uint32_t                hash;
+    fedi_verify_refetch_t  *slot;
+
+    hash = ngx_crc32_short((u_char *) key_id, len);
+    slot = &fedi_verify_refetched[hash % FEDI_VERIFY_REFETCH_SLOTS];
+
+    if (slot->hash == hash
+        && ngx_time() - slot->when < FEDI_VERIFY_REFETCH_INTERVAL)
+    {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "fedi: the key \"%*s\" failed again within a minute:"
+                      " its actor is not fetched again", len, key_id);
+        return 0;
+    }
+
+    slot->hash = hash;
+    slot->when = ngx_time();
+
+    return 1;
 }
 
 

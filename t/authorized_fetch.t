@@ -83,6 +83,16 @@ my $other = Crypt::OpenSSL::RSA->generate_key(2048);
 $other->use_sha256_hash();
 $r = fetch('/users/alice', signed => 1, key => $other);
 is($r->{status}, 401, 'signed with a key that is not mallory\'s: 401');
+unlike($t->error_log(), qr/failed again within a minute/,
+       'the first time, mallory\'s actor was fetched again (a rotated key?)');
+# three in all: two of them reach the same worker (the limit is each
+# worker's), whichever way the connections are shared out
+for (1 .. 2) {
+    $r = fetch('/users/alice', signed => 1, key => $other);
+    is($r->{status}, 401, 'forged again: 401');
+}
+like($t->error_log(), qr/mallory#main-key" failed again within a minute: its actor is not fetched again/,
+     'but peer.test is not asked again within the minute');
 
 # the instance actor and WebFinger stay open
 
