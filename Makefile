@@ -11,7 +11,7 @@ CFLAGS_W    := -Wall -Wextra -Wno-unused-parameter -Werror
 
 # Debian packages the build, the instance and the tests need.
 DEB_BUILD   := nginx nginx-dev libpq-dev libjansson-dev libssl-dev \
-               libcurl4-openssl-dev libcrypt-dev pkg-config gcc make
+               libcurl4-openssl-dev libcrypt-dev libidn2-dev pkg-config gcc make
 DEB_RUN     := postgresql postgresql-contrib postgresql-common curl
 DEB_TEST    := perl libjson-pp-perl libio-socket-ssl-perl \
                libcrypt-openssl-rsa-perl wrk clang libclang-rt-14-dev \
@@ -64,13 +64,14 @@ FEDICTL_SRCS := $(TOP)/tools/fedictl.c $(TOP)/tools/fedictl_db.c \
                 $(TOP)/tools/fedictl_domains.c \
                 $(TOP)/tools/fedictl_accounts.c \
                 $(TOP)/ngx_fedi_module/fedi_sql.c \
-                $(TOP)/ngx_fedi_module/fedi_crypto.c
+                $(TOP)/ngx_fedi_module/fedi_crypto.c \
+                $(TOP)/ngx_fedi_module/fedi_addr.c
 
 $(BUILD)/fedictl: $(FEDICTL_SRCS) $(TOP)/tools/fedictl.h \
                   $(wildcard $(TOP)/ngx_fedi_module/*.h)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_W) -O2 -I$(TOP)/ngx_fedi_module -I$$(pg_config --includedir) \
-	    -o $@ $(FEDICTL_SRCS) -lpq -lcrypto -lcrypt
+	    -o $@ $(FEDICTL_SRCS) -lpq -lcrypto -lcrypt -lidn2
 
 # ---- running, testing, measuring: tools/run.sh, t/lib/with-test-pg.sh ----
 

@@ -35,8 +35,18 @@ void fedi_ap_outbox(fedi_req_t *rq);
 void fedi_ap_featured(fedi_req_t *rq);
 void fedi_ap_replies(fedi_req_t *rq);
 
+/* ap_instance.c: the instance actor and its outbox */
+void fedi_ap_instance_actor(fedi_req_t *rq);
+void fedi_ap_instance_outbox(fedi_req_t *rq);
+
 /* the Accept header asks for ActivityPub JSON */
 ngx_uint_t fedi_ap_wanted(fedi_req_t *rq);
+
+/*
+ * A document's JSON writer with its object opened and the plain
+ * ActivityStreams @context written; NULL after answering 500.
+ */
+fedi_json_t *fedi_ap_doc_open(fedi_req_t *rq);
 
 /* a public document: Vary, Cache-Control, then the bytes */
 void fedi_ap_send(fedi_req_t *rq, fedi_json_t *j, const char *type);

@@ -46,17 +46,21 @@ static void ap_follows_loaded(fedi_req_t *rq, PGresult *res);
 
 const fedi_route_t  fedi_routes_ap[] = {
     { GET, "/.well-known/webfinger", fedi_ap_webfinger, NULL, CORS },
-    { GET, "/users/:name", ap_actor, NULL, CORS },
-    { GET, "/@:name", ap_actor, NULL, CORS },
-    { GET, "/users/:name/outbox", fedi_ap_outbox, NULL, CORS },
-    { GET, "/users/:name/followers", ap_followers, NULL, CORS },
-    { GET, "/users/:name/following", ap_following, NULL, CORS },
+    { GET, "/actor", fedi_ap_instance_actor, NULL, CORS },
+    { GET, "/actor/outbox", fedi_ap_instance_outbox, NULL, CORS },
+    { GET, "/users/:name", ap_actor, NULL, CORS|SIGNED },
+    { GET, "/@:name", ap_actor, NULL, CORS|SIGNED },
+    { GET, "/users/:name/outbox", fedi_ap_outbox, NULL, CORS|SIGNED },
+    { GET, "/users/:name/followers", ap_followers, NULL, CORS|SIGNED },
+    { GET, "/users/:name/following", ap_following, NULL, CORS|SIGNED },
     { GET, "/users/:name/collections/featured", fedi_ap_featured, NULL,
-      CORS },
-    { GET, "/users/:name/collections/tags", ap_featured_tags, NULL, CORS },
-    { GET, "/users/:name/statuses/:id", fedi_ap_status, NULL, CORS },
-    { GET, "/users/:name/statuses/:id/replies", fedi_ap_replies, NULL, CORS },
-    { GET, "/@:name/:id", fedi_ap_status, NULL, CORS },
+      CORS|SIGNED },
+    { GET, "/users/:name/collections/tags", ap_featured_tags, NULL,
+      CORS|SIGNED },
+    { GET, "/users/:name/statuses/:id", fedi_ap_status, NULL, CORS|SIGNED },
+    { GET, "/users/:name/statuses/:id/replies", fedi_ap_replies, NULL,
+      CORS|SIGNED },
+    { GET, "/@:name/:id", fedi_ap_status, NULL, CORS|SIGNED },
     { 0, NULL, NULL, NULL, 0 }
 };
 
@@ -142,15 +146,39 @@ fedi_ap_send(fedi_req_t *rq, fedi_json_t *j, const char *type)
 {
     static ngx_str_t  vary = ngx_string("Accept");
     static ngx_str_t  cache = ngx_string("max-age=180, public");
+    static ngx_str_t  vary_signed = ngx_string("Accept, Signature");
+    static ngx_str_t  cache_signed = ngx_string("max-age=180, private");
 
-    if (fedi_add_header(rq, "Vary", &vary) != NGX_OK
-        || fedi_add_header(rq, "Cache-Control", &cache) != NGX_OK)
+    /* what a signed request sees is its signer's: no shared cache */
+    if (fedi_add_header(rq, "Vary", rq->signed_by ? &vary_signed : &vary)
+           != NGX_OK
+        || fedi_add_header(rq, "Cache-Control",
+                           rq->signed_by ? &cache_signed : &cache)
+           != NGX_OK)
     {
         fedi_send_internal_error(rq);
         return;
     }
 
     fedi_send_chunks(rq, NGX_HTTP_OK, type, j);
+}
+
+
+fedi_json_t *
+fedi_ap_doc_open(fedi_req_t *rq)
+{
+    fedi_json_t  *j;
+
+    j = fedi_json_new(rq);
+    if (j == NULL) {
+        fedi_send_internal_error(rq);
+        return NULL;
+    }
+
+    fedi_json_obj_open(j);
+    fedi_json_kcstr(j, "@context", FEDI_AP_AS);
+
+    return j;
 }
 
 
@@ -607,14 +635,10 @@ ap_follows_loaded(fedi_req_t *rq, PGresult *res)
                      &rq->mcf->base_url, &rq->args[0], what);
     *p = '\0';
 
-    j = fedi_json_new(rq);
+    j = fedi_ap_doc_open(rq);
     if (j == NULL) {
-        fedi_send_internal_error(rq);
         return;
     }
-
-    fedi_json_obj_open(j);
-    fedi_json_kcstr(j, "@context", FEDI_AP_AS);
 
     if (page == 0 || fedi_pg_bool(res, 0, 0)) {
         fedi_json_kcstr(j, "id", (char *) id);

@@ -304,14 +304,10 @@ ap_replies_others(fedi_req_t *rq, PGresult *res)
                      &rq->mcf->base_url, PQgetvalue(res, 0, 2), &rq->args[1]);
     *p = '\0';
 
-    j = fedi_json_new(rq);
+    j = fedi_ap_doc_open(rq);
     if (j == NULL) {
-        fedi_send_internal_error(rq);
         return;
     }
-
-    fedi_json_obj_open(j);
-    fedi_json_kcstr(j, "@context", FEDI_AP_AS);
 
     if (rq->data) {
         fedi_ap_kurl(j, "id", "%s?min_id=%s&only_other_accounts=true"

@@ -8,6 +8,7 @@
  */
 
 #include "fedi.h"
+#include "fedi_addr.h"
 #include "ap_resolve.h"
 
 
@@ -19,12 +20,15 @@ typedef struct {
     void               *saved;      /* the caller's rq->data */
     ngx_str_t           url;        /* WebFinger's, or the actor's */
     unsigned            actor:1;    /* url is the actor's */
+    unsigned            again:1;    /* fetched once more, by its id */
 } fedi_resolve_t;
 
 
 static void fedi_resolve_checked(fedi_req_t *rq, PGresult *res);
 static void fedi_webfinger_done(fedi_fetch_t *f);
 static void fedi_actor_done(fedi_fetch_t *f);
+static ngx_int_t fedi_actor_by_id(fedi_resolve_t *rs, const char *body,
+    const char *url);
 static void fedi_actor_stored(fedi_req_t *rq, PGresult *res);
 static void fedi_resolve_end(fedi_resolve_t *rs, ngx_int_t found);
 
@@ -309,11 +313,67 @@ fedi_actor_done(fedi_fetch_t *f)
         return;
     }
 
+    if (fedi_actor_by_id(rs, body, url) == NGX_OK) {
+        return;
+    }
+
     rq->data = rs;
     rq->pg_errors = 1;      /* a document PostgreSQL refuses: not found */
 
     fedi_query(rq, FEDI_SQL_REMOTE_ACCOUNT, fedi_actor_stored, 3, body,
                rs->domain, url);
+}
+
+
+/*
+ * A profile page's URL (https://host/@name) may serve the actor whose id
+ * is another URL of the same host: as Mastodon does, that id is fetched
+ * once, and its document must then be its own.  NGX_OK: fetching it.
+ */
+static ngx_int_t
+fedi_actor_by_id(fedi_resolve_t *rs, const char *body, const char *url)
+{
+    size_t         n;
+    json_t        *doc;
+    ngx_str_t      id;
+    const char    *s;
+    fedi_fetch_t  *f;
+
+    if (rs->again) {
+        return NGX_DECLINED;
+    }
+
+    doc = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
+    s = json_string_value(json_object_get(doc, "id"));
+
+    id.len = s ? ngx_strlen(s) : 0;
+    id.data = s ? (u_char *) fedi_pstrz(rs->rq->r->pool, (u_char *) s,
+                                        id.len)
+                : NULL;
+    json_decref(doc);
+
+    /* the same host: "https://" and the authority up to the path */
+    n = 8 + strcspn(url + 8, "/?#");
+
+    if (id.data == NULL || ngx_strcmp(id.data, url) == 0
+        || id.len <= n || ngx_strncmp(id.data, url, n) != 0
+        || id.data[n] != '/')
+    {
+        return NGX_DECLINED;
+    }
+
+    f = fedi_fetch_create(rs->rq->r, &rs->rq->mcf->fetch, &id);
+    if (f == NULL) {
+        return NGX_DECLINED;
+    }
+
+    rs->again = 1;
+    f->done = fedi_actor_done;
+    f->data = rs;
+
+    fedi_fetch_start(f);
+
+    return NGX_OK;
 }
 
 
@@ -349,4 +409,30 @@ fedi_resolve_end(fedi_resolve_t *rs, ngx_int_t found)
     rs->done(rs->rq, found);
 
     ngx_http_run_posted_requests(c);
+}
+
+
+ngx_int_t
+fedi_resolve_domain(fedi_req_t *rq, const char *in, char **out)
+{
+    char        buf[300];
+    size_t      n;
+    ngx_str_t  *ours;
+
+    if (fedi_domain_normalize(in, ngx_strlen(in), buf, sizeof(buf)) != 0) {
+        return NGX_DECLINED;
+    }
+
+    n = ngx_strlen(buf);
+    ours = &rq->mcf->domain;
+
+    if (n == ours->len && ngx_strncasecmp((u_char *) buf, ours->data, n) == 0)
+    {
+        *out = NULL;
+        return NGX_OK;
+    }
+
+    *out = fedi_pstrz(rq->r->pool, (u_char *) buf, n);
+
+    return *out ? NGX_OK : NGX_ERROR;
 }

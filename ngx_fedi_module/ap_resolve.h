@@ -17,5 +17,12 @@ void fedi_resolve_acct(fedi_req_t *rq, const char *user, const char *domain,
     fedi_resolved_pt done);
 void fedi_resolve_url(fedi_req_t *rq, const char *url, fedi_resolved_pt done);
 
+/*
+ * The domain of a handle as it is stored (fedi_domain_normalize: IDN to
+ * ASCII, lower case, no trailing dot) in *out, or NULL when it is ours.
+ * NGX_DECLINED: not a domain; NGX_ERROR: out of memory.
+ */
+ngx_int_t fedi_resolve_domain(fedi_req_t *rq, const char *in, char **out);
+
 
 #endif /* _AP_RESOLVE_H_INCLUDED_ */

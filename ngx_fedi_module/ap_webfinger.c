@@ -18,6 +18,9 @@
 
 static void ap_webfinger_resource(fedi_req_t *rq, const char *resource);
 static void ap_webfinger_loaded(fedi_req_t *rq, PGresult *res);
+static ngx_uint_t ap_webfinger_is_instance(fedi_req_t *rq, const char *s);
+static void ap_webfinger_instance(fedi_req_t *rq);
+static void ap_webfinger_send(fedi_req_t *rq, fedi_json_t *j);
 static void ap_webfinger_link(fedi_json_t *j, const char *rel,
     const char *type, const char *key, const char *fmt, ...);
 
@@ -32,6 +35,11 @@ fedi_ap_webfinger(fedi_req_t *rq)
     if (resource == NULL || resource[0] == '\0') {
         fedi_send_error(rq, NGX_HTTP_BAD_REQUEST,
                         "The resource parameter is missing");
+        return;
+    }
+
+    if (ap_webfinger_is_instance(rq, resource)) {
+        ap_webfinger_instance(rq);
         return;
     }
 
@@ -115,8 +123,6 @@ ap_webfinger_loaded(fedi_req_t *rq, PGresult *res)
     fedi_json_t  *j;
     ngx_str_t    *base;
 
-    static ngx_str_t  cache = ngx_string("max-age=259200, public");
-
     j = fedi_json_one(rq, res);
     if (j == NULL) {
         return;
@@ -146,6 +152,15 @@ ap_webfinger_loaded(fedi_req_t *rq, PGresult *res)
 
     fedi_json_obj_close(j);
 
+    ap_webfinger_send(rq, j);
+}
+
+
+static void
+ap_webfinger_send(fedi_req_t *rq, fedi_json_t *j)
+{
+    static ngx_str_t  cache = ngx_string("max-age=259200, public");
+
     if (fedi_add_header(rq, "Cache-Control", &cache) != NGX_OK) {
         fedi_send_internal_error(rq);
         return;
@@ -153,6 +168,79 @@ ap_webfinger_loaded(fedi_req_t *rq, PGresult *res)
 
     fedi_send_chunks(rq, NGX_HTTP_OK, "application/jrd+json; charset=utf-8",
                      j);
+}
+
+
+/* acct:DOMAIN@DOMAIN (with or without acct: or @), or its actor's URL */
+static ngx_uint_t
+ap_webfinger_is_instance(fedi_req_t *rq, const char *s)
+{
+    size_t      n, d;
+    ngx_str_t  *base, *domain;
+
+    base = &rq->mcf->base_url;
+    domain = &rq->mcf->domain;
+    n = ngx_strlen(s);
+    d = domain->len;
+
+    if (n == base->len + 6
+        && ngx_strncasecmp((u_char *) s, base->data, base->len) == 0
+        && ngx_strcmp(s + base->len, "/actor") == 0)
+    {
+        return 1;
+    }
+
+    if (n > 5 && ngx_strncasecmp((u_char *) s, (u_char *) "acct:", 5) == 0) {
+        s += 5;
+        n -= 5;
+    }
+
+    if (n && s[0] == '@') {
+        s++;
+        n--;
+    }
+
+    return n == 2 * d + 1 && s[d] == '@'
+           && ngx_strncasecmp((u_char *) s, domain->data, d) == 0
+           && ngx_strncasecmp((u_char *) s + d + 1, domain->data, d) == 0;
+}
+
+
+static void
+ap_webfinger_instance(fedi_req_t *rq)
+{
+    ngx_str_t    *base, *domain;
+    fedi_json_t  *j;
+
+    j = fedi_json_new(rq);
+    if (j == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    base = &rq->mcf->base_url;
+    domain = &rq->mcf->domain;
+
+    fedi_json_obj_open(j);
+    fedi_ap_kurl(j, "subject", "acct:%V@%V", domain, domain);
+
+    fedi_json_key(j, "aliases");
+    fedi_json_arr_open(j);
+    fedi_ap_kurl(j, NULL, "%V/actor", base);
+    fedi_json_arr_close(j);
+
+    fedi_json_key(j, "links");
+    fedi_json_arr_open(j);
+    ap_webfinger_link(j, "http://webfinger.net/rel/profile-page",
+                      "text/html", "href",
+                      "%V/about/more?instance_actor=true", base);
+    ap_webfinger_link(j, "self", "application/activity+json", "href",
+                      "%V/actor", base);
+    fedi_json_arr_close(j);
+
+    fedi_json_obj_close(j);
+
+    ap_webfinger_send(rq, j);
 }
 
 

@@ -836,7 +836,6 @@ static void
 api_account_lookup(fedi_req_t *rq)
 {
     char           *user, *at, *domain;
-    size_t          n;
     const char     *acct;
     fedi_handle_t  *h;
 
@@ -861,15 +860,20 @@ api_account_lookup(fedi_req_t *rq)
 
     if (at) {
         *at = '\0';
-        domain = at + 1;
-        n = ngx_strlen(domain);
 
-        /* our own domain means local */
-        if (n == rq->mcf->domain.len
-            && ngx_strncasecmp((u_char *) domain, rq->mcf->domain.data, n)
-               == 0)
-        {
-            domain = NULL;
+        /* stored and compared normalized; our own domain means local */
+        switch (fedi_resolve_domain(rq, at + 1, &domain)) {
+
+        case NGX_OK:
+            break;
+
+        case NGX_DECLINED:
+            fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+            return;
+
+        default:
+            fedi_send_internal_error(rq);
+            return;
         }
     }
 

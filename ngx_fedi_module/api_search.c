@@ -51,7 +51,7 @@ static void
 api_search(fedi_req_t *rq)
 {
     u_char         *p, *q;
-    char           *at;
+    char           *at, *domain;
     size_t          n;
     const char     *text;
     fedi_search_t  *s;
@@ -98,14 +98,13 @@ api_search(fedi_req_t *rq)
                                  + (text[0] == '@'), n - (text[0] == '@'));
             at = s->user ? ngx_strchr(s->user, '@') : NULL;
 
+            /* a remote handle's domain as stored; ours means local */
             if (at && at[1] != '\0'
-                && !(ngx_strlen(at + 1) == rq->mcf->domain.len
-                     && ngx_strncasecmp((u_char *) at + 1,
-                                        rq->mcf->domain.data,
-                                        rq->mcf->domain.len) == 0))
+                && fedi_resolve_domain(rq, at + 1, &domain) == NGX_OK
+                && domain != NULL)
             {
                 *at = '\0';
-                s->domain = at + 1;
+                s->domain = domain;
             }
         }
     }

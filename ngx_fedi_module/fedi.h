@@ -58,6 +58,7 @@ typedef struct {
     ngx_str_t            smtp;         /* smtp://host:port, or none */
     ngx_str_t            smtp_from;
     fedi_fetch_conf_t    fetch;        /* outbound fetches */
+    ngx_flag_t           authorized_fetch;
     ngx_uint_t           configured;   /* fedi_db seen */
 } ngx_http_fedi_main_conf_t;
 
@@ -79,7 +80,9 @@ typedef void (*fedi_result_pt)(fedi_req_t *rq, PGresult *res);
 #define FEDI_ROUTE_CORS       0x01     /* Access-Control-Allow-Origin: * */
 #define FEDI_ROUTE_TOKEN      0x02     /* a bearer token is required */
 #define FEDI_ROUTE_USER       0x04     /* ... belonging to a user */
-#define FEDI_ROUTE_STREAM     0x08     /* the token may also come as
+#define FEDI_ROUTE_SIGNED     0x08     /* fedi_authorized_fetch on: an HTTP
+                                          Signature for ActivityPub */
+#define FEDI_ROUTE_STREAM     0x10     /* the token may also come as
                                           access_token or the WebSocket
                                           subprotocol */
 
@@ -122,6 +125,9 @@ struct fedi_req_s {
     fedi_pg_op_t                op;
     fedi_result_pt              next;
     void                       *data;       /* the handler's own state */
+    u_char                     *body;       /* a body read back from its */
+    size_t                      body_len;   /* temporary file, or NULL */
+    unsigned                    signed_by:1; /* a verified signature */
     unsigned                    in_query:1;
     unsigned                    pg_errors:1; /* next() sees SQL errors */
     unsigned                    finalized:1;
@@ -220,6 +226,7 @@ extern const fedi_route_t  fedi_routes_streaming[];
 #define PATCH   NGX_HTTP_PATCH
 #define DELETE  NGX_HTTP_DELETE
 #define CORS    FEDI_ROUTE_CORS
+#define SIGNED  FEDI_ROUTE_SIGNED
 #define TOKEN   FEDI_ROUTE_TOKEN
 #define USER    FEDI_ROUTE_USER
 

@@ -5,8 +5,11 @@
  */
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <idn2.h>
 
 #include "fedi_addr.h"
 
@@ -62,4 +65,90 @@ fedi_addr_private(const struct sockaddr *sa)
            || b[0] == 0xff                        /* multicast */
            || (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d
                && b[3] == 0xb8);                  /* 2001:db8::/32 */
+}
+
+
+int
+fedi_domain_normalize(const char *in, size_t len, char *out, size_t size)
+{
+    int          rc;
+    char        *ascii, host[256];
+    size_t       i, n, plen;
+    const char  *port;
+
+    /* a port: up to five digits after the last colon */
+    port = NULL;
+    plen = 0;
+
+    for (i = len; i > 0; i--) {
+        if (in[i - 1] == ':') {
+            port = in + i - 1;
+            break;
+        }
+    }
+
+    if (port) {
+        plen = len - (port - in);
+        len = port - in;
+
+        if (plen < 2 || plen > 6) {
+            return -1;
+        }
+
+        for (i = 1; i < plen; i++) {
+            if (port[i] < '0' || port[i] > '9') {
+                return -1;
+            }
+        }
+    }
+
+    if (len > 0 && in[len - 1] == '.') {
+        len--;
+    }
+
+    if (len == 0 || len >= sizeof(host) || memchr(in, '\0', len)) {
+        return -1;
+    }
+
+    memcpy(host, in, len);
+    host[len] = '\0';
+
+    rc = idn2_to_ascii_8z(host, &ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+    if (rc != IDN2_OK) {
+        return -1;
+    }
+
+    n = strlen(ascii);
+
+    /* letters, digits, dashes; dots between labels only */
+    for (i = 0; i < n; i++) {
+        if (ascii[i] >= 'A' && ascii[i] <= 'Z') {
+            ascii[i] += 'a' - 'A';
+        }
+
+        if (!((ascii[i] >= 'a' && ascii[i] <= 'z')
+              || (ascii[i] >= '0' && ascii[i] <= '9') || ascii[i] == '-'
+              || (ascii[i] == '.' && i > 0 && i + 1 < n
+                  && ascii[i + 1] != '.')))
+        {
+            free(ascii);
+            return -1;
+        }
+    }
+
+    if (n == 0 || n > 253 || n + plen + 1 > size) {
+        free(ascii);
+        return -1;
+    }
+
+    memcpy(out, ascii, n);
+
+    if (plen) {
+        memcpy(out + n, port, plen);
+    }
+
+    out[n + plen] = '\0';
+    free(ascii);
+
+    return 0;
 }

@@ -16,6 +16,8 @@
 #include "fedi.h"
 #include "fedi_crypto.h"
 #include "fedi_scope.h"
+#include "ap.h"
+#include "ap_verify.h"
 
 
 #define FEDI_AUTH_CACHE_SIZE  4096          /* a power of two */
@@ -303,6 +305,13 @@ fedi_auth_pass(fedi_req_t *rq)
         && fedi_ratelimit(rq) != NGX_OK)
     {
         fedi_send_error(rq, NGX_HTTP_TOO_MANY_REQUESTS, "Too many requests");
+        return;
+    }
+
+    if ((rq->route->flags & FEDI_ROUTE_SIGNED) && rq->mcf->authorized_fetch
+        && fedi_ap_wanted(rq))
+    {
+        fedi_verify_get(rq);
         return;
     }
 

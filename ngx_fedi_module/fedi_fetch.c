@@ -11,6 +11,11 @@
 #include "fedi.h"
 #include "fedi_fetch.h"
 #include "fedi_addr.h"
+#include "fedi_httpsig.h"
+
+
+/* Date and Signature headers, but the keyId */
+#define FEDI_FETCH_SIGNED_LEN  1024
 
 
 #define FEDI_FETCH_HEADERS_MAX  (16 * 1024)
@@ -31,6 +36,15 @@ static void fedi_fetch_close(fedi_fetch_t *f);
 static void fedi_fetch_fail(fedi_fetch_t *f, const char *why);
 static void fedi_fetch_finish(fedi_fetch_t *f);
 static void fedi_fetch_cleanup(void *data);
+static u_char *fedi_fetch_sign(fedi_fetch_t *f, u_char *p, u_char *end);
+static void fedi_fetch_key_loaded(fedi_pg_op_t *op, PGresult *res,
+    ngx_int_t rc);
+
+
+/* the instance actor's key, per worker: it signs every fetch */
+static EVP_PKEY      *fedi_fetch_key;
+static fedi_pg_op_t   fedi_fetch_key_op;
+static ngx_uint_t     fedi_fetch_key_loading;
 
 
 fedi_fetch_t *
@@ -352,7 +366,9 @@ fedi_fetch_handshaken(ngx_connection_t *c)
     len = sizeof("GET  HTTP/1.1\r\nHost: :65535\r\nAccept: \r\n"
                  "User-Agent: ngx_fedi/" FEDI_VERSION "\r\n"
                  "Connection: close\r\n\r\n")
-          + f->path.len + f->host.len + ngx_strlen(f->accept);
+          + f->path.len + f->host.len + ngx_strlen(f->accept)
+          + (fedi_fetch_key ? FEDI_FETCH_SIGNED_LEN + f->conf->key_id.len
+                            : 0);
 
     f->out = ngx_create_temp_buf(f->pool, len);
     if (f->out == NULL) {
@@ -366,7 +382,17 @@ fedi_fetch_handshaken(ngx_connection_t *c)
         p = ngx_sprintf(p, ":%d", (int) f->port);
     }
     p = ngx_sprintf(p, "\r\nAccept: %s\r\nUser-Agent: ngx_fedi/" FEDI_VERSION
-                    "\r\nConnection: close\r\n\r\n", f->accept);
+                    "\r\nConnection: close\r\n", f->accept);
+
+    if (fedi_fetch_key) {
+        p = fedi_fetch_sign(f, p, f->out->end);
+        if (p == NULL) {
+            fedi_fetch_fail(f, "signing the request failed");
+            return;
+        }
+    }
+
+    *p++ = CR; *p++ = LF;
     f->out->last = p;
 
     c->log->action = "fetching";
@@ -774,9 +800,18 @@ fedi_fetch_cleanup(void *data)
 
 /* configuration: the client SSL context, verifying */
 ngx_int_t
-fedi_fetch_conf_init(ngx_conf_t *cf, fedi_fetch_conf_t *fc)
+fedi_fetch_conf_init(ngx_conf_t *cf, fedi_fetch_conf_t *fc,
+    ngx_str_t *base_url)
 {
     ngx_pool_cleanup_t  *cln;
+
+    fc->key_id.len = base_url->len + sizeof("/actor#main-key") - 1;
+    fc->key_id.data = ngx_pnalloc(cf->pool, fc->key_id.len + 1);
+    if (fc->key_id.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(fc->key_id.data, "%V/actor#main-key%Z", base_url);
 
     if (fc->timeout == NGX_CONF_UNSET_MSEC) {
         fc->timeout = FEDI_FETCH_TIMEOUT;
@@ -858,4 +893,117 @@ fedi_fetch_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * Date and Signature of the request, as Mastodon signs a fetch.  An RSA
+ * signature (a millisecond) on the event loop: fetches are few, each
+ * already waiting on the network.
+ */
+static u_char *
+fedi_fetch_sign(fedi_fetch_t *f, u_char *p, u_char *end)
+{
+    u_char                  host[NGX_MAXHOSTNAMELEN + sizeof(":65535")], *h;
+    char                    date[32];
+    char                    sig[FEDI_FETCH_SIGNED_LEN];
+    fedi_httpsig_header_t   headers[3];
+    fedi_httpsig_request_t  hr;
+
+    static const char  *names[] = { "(request-target)", "host", "date",
+                                    "accept" };
+
+    h = ngx_snprintf(host, sizeof(host), "%V", &f->host);
+    if (f->port != 443) {
+        h = ngx_snprintf(h, host + sizeof(host) - h, ":%d", (int) f->port);
+    }
+
+    fedi_httpsig_date(ngx_time(), date);
+
+    headers[0].name.data = "host";
+    headers[0].name.len = 4;
+    headers[0].value.data = (char *) host;
+    headers[0].value.len = h - host;
+    headers[1].name.data = "date";
+    headers[1].name.len = 4;
+    headers[1].value.data = date;
+    headers[1].value.len = ngx_strlen(date);
+    headers[2].name.data = "accept";
+    headers[2].name.len = 6;
+    headers[2].value.data = f->accept;
+    headers[2].value.len = ngx_strlen(f->accept);
+
+    ngx_memzero(&hr, sizeof(fedi_httpsig_request_t));
+    hr.method.data = "GET";
+    hr.method.len = 3;
+    hr.scheme.data = "https";
+    hr.scheme.len = 5;
+    hr.authority = headers[0].value;
+    hr.target.data = (char *) f->path.data;
+    hr.target.len = f->path.len;
+    hr.headers = headers;
+    hr.nheaders = 3;
+
+    if (fedi_httpsig_cavage_sign(&hr, names, 4,
+                                 (char *) f->conf->key_id.data,
+                                 fedi_fetch_key, sig, sizeof(sig))
+        != FEDI_HTTPSIG_OK)
+    {
+        return NULL;
+    }
+
+    if ((size_t) (end - p) < sizeof("Date: \r\nSignature: \r\n")
+                             + ngx_strlen(date) + ngx_strlen(sig))
+    {
+        return NULL;
+    }
+
+    return ngx_sprintf(p, "Date: %s\r\nSignature: %s\r\n", date, sig);
+}
+
+
+void
+fedi_fetch_key_load(void)
+{
+    if (fedi_fetch_key || fedi_fetch_key_loading || fedi_db() == NULL) {
+        return;
+    }
+
+    ngx_memzero(&fedi_fetch_key_op, sizeof(fedi_pg_op_t));
+    fedi_fetch_key_op.stmt = FEDI_SQL_INSTANCE_KEY;
+    fedi_fetch_key_op.handler = fedi_fetch_key_loaded;
+
+    fedi_fetch_key_loading = 1;
+    fedi_pg_exec(fedi_db(), &fedi_fetch_key_op);
+}
+
+
+static void
+fedi_fetch_key_loaded(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
+{
+    int  err;
+
+    fedi_fetch_key_loading = 0;
+
+    if (rc != NGX_OK || res == NULL
+        || PQresultStatus(res) != PGRES_TUPLES_OK)
+    {
+        return;     /* the next connection tries again */
+    }
+
+    if (PQntuples(res) != 1) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "fedi: the instance actor has no key yet (fedictl db "
+                      "migrate makes it): fetches go unsigned");
+        return;
+    }
+
+    fedi_fetch_key = fedi_httpsig_privkey_parse(PQgetvalue(res, 0, 0),
+                                                PQgetlength(res, 0, 0),
+                                                &err);
+    if (fedi_fetch_key == NULL) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "fedi: the instance actor's key does not parse: %s",
+                      fedi_httpsig_strerror(err));
+    }
 }

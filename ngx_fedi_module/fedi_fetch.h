@@ -5,7 +5,10 @@
  * on nginx's own resolver, peer connections and SSL: https only, the
  * certificate verified, private addresses refused after resolution unless
  * fedi_outbound_allow lists them, the body, the total time and the
- * redirects capped.
+ * redirects capped.  Once the worker has loaded the instance actor's key
+ * (fedi_fetch_key_load), every request is signed with it, draft-cavage
+ * over (request-target) host date accept, as Mastodon signs its fetches,
+ * so servers in authorized-fetch mode answer.
  */
 
 #ifndef _FEDI_FETCH_H_INCLUDED_
@@ -33,6 +36,7 @@ typedef struct {
     ngx_array_t         *allow;            /* of ngx_cidr_t, or NULL */
     ngx_msec_t           timeout;
     size_t               max_body;
+    ngx_str_t            key_id;           /* BASE/actor#main-key */
 } fedi_fetch_conf_t;
 
 
@@ -76,7 +80,12 @@ fedi_fetch_t *fedi_fetch_create(ngx_http_request_t *r, fedi_fetch_conf_t *fc,
     ngx_str_t *url);
 void fedi_fetch_start(fedi_fetch_t *f);
 
-ngx_int_t fedi_fetch_conf_init(ngx_conf_t *cf, fedi_fetch_conf_t *fc);
+ngx_int_t fedi_fetch_conf_init(ngx_conf_t *cf, fedi_fetch_conf_t *fc,
+    ngx_str_t *base_url);
+
+/* the instance actor's key from the database, once per worker, when it
+ * connects (until then, and without one, fetches go unsigned) */
+void fedi_fetch_key_load(void);
 char *fedi_fetch_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 

@@ -17,7 +17,19 @@
 #include "fedi.h"
 
 
+/* a body that went to the temporary file, read on the thread pool */
+typedef struct {
+    ngx_chain_t  *bufs;
+    u_char       *dst;
+    size_t        len;
+    ngx_int_t     rc;
+} fedi_body_read_t;
+
+
 static void fedi_http_body_handler(ngx_http_request_t *r);
+static ngx_uint_t fedi_http_body_in_file(ngx_http_request_t *r, size_t *len);
+static void fedi_http_body_read(void *data);
+static void fedi_http_body_loaded(fedi_req_t *rq, void *data);
 static void fedi_http_dispatch(fedi_req_t *rq);
 static void fedi_http_cleanup(void *data);
 static void fedi_http_pg_handler(fedi_pg_op_t *op, PGresult *res,
@@ -122,10 +134,33 @@ fedi_http_handler(ngx_http_request_t *r)
 static void
 fedi_http_body_handler(ngx_http_request_t *r)
 {
-    fedi_req_t  *rq;
+
+    size_t             len;
+    fedi_req_t        *rq;
+    fedi_body_read_t  *br;
 
     rq = ngx_http_get_module_ctx(r, ngx_http_fedi_module);
-    fedi_http_dispatch(rq);
+
+    if (!fedi_http_body_in_file(r, &len)) {
+        fedi_http_dispatch(rq);
+        return;
+    }
+
+    br = ngx_pcalloc(r->pool, sizeof(fedi_body_read_t));
+    if (br == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    br->bufs = r->request_body->bufs;
+    br->len = len;
+    br->dst = ngx_pnalloc(r->pool, len + 1);
+    if (br->dst == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    fedi_thread_run(rq, fedi_http_body_read, fedi_http_body_loaded, br);
 }
 
 
@@ -185,16 +220,24 @@ fedi_http_dispatch(fedi_req_t *rq)
 
 /*
  * The body in one piece: a chunked body arrives in several buffers, and a
- * large one in the temporary file (bounded by client_max_body_size).
+ * large one in the temporary file (bounded by client_max_body_size), which
+ * fedi_http_body_handler has read back on the thread pool already.
  */
 ngx_int_t
 fedi_http_body(ngx_http_request_t *r, u_char **body, size_t *len)
 {
     u_char       *p;
     off_t         n;
-    ssize_t       got;
-    ngx_buf_t    *b;
+    fedi_req_t   *rq;
     ngx_chain_t  *cl;
+
+    rq = ngx_http_get_module_ctx(r, ngx_http_fedi_module);
+
+    if (rq && rq->body) {
+        *body = rq->body;
+        *len = rq->body_len;
+        return NGX_OK;
+    }
 
     cl = r->request_body->bufs;
 
@@ -207,6 +250,10 @@ fedi_http_body(ngx_http_request_t *r, u_char **body, size_t *len)
     n = 0;
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        if (cl->buf->in_file) {
+            return NGX_ERROR;       /* never read here: it would block */
+        }
+
         n += ngx_buf_size(cl->buf);
     }
 
@@ -219,23 +266,83 @@ fedi_http_body(ngx_http_request_t *r, u_char **body, size_t *len)
     *len = n;
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (b->in_file) {
-            got = ngx_read_file(b->file, p, b->file_last - b->file_pos,
-                                b->file_pos);
-            if (got != b->file_last - b->file_pos) {
-                return NGX_ERROR;
-            }
-
-            p += got;
-
-        } else {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
-        }
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
     }
 
     return NGX_OK;
+}
+
+
+static ngx_uint_t
+fedi_http_body_in_file(ngx_http_request_t *r, size_t *len)
+{
+    ngx_uint_t    in_file;
+    ngx_chain_t  *cl;
+
+    in_file = 0;
+    *len = 0;
+
+    if (r->request_body == NULL) {
+        return 0;
+    }
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        in_file |= cl->buf->in_file;
+        *len += ngx_buf_size(cl->buf);
+    }
+
+    return in_file;
+}
+
+
+static void
+fedi_http_body_read(void *data)
+{
+    fedi_body_read_t  *br = data;
+
+    u_char       *p;
+    ssize_t       got;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    p = br->dst;
+
+    for (cl = br->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        got = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                            b->file_pos);
+        if (got != b->file_last - b->file_pos) {
+            br->rc = NGX_ERROR;
+            return;
+        }
+
+        p += got;
+    }
+
+    br->rc = NGX_OK;
+}
+
+
+static void
+fedi_http_body_loaded(fedi_req_t *rq, void *data)
+{
+    fedi_body_read_t  *br = data;
+
+    if (br->rc != NGX_OK) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    rq->body = br->dst;
+    rq->body_len = br->len;
+
+    fedi_http_dispatch(rq);
 }
 
 

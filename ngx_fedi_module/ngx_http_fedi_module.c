@@ -93,6 +93,13 @@ static ngx_command_t  ngx_http_fedi_commands[] = {
       offsetof(ngx_http_fedi_main_conf_t, fetch.trusted),
       NULL },
 
+    { ngx_string("fedi_authorized_fetch"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, authorized_fetch),
+      NULL },
+
     { ngx_string("fedi_fetch_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -275,6 +282,7 @@ ngx_http_fedi_create_main_conf(ngx_conf_t *cf)
     mcf->instance_cache = NGX_CONF_UNSET_MSEC;
     mcf->stream_buffer = NGX_CONF_UNSET_SIZE;
     mcf->rate_limit = NGX_CONF_UNSET_UINT;
+    mcf->authorized_fetch = NGX_CONF_UNSET;
     mcf->fetch.timeout = NGX_CONF_UNSET_MSEC;
     mcf->fetch.max_body = NGX_CONF_UNSET_SIZE;
 
@@ -310,6 +318,7 @@ ngx_http_fedi_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(mcf->instance_cache, 30000);
     ngx_conf_init_size_value(mcf->stream_buffer, 1024 * 1024);
     ngx_conf_init_uint_value(mcf->rate_limit, 300);
+    ngx_conf_init_value(mcf->authorized_fetch, 0);
     mcf->max_poll_options = 4;
     mcf->max_poll_option_chars = 50;
 
@@ -363,7 +372,7 @@ ngx_http_fedi_init_main_conf(ngx_conf_t *cf, void *conf)
                     mcf->https ? "https://" : "http://", &mcf->domain);
     (void) p;
 
-    if (fedi_fetch_conf_init(cf, &mcf->fetch) != NGX_OK) {
+    if (fedi_fetch_conf_init(cf, &mcf->fetch, &mcf->base_url) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -495,6 +504,7 @@ ngx_http_fedi_notify(const char *channel, const char *payload)
         fedi_instance_invalidate();
         fedi_jobs_kick();
         fedi_jobs_inbox();
+        fedi_fetch_key_load();
         fedi_stream_wake();
         return;
     }

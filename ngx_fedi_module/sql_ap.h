@@ -200,3 +200,11 @@ FEDI_SQL(AP_REPLIES, 5,
     " AND lower(a.username) = lower($1) AND a.suspended_at IS NULL"
     " AND" FEDI_AP_STATUS_PUBLIC
     " ORDER BY x.id")
+
+/* the instance actor's public key (see sql/0025) */
+FEDI_SQL(INSTANCE_ACTOR, 0,
+    "SELECT public_key FROM instance_actor")
+
+/* ... and its private key, which signs the workers' fetches */
+FEDI_SQL(INSTANCE_KEY, 0,
+    "SELECT private_key FROM instance_actor")

@@ -17,7 +17,12 @@ FEDI_SQL(DOMAIN_BLOCK, 1,
 /* a remote account by its actor's id */
 FEDI_SQL(ACCOUNT_BY_URI, 1,
     "SELECT " FEDI_ACCOUNT_COLS " FROM accounts a"
-    " WHERE a.uri = $1 AND a.domain IS NOT NULL")
+    " WHERE a.domain IS NOT NULL"
+    "   AND (a.uri = $1"
+    /* or its profile page, believed only from the account's own host */
+    "        OR (a.url = $1 AND lower(a.domain)"
+    "            = lower(substring($1 from '^https://([^/?#:]+)'))))"
+    " ORDER BY a.uri = $1 DESC LIMIT 1")
 
 /* the remote account whose key a signature names ($1 the keyId) */
 FEDI_SQL(INBOX_KEY, 1,

@@ -157,6 +157,17 @@ is($t->psql("SELECT count(*) FROM inbox_activities") + 0, $before,
    'nothing of them was stored');
 is_deeply(followers(), [], 'nor done');
 
+# over client_body_buffer_size (16k here): nginx keeps the body in its
+# temporary file, read back on the thread pool
+my $long = activity(type => 'Like', object => 'https://ours.test/users/alice',
+                    content => 'x' x (300 * 1024));
+$r = signed('/users/alice/inbox', $long);
+is($r->{status}, 202, 'a 300 kB activity from the temporary file: 202')
+    or diag($r->{body});
+is($t->psql("SELECT length(body ->> 'content') FROM inbox_activities"
+            . " WHERE uri = '" . Fedi::Test::json_decode($long)->{id} . "'") + 0,
+   300 * 1024, 'stored whole');
+
 $r = signed('/users/alice/inbox', '{"actor":"' . $MALLORY . '","x":"'
             . ('a' x (2 * 1024 * 1024)) . '"}');
 is($r->{status}, 413, 'a 2 MB activity: 413');

@@ -7,7 +7,7 @@ dir=$1 cflags=$2 ldflags=$3
 top=$(cd "$(dirname "$0")/.." && pwd)
 src=/usr/share/nginx/src
 stamp="$dir/.fedi-configured"
-want="$cflags|$ldflags|$(ls "$top"/ngx_fedi_module/*.[ch] | md5sum)|$(md5sum <"$top/config")"
+want="$top|$cflags|$ldflags|$(ls "$top"/ngx_fedi_module/*.[ch] | md5sum)|$(md5sum <"$top/config")"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     rm -rf "$dir"
     mkdir -p "$dir"

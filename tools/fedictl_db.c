@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "fedi_sql.h"
+#include "fedi_crypto.h"
 #include "fedictl.h"
 
 
@@ -45,6 +46,7 @@ static int fedictl_db_apply(PGconn *db, const char *file, const char *version);
 static char *fedictl_db_read(const char *path);
 static int fedictl_db_exec(PGconn *db, const char *sql);
 static void fedictl_db_diag(const char *text);
+static int fedictl_db_instance_key(PGconn *db);
 
 
 int
@@ -106,6 +108,10 @@ fedictl_db_migrate(PGconn *db, int argc, char **argv)
 
     if (applied == 0) {
         printf("the schema is up to date (%d migrations)\n", files.n);
+    }
+
+    if (fedictl_db_instance_key(db) != 0) {
+        rc = FEDICTL_FAILED;
     }
 
 done:
@@ -503,4 +509,56 @@ fedictl_db_diag(const char *text)
             text++;
         }
     }
+}
+
+
+/* the instance actor's key pair, made once (under the migration lock) */
+static int
+fedictl_db_instance_key(PGconn *db)
+{
+    int          rc;
+    char        *priv, *pub;
+    PGresult    *res;
+    const char  *v[2];
+
+    res = PQexec(db, "SELECT to_regclass('instance_actor') IS NOT NULL"
+                     " AND NOT EXISTS (SELECT 1 FROM instance_actor)");
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "fedictl: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        return -1;
+    }
+
+    rc = strcmp(PQgetvalue(res, 0, 0), "t");
+    PQclear(res);
+
+    if (rc != 0) {
+        return 0;
+    }
+
+    if (fedi_rsa_generate(&priv, &pub) != 0) {
+        fprintf(stderr, "fedictl: making the instance actor's keys failed\n");
+        return -1;
+    }
+
+    v[0] = priv;
+    v[1] = pub;
+
+    res = PQexecParams(db, "INSERT INTO instance_actor (private_key,"
+                       " public_key) VALUES ($1, $2)", 2, NULL, v, NULL,
+                       NULL, 0);
+    free(priv);
+    free(pub);
+
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "fedictl: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        return -1;
+    }
+
+    PQclear(res);
+    printf("made     the instance actor's key pair\n");
+
+    return 0;
 }

@@ -13,33 +13,26 @@
 #include <libpq-fe.h>
 
 #include "fedictl.h"
+#include "fedi_addr.h"
 
 
-/* a host name, lower-cased in place: letters, digits, dots and dashes */
+/*
+ * A host name (no port) as it is stored, *d pointed at it: IDN to ASCII,
+ * lower case, no trailing dot (fedi_domain_normalize).  The ASCII form
+ * may be longer than the argument, hence a buffer of its own.
+ */
 static int
-fedictl_domain_valid(char *d)
+fedictl_domain_valid(char **d)
 {
-    size_t  i, n;
+    static char  buf[300];
 
-    n = strlen(d);
-
-    while (n > 0 && d[n - 1] == '.') {
-        d[--n] = '\0';
-    }
-
-    if (n == 0 || n > 253 || d[0] == '.' || d[0] == '-') {
+    if (fedi_domain_normalize(*d, strlen(*d), buf, sizeof(buf)) != 0
+        || strchr(buf, ':') != NULL)
+    {
         return 0;
     }
 
-    for (i = 0; i < n; i++) {
-        d[i] = (char) tolower((unsigned char) d[i]);
-
-        if (!(isalnum((unsigned char) d[i]) || d[i] == '.' || d[i] == '-')
-            || (d[i] == '.' && d[i + 1] == '.'))
-        {
-            return 0;
-        }
-    }
+    *d = buf;
 
     return 1;
 }
@@ -51,7 +44,7 @@ fedictl_domains_block(PGconn *db, int argc, char **argv)
     PGresult    *res;
     const char  *v[6], *severity;
 
-    if (argc < 1 || argv[0][0] == '-' || !fedictl_domain_valid(argv[0])) {
+    if (argc < 1 || argv[0][0] == '-' || !fedictl_domain_valid(&argv[0])) {
         fprintf(stderr, "fedictl: domains block DOMAIN: a host name, "
                         "like example.com\n");
         return FEDICTL_USAGE;
@@ -101,7 +94,7 @@ fedictl_domains_unblock(PGconn *db, int argc, char **argv)
     PGresult    *res;
     const char  *v[1];
 
-    if (argc != 1 || !fedictl_domain_valid(argv[0])) {
+    if (argc != 1 || !fedictl_domain_valid(&argv[0])) {
         fprintf(stderr, "fedictl: domains unblock DOMAIN\n");
         return FEDICTL_USAGE;
     }

@@ -76,5 +76,49 @@ main(void)
         ok(fedi_addr_private(&sa) == 1, "another family is refused");
     }
 
+    /* domains as they are compared and stored */
+    {
+        static const char *same[][2] = {
+            { "example.com", "example.com" },
+            { "Example.COM", "example.com" },
+            { "example.com.", "example.com" },
+            { "EXAMPLE.com.:8443", "example.com:8443" },
+            { "b\xc3\xbc" "cher.example", "xn--bcher-kva.example" },
+            { "B\xc3\x9c" "CHER.example", "xn--bcher-kva.example" },
+            { "xn--bcher-kva.example", "xn--bcher-kva.example" },
+            { "\xe4\xbe\x8b\xe3\x81\x88.\xe3\x83\x86\xe3\x82\xb9\xe3\x83\x88",
+              "xn--r8jz45g.xn--zckzah" },
+            /* UTS #46 maps the fullwidth dot and letters */
+            { "\xef\xbd\x85" "xample\xef\xbc\x8e" "com", "example.com" },
+            { "stra\xc3\x9f" "e.de", "xn--strae-oqa.de" },
+        };
+        static const char *bad[] = {
+            "", ".", "..", "a..b", ".example.com", "exa mple.com",
+            "example.com:", "example.com:123456", "example.com:80a",
+            "exa_mple.com", "ex/ample.com", "ex@mple.com",
+            "\xff\xfe.example", "xn--zz.example",
+        };
+        char    out[300];
+        size_t  k;
+
+        for (k = 0; k < sizeof(same) / sizeof(same[0]); k++) {
+            ok(fedi_domain_normalize(same[k][0], strlen(same[k][0]), out,
+                                     sizeof(out)) == 0
+               && strcmp(out, same[k][1]) == 0,
+               "the domain %s is %s", same[k][0], same[k][1]);
+        }
+
+        for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+            ok(fedi_domain_normalize(bad[k], strlen(bad[k]), out,
+                                     sizeof(out)) == -1,
+               "\"%s\" is not a domain", bad[k]);
+        }
+
+        ok(fedi_domain_normalize("example.com", 11, out, 11) == -1,
+           "a domain longer than the room for it is refused");
+        ok(fedi_domain_normalize("a\0b.example", 11, out, sizeof(out))
+           == -1, "a NUL inside is refused");
+    }
+
     return done();
 }

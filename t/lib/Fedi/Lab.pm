@@ -24,6 +24,7 @@ use IO::Socket::SSL;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 use JSON::PP;
+use Fedi::Test ();
 
 my $TOP = do {
     my $d = __FILE__;
@@ -296,6 +297,61 @@ sub peer {
     my $qs = join '&', map { "$_=" . _urlencode($q{$_}) } sort keys %q;
     return $self->https_get($name, "/_lab/$what" . ($qs ? "?$qs" : ''));
 }
+
+
+# instance($name, http => ..., server => ..., %new): one of our instances,
+# running at https://$name on its lab address, with the lab's DNS and CA
+# for its fetches and the lab's other hosts (only they) allowed as private
+# addresses.  The rest of %new goes to Fedi::Test->new.
+sub instance {
+    my ($self, $name, %o) = @_;
+
+    my $ip = $self->host($name);
+    my ($http, $server) = (delete $o{http} // '', delete $o{server} // '');
+    my @others = grep { $_ ne $name } sort keys %{ $self->{hosts} };
+    my $allow = join ' ', map { "$self->{hosts}{$_}/32" } @others;
+
+    croak 'start_dns() comes before instance()' unless $self->dns();
+
+    my $t = Fedi::Test->new(domain => $name, https => 'on', %o);
+
+    $t->write_default_conf(
+        "    resolver " . $self->dns() . " valid=30s ipv6=off;\n"
+        . "    resolver_timeout 5s;\n"
+        . "    fedi_ssl_trusted_certificate " . $self->ca() . ";\n"
+        . "    fedi_fetch_timeout 5s;\n"
+        . ($allow ? "    fedi_outbound_allow $allow;\n" : '')
+        . $http,
+        "        listen $ip:443 ssl;\n"
+        . "        server_name $name;\n"
+        . "        ssl_certificate " . $self->cert($name) . ";\n"
+        . "        ssl_certificate_key " . $self->key($name) . ";\n"
+        . $server);
+    $t->run();
+    return $t;
+}
+
+
+# mallory_key(): the RSA key (Crypt::OpenSSL::RSA, SHA-256) whose public
+# half a peer started with (LAB_ACTOR_PEM => $lab->mallory_pem()) serves
+# as https://PEER/users/mallory's: a test signs as mallory with it.
+sub mallory_key {
+    my ($self) = @_;
+
+    return $self->{mallory} if $self->{mallory};
+
+    require Crypt::OpenSSL::RSA;
+    my $key = Crypt::OpenSSL::RSA->generate_key(2048);
+    $key->use_sha256_hash();
+
+    open(my $fh, '>', $self->mallory_pem()) or croak "mallory.pem: $!";
+    print $fh $key->get_public_key_x509_string();
+    close $fh;
+
+    return $self->{mallory} = $key;
+}
+
+sub mallory_pem { "$_[0]{dir}/mallory.pem" }
 
 
 sub _urlencode {
