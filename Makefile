@@ -96,7 +96,8 @@ stop:
 deps-npm:
 	@for lock in $(wildcard $(TOP)/t/*/package-lock.json); do \
 	    d=$$(dirname $$lock); \
-	    [ -d $$d/node_modules ] && [ $$d/node_modules -nt $$lock ] \
+	    [ -f $$d/node_modules/.package-lock.json ] \
+	        && [ $$d/node_modules/.package-lock.json -nt $$lock ] \
 	        || (cd $$d && npm ci --no-audit --no-fund --loglevel=error) \
 	        || exit 1; \
 	done
