@@ -57,6 +57,9 @@ typedef struct {
     ngx_str_t            smtp;         /* smtp://host:port, or none */
     ngx_str_t            smtp_from;
     fedi_fetch_conf_t    fetch;        /* outbound fetches */
+    ngx_str_t            media_root;   /* uploads' directory, or none */
+    ngx_str_t            media_url;    /* its URL prefix */
+    ngx_msec_t           media_wait;   /* v2: 202 after this much */
     ngx_uint_t           configured;   /* fedi_db seen */
 } ngx_http_fedi_main_conf_t;
 
@@ -78,6 +81,7 @@ typedef void (*fedi_result_pt)(fedi_req_t *rq, PGresult *res);
 #define FEDI_ROUTE_CORS       0x01     /* Access-Control-Allow-Origin: * */
 #define FEDI_ROUTE_TOKEN      0x02     /* a bearer token is required */
 #define FEDI_ROUTE_USER       0x04     /* ... belonging to a user */
+#define FEDI_ROUTE_UPLOAD     0x08     /* multipart stays in its file */
 
 
 typedef struct {
@@ -118,6 +122,7 @@ struct fedi_req_s {
     fedi_pg_op_t                op;
     fedi_result_pt              next;
     void                       *data;       /* the handler's own state */
+    void                       *media;      /* fedi_media.c's uploads */
     unsigned                    in_query:1;
     unsigned                    pg_errors:1; /* next() sees SQL errors */
     unsigned                    finalized:1;
@@ -185,6 +190,20 @@ ngx_int_t fedi_ratelimit(fedi_req_t *rq);
 /* api_instance.c */
 void fedi_instance_invalidate(void);
 
+/* fedi_media.c */
+ngx_uint_t fedi_media_upload(fedi_req_t *rq);
+void fedi_media_render_list(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    int row, int col);
+void fedi_media_unlink_list(fedi_req_t *rq, PGresult *res, int row, int col);
+void fedi_media_credentials(fedi_req_t *rq);
+const char *fedi_media_image(fedi_req_t *rq, ngx_uint_t header);
+void fedi_media_images_replaced(fedi_req_t *rq, PGresult *res, int col);
+ngx_int_t fedi_media_ids(fedi_req_t *rq, char **ids);
+ngx_int_t fedi_media_pg_error(fedi_req_t *rq, PGresult *res);
+
+/* api_accounts.c */
+void fedi_update_credentials(fedi_req_t *rq);
+
 /* fedi_thread.c */
 ngx_int_t fedi_thread_pool_add(ngx_conf_t *cf);
 void fedi_thread_run(fedi_req_t *rq, fedi_work_pt work, fedi_after_pt after,
@@ -200,6 +219,7 @@ extern const fedi_route_t  fedi_routes_relationships[];
 extern const fedi_route_t  fedi_routes_search[];
 extern const fedi_route_t  fedi_routes_inbox[];
 extern const fedi_route_t  fedi_routes_ap[];
+extern const fedi_route_t  fedi_routes_media[];
 
 
 #define GET     NGX_HTTP_GET
@@ -210,6 +230,7 @@ extern const fedi_route_t  fedi_routes_ap[];
 #define CORS    FEDI_ROUTE_CORS
 #define TOKEN   FEDI_ROUTE_TOKEN
 #define USER    FEDI_ROUTE_USER
+#define UPLOAD  FEDI_ROUTE_UPLOAD
 
 
 #endif /* _FEDI_H_INCLUDED_ */

@@ -107,8 +107,29 @@ fedi_http_handler(ngx_http_request_t *r)
         return NGX_DONE;
     }
 
-    /* the whole body in one buffer: parameters, signatures' digests */
-    r->request_body_in_single_buf = 1;
+    if ((route->flags & FEDI_ROUTE_UPLOAD) && r->headers_in.content_type
+        && fedi_params_body_type(r->headers_in.content_type->value.data,
+                                 r->headers_in.content_type->value.len)
+           == FEDI_BODY_MULTIPART)
+    {
+        /* an upload stays in nginx's temporary file, read on the thread
+         * pool by fedi_media.c; what no limit allows is not even read */
+        if (r->headers_in.content_length_n
+            > (off_t) ngx_max(mcf->image_size_limit, mcf->video_size_limit)
+              + 65536)
+        {
+            return fedi_http_error_early(r,
+                                         NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                         "File is too large");
+        }
+
+        r->request_body_in_file_only = 1;
+        r->request_body_in_clean_file = 1;
+
+    } else {
+        /* the whole body in one buffer: parameters, signatures' digests */
+        r->request_body_in_single_buf = 1;
+    }
 
     rc = ngx_http_read_client_request_body(r, fedi_http_body_handler);
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
@@ -151,7 +172,9 @@ fedi_http_dispatch(fedi_req_t *rq)
                                      r->headers_in.content_type->value.len);
     }
 
-    if (rb && rb->bufs && type != FEDI_BODY_OTHER) {
+    if (rb && rb->bufs && type != FEDI_BODY_OTHER
+        && !r->request_body_in_file_only)
+    {
         if (fedi_http_body(r, &body, &blen) != NGX_OK) {
             fedi_send_internal_error(rq);
             return;
