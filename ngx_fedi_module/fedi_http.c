@@ -125,6 +125,7 @@ fedi_http_handler(ngx_http_request_t *r)
 
         r->request_body_in_file_only = 1;
         r->request_body_in_clean_file = 1;
+        r->request_body_file_log_level = NGX_LOG_INFO;
 
     } else {
         /* the whole body in one buffer: parameters, signatures' digests */

@@ -723,6 +723,14 @@ fedi_media_dropped(fedi_req_t *rq, PGresult *res)
 {
     fedi_media_job_t  *job = rq->data;
 
+    if (job && job->proc[0].internal) {
+        ngx_log_error(NGX_LOG_ERR, rq->r->connection->log, 0,
+                      "fedi: media in \"%s\": %s", job->root,
+                      job->proc[0].err);
+        fedi_send_internal_error(rq);
+        return;
+    }
+
     fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
                     job ? job->proc[0].err : "Validation failed: File could "
                                              "not be processed");
@@ -1117,7 +1125,7 @@ fedi_media_ids(fedi_req_t *rq, char **ids)
     *p++ = '{';
 
     for (i = 0; i < n; i++) {
-        if (!fedi_is_id(v[i])) {
+        if (fedi_is_id(v[i]) != NGX_OK) {
             fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
                             "Validation failed: Media attachments are "
                             "invalid or still being processed");
@@ -1257,6 +1265,14 @@ fedi_media_profile_done(fedi_req_t *rq, void *data)
     fedi_media_profile_t  *pf;
 
     if (job->failed) {
+        if (job->proc[0].internal || job->proc[1].internal) {
+            ngx_log_error(NGX_LOG_ERR, rq->r->connection->log, 0,
+                          "fedi: media in \"%s\": %s%s", job->root,
+                          job->proc[0].err, job->proc[1].err);
+            fedi_send_internal_error(rq);
+            return;
+        }
+
         fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
                         job->proc[0].err[0] ? job->proc[0].err
                                             : job->proc[1].err);
@@ -1382,7 +1398,7 @@ fedi_media_arg_id(fedi_req_t *rq)
 
     id = fedi_pstrz(rq->r->pool, rq->args[0].data, rq->args[0].len);
 
-    if (id == NULL || !fedi_is_id(id)) {
+    if (id == NULL || fedi_is_id(id) != NGX_OK) {
         fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
         return NULL;
     }

@@ -38,6 +38,8 @@ typedef struct {
 
 
 static void fedi_media_vips_init(void);
+static void fedi_media_vips_log(const gchar *domain, GLogLevelFlags level,
+    const gchar *message, gpointer data);
 static const fedi_media_format_t *fedi_media_format(const char *mime);
 static int fedi_media_fail(fedi_media_proc_t *mp, const char *msg);
 static int fedi_media_dirs(fedi_media_proc_t *mp, char *hex);
@@ -76,7 +78,19 @@ fedi_media_vips_init(void)
     vips_cache_set_max(0);
     vips_block_untrusted_set(TRUE);
 
+    /* a broken file is refused with its reason; libvips' own warnings
+     * about it would only land on nginx's stderr */
+    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE,
+                      fedi_media_vips_log, NULL);
+
     fedi_media_vips_ok = 1;
+}
+
+
+static void
+fedi_media_vips_log(const gchar *domain, GLogLevelFlags level,
+    const gchar *message, gpointer data)
+{
 }
 
 
@@ -276,7 +290,11 @@ fedi_media_process(fedi_media_proc_t *mp)
         s = sqrt(FEDI_MEDIA_SMALL_PIXELS
                  / ((double) mp->width * mp->height));
 
-        if (vips_resize(mem, &small, s, NULL) != 0) {
+        if (vips_thumbnail_image(mem, &small, (int) floor(mp->width * s),
+                                 "height", (int) floor(mp->height * s),
+                                 "size", VIPS_SIZE_DOWN, NULL)
+            != 0)
+        {
             fedi_media_fail(mp, "Validation failed: File could not be "
                             "processed");
             goto failed;
@@ -343,6 +361,8 @@ fedi_media_dirs(fedi_media_proc_t *mp, char *hex)
     char           dir[4096];
     unsigned char  rnd[16];
 
+    mp->internal = 1;
+
     if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
         return fedi_media_fail(mp, "No randomness for a file name");
     }
@@ -362,6 +382,8 @@ fedi_media_dirs(fedi_media_proc_t *mp, char *hex)
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         return fedi_media_fail(mp, "The media directory is not writable");
     }
+
+    mp->internal = 0;
 
     return 0;
 }

@@ -54,6 +54,7 @@ typedef struct {
     char                  blurhash[FEDI_BLURHASH_MAX];
 
     char                  err[200];
+    int                   internal;       /* our failure, not the file's */
 } fedi_media_proc_t;
 
 
