@@ -166,9 +166,7 @@ fedi_ap_note(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row,
         fedi_json_obj_close(j);
     }
 
-    fedi_json_key(j, "attachment");
-    fedi_json_arr_open(j);
-    fedi_json_arr_close(j);
+    fedi_media_documents(rq, j, res, row, N_MEDIA);
 
     ap_kpg_raw(j, "tag", res, row, N_TAG);
 

@@ -200,6 +200,8 @@ const char *fedi_media_image(fedi_req_t *rq, ngx_uint_t header);
 void fedi_media_images_replaced(fedi_req_t *rq, PGresult *res, int col);
 ngx_int_t fedi_media_ids(fedi_req_t *rq, char **ids);
 ngx_int_t fedi_media_pg_error(fedi_req_t *rq, PGresult *res);
+void fedi_media_documents(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    int row, int col);
 
 /* api_accounts.c */
 void fedi_update_credentials(fedi_req_t *rq);

@@ -1055,6 +1055,92 @@ fedi_media_url(fedi_req_t *rq, fedi_json_t *j, const char *key,
 }
 
 
+/*
+ * The attachment of a Note: each as a Document, the way Mastodon sends
+ * it (mediaType, url, name, blurhash, focalPoint, width, height), from
+ * the FEDI_MEDIA_JSON arrays in res
+ */
+void
+fedi_media_documents(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    int row, int col)
+{
+    size_t   i;
+    json_t  *list, *a, *v, *orig;
+
+    fedi_json_key(j, "attachment");
+    fedi_json_arr_open(j);
+
+    list = PQgetisnull(res, row, col)
+           ? NULL : json_loadb(PQgetvalue(res, row, col),
+                               PQgetlength(res, row, col), 0, NULL);
+
+    json_array_foreach(list, i, a) {
+        if (!json_is_array(a) || !json_is_true(json_array_get(a, 10))) {
+            continue;
+        }
+
+        fedi_json_obj_open(j);
+        fedi_json_kcstr(j, "type", "Document");
+
+        v = json_array_get(a, 11);
+        fedi_json_kcstr(j, "mediaType",
+                        json_is_string(v) ? json_string_value(v)
+                                          : "application/octet-stream");
+
+        if (json_is_string(json_array_get(a, 2))) {
+            fedi_media_url(rq, j, "url", json_array_get(a, 2));
+
+        } else {
+            fedi_json_kcstr(j, "url",
+                            json_string_value(json_array_get(a, 4)));
+        }
+
+        v = json_array_get(a, 5);
+        if (json_is_string(v)) {
+            fedi_json_kcstr(j, "name", json_string_value(v));
+        } else {
+            fedi_json_knull(j, "name");
+        }
+
+        v = json_array_get(a, 6);
+        if (json_is_string(v)) {
+            fedi_json_kcstr(j, "blurhash", json_string_value(v));
+        }
+
+        if (json_is_number(json_array_get(a, 8))
+            && json_is_number(json_array_get(a, 9)))
+        {
+            fedi_json_key(j, "focalPoint");
+            fedi_json_arr_open(j);
+            fedi_json_double(j, round(json_number_value(json_array_get(a, 8))
+                                    * 100) / 100);
+            fedi_json_double(j, round(json_number_value(json_array_get(a, 9))
+                                    * 100) / 100);
+            fedi_json_arr_close(j);
+        }
+
+        orig = json_object_get(json_array_get(a, 7), "original");
+        v = json_object_get(orig, "width");
+
+        if (json_is_integer(v)) {
+            fedi_json_kint(j, "width", json_integer_value(v));
+        }
+
+        v = json_object_get(orig, "height");
+
+        if (json_is_integer(v)) {
+            fedi_json_kint(j, "height", json_integer_value(v));
+        }
+
+        fedi_json_obj_close(j);
+    }
+
+    json_decref(list);
+
+    fedi_json_arr_close(j);
+}
+
+
 /* files a statement gives back in a text[] column: removed from disk */
 void
 fedi_media_unlink_list(fedi_req_t *rq, PGresult *res, int row, int col)
@@ -1198,12 +1284,7 @@ fedi_media_credentials(fedi_req_t *rq)
         return;
     }
 
-    if (rq->mcf->media_root.len == 0) {
-        fedi_send_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE,
-                        "Media uploads are not configured");
-        return;
-    }
-
+    /* clients send every update_credentials as multipart (masto.js) */
     job = fedi_media_job(rq);
     if (job == NULL) {
         return;
@@ -1242,6 +1323,12 @@ fedi_media_credentials_parsed(fedi_req_t *rq, void *data)
 
     if (!job->parts[0].found && !job->parts[1].found) {
         fedi_update_credentials(rq);
+        return;
+    }
+
+    if (rq->mcf->media_root.len == 0) {
+        fedi_send_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE,
+                        "Media uploads are not configured");
         return;
     }
 

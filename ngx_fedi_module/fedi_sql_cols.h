@@ -56,14 +56,14 @@
 /*
  * A MediaAttachment, for "media_attachments m": a JSON array of id, type,
  * file, preview, remote URL, description, blurhash, meta, focus x and y,
- * processed; see fedi_media_render().  Paths are relative to
+ * processed, content type; see fedi_media_render().  Paths are relative to
  * fedi_media_root, the URL prefix is the configuration's.
  */
 #define FEDI_MEDIA_JSON(m)                                                   \
     "json_build_array(" m ".id::text, " m ".type, " m ".file_path, "         \
     m ".preview_path, " m ".remote_url, " m ".description, "                 \
     m ".blurhash, " m ".meta, " m ".focus_x, " m ".focus_y, "                \
-    m ".processed)"
+    m ".processed, " m ".content_type)"
 
 
 /*

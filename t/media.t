@@ -226,6 +226,21 @@ is(scalar @{ $r->{json}{media_attachments} }, 2, 'read back');
 is($t->get("/api/v1/media/$m->{id}", token => $alice)->{status}, 404,
    'attached media is no longer an upload');
 
+# federated: the Note carries the attachments as Documents
+
+my $note = $t->get("/users/alice/statuses/$st->{id}",
+                   headers => [Accept => 'application/activity+json'])->{json};
+is(scalar @{ $note->{attachment} }, 2, 'the Note has both attachments');
+my $doc = $note->{attachment}[0];
+is($doc->{type}, 'Document', 'a Document');
+is($doc->{mediaType}, 'image/jpeg', 'its mediaType');
+is($doc->{url}, $m->{url}, 'its url');
+is($doc->{name}, 'From multipart', 'its name: the description');
+is($doc->{blurhash}, $m->{blurhash}, 'its blurhash');
+is_deeply($doc->{focalPoint}, [0.1, 0.9], 'its focalPoint');
+is("$doc->{width}x$doc->{height}", '480x640', 'its width and height');
+ok(!exists $note->{attachment}[1]{focalPoint}, 'no focalPoint when none set');
+
 $r = $t->post('/api/v1/statuses', token => $alice,
               json => { status => 'again', media_ids => [$m->{id}] });
 is($r->{status}, 422, 'media attached elsewhere: 422');
