@@ -958,7 +958,7 @@ static void
 fedi_media_render(fedi_req_t *rq, fedi_json_t *j, json_t *a)
 {
     char        *s;
-    json_t      *meta, *focus, *v, *remote;
+    json_t      *meta, *focus, *remote;
     ngx_uint_t   processed;
 
     processed = json_is_true(json_array_get(a, 10));
@@ -1019,19 +1019,10 @@ fedi_media_render(fedi_req_t *rq, fedi_json_t *j, json_t *a)
         fedi_json_knull(j, "meta");
     }
 
-    v = json_array_get(a, 5);
-    if (json_is_string(v)) {
-        fedi_json_kcstr(j, "description", json_string_value(v));
-    } else {
-        fedi_json_knull(j, "description");
-    }
-
-    v = json_array_get(a, 6);
-    if (json_is_string(v)) {
-        fedi_json_kcstr(j, "blurhash", json_string_value(v));
-    } else {
-        fedi_json_knull(j, "blurhash");
-    }
+    /* json_string_value() of a null is NULL, written as null */
+    fedi_json_kcstr(j, "description",
+                    json_string_value(json_array_get(a, 5)));
+    fedi_json_kcstr(j, "blurhash", json_string_value(json_array_get(a, 6)));
 
     fedi_json_obj_close(j);
 }
@@ -1095,12 +1086,7 @@ fedi_media_documents(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
                             json_string_value(json_array_get(a, 4)));
         }
 
-        v = json_array_get(a, 5);
-        if (json_is_string(v)) {
-            fedi_json_kcstr(j, "name", json_string_value(v));
-        } else {
-            fedi_json_knull(j, "name");
-        }
+        fedi_json_kcstr(j, "name", json_string_value(json_array_get(a, 5)));
 
         v = json_array_get(a, 6);
         if (json_is_string(v)) {
