@@ -14,6 +14,7 @@
 #endif
 
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -199,7 +200,7 @@ int
 fedi_media_process(fedi_media_proc_t *mp)
 {
     int          rc, box, bw, bh;
-    char         hex[33];
+    char         hex[33], full[4096];
     double       s;
     VipsImage   *img, *mem, *small;
 
@@ -266,18 +267,11 @@ fedi_media_process(fedi_media_proc_t *mp)
         break;
     }
 
-    /* decoded once, here: the errors of a broken file surface now */
-    mem = vips_image_copy_memory(img);
-    if (mem == NULL) {
-        fedi_media_fail(mp, "Validation failed: File could not be "
-                        "processed");
-        goto failed;
-    }
+    /* streamed from the decoder to the file: a broken file fails here */
+    mp->width = vips_image_get_width(img);
+    mp->height = vips_image_get_height(img);
 
-    mp->width = vips_image_get_width(mem);
-    mp->height = vips_image_get_height(mem);
-
-    if (fedi_media_save(mp, mem, mp->path) != 0) {
+    if (fedi_media_save(mp, img, mp->path) != 0) {
         goto failed;
     }
 
@@ -286,33 +280,44 @@ fedi_media_process(fedi_media_proc_t *mp)
         goto done;
     }
 
+    /* the preview from the stored original: small, decoded shrunk */
+    snprintf(full, sizeof(full), "%s/%s", mp->root, mp->path);
+
     if ((double) mp->width * mp->height > FEDI_MEDIA_SMALL_PIXELS) {
         s = sqrt(FEDI_MEDIA_SMALL_PIXELS
                  / ((double) mp->width * mp->height));
-
-        if (vips_thumbnail_image(mem, &small, (int) floor(mp->width * s),
-                                 "height", (int) floor(mp->height * s),
-                                 "size", VIPS_SIZE_DOWN, NULL)
-            != 0)
-        {
-            fedi_media_fail(mp, "Validation failed: File could not be "
-                            "processed");
-            goto failed;
-        }
+        bw = (int) floor(mp->width * s);
+        bh = (int) floor(mp->height * s);
 
     } else {
-        small = mem;
-        g_object_ref(small);
+        bw = mp->width;
+        bh = mp->height;
     }
 
-    mp->swidth = vips_image_get_width(small);
-    mp->sheight = vips_image_get_height(small);
+    if (vips_thumbnail(full, &small, bw, "height", bh, "size", VIPS_SIZE_DOWN,
+                       "no_rotate", TRUE, NULL)
+        != 0)
+    {
+        fedi_media_fail(mp, "Validation failed: File could not be "
+                        "processed");
+        goto failed;
+    }
+
+    mem = vips_image_copy_memory(small);
+    if (mem == NULL) {
+        fedi_media_fail(mp, "Validation failed: File could not be "
+                        "processed");
+        goto failed;
+    }
+
+    mp->swidth = vips_image_get_width(mem);
+    mp->sheight = vips_image_get_height(mem);
 
     snprintf(mp->preview, sizeof(mp->preview), "%.2s/%.2s/%s-small.%s",
              hex, hex + 2, hex, mp->ext);
 
-    if (fedi_media_save(mp, small, mp->preview) != 0
-        || fedi_media_blurhash(mp, small) != 0)
+    if (fedi_media_save(mp, mem, mp->preview) != 0
+        || fedi_media_blurhash(mp, mem) != 0)
     {
         goto failed;
     }
@@ -348,6 +353,10 @@ done:
 
     vips_error_clear();
     vips_thread_shutdown();
+
+    /* the decoder's buffers go back to the system, not kept by the
+     * thread's malloc arena for the next upload */
+    malloc_trim(0);
 
     return rc;
 }
