@@ -113,6 +113,10 @@ static void api_profile_avatar_delete(fedi_req_t *rq);
 static void api_profile_header_delete(fedi_req_t *rq);
 static char *fedi_media_arg_id(fedi_req_t *rq);
 static size_t fedi_media_chars(const char *s);
+static void fedi_media_remove(const char *root, const char *path);
+static void fedi_media_remove_work(void *data, ngx_log_t *log);
+static void fedi_media_removed(ngx_event_t *ev);
+static void fedi_media_profile_cleanup(void *data);
 
 
 const fedi_route_t  fedi_routes_media[] = {
@@ -606,8 +610,8 @@ fedi_media_worked(ngx_event_t *ev)
     if (rq == NULL) {
         /* answered already (202, or the client left): the row tells */
         if (fedi_db() == NULL || ngx_exiting || ngx_terminate) {
-            fedi_media_unlink(job->root, job->proc[0].path);
-            fedi_media_unlink(job->root, job->proc[0].preview);
+            fedi_media_remove(job->root, job->proc[0].path);
+            fedi_media_remove(job->root, job->proc[0].preview);
             fedi_media_job_free(job);
             return;
         }
@@ -710,8 +714,8 @@ fedi_media_saved(fedi_req_t *rq, PGresult *res)
 
     if (PQntuples(res) != 1 && job) {
         /* deleted meanwhile */
-        fedi_media_unlink(job->root, job->proc[0].path);
-        fedi_media_unlink(job->root, job->proc[0].preview);
+        fedi_media_remove(job->root, job->proc[0].path);
+        fedi_media_remove(job->root, job->proc[0].preview);
     }
 
     fedi_media_send(rq, res, NGX_HTTP_OK);
@@ -751,8 +755,8 @@ fedi_media_recorded(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
                       res ? PQresultErrorMessage(res) : "no connection");
 
     } else if (!job->failed && PQntuples(res) == 0) {
-        fedi_media_unlink(job->root, job->proc[0].path);
-        fedi_media_unlink(job->root, job->proc[0].preview);
+        fedi_media_remove(job->root, job->proc[0].path);
+        fedi_media_remove(job->root, job->proc[0].preview);
     }
 
     fedi_media_job_free(job);
@@ -858,9 +862,9 @@ fedi_media_deleted(fedi_req_t *rq, PGresult *res)
     }
 
     if (rq->mcf->media_root.len) {
-        fedi_media_unlink((char *) rq->mcf->media_root.data,
+        fedi_media_remove((char *) rq->mcf->media_root.data,
                           fedi_pg_val(res, 0, 0));
-        fedi_media_unlink((char *) rq->mcf->media_root.data,
+        fedi_media_remove((char *) rq->mcf->media_root.data,
                           fedi_pg_val(res, 0, 1));
     }
 
@@ -1154,12 +1158,12 @@ fedi_media_unlink_list(fedi_req_t *rq, PGresult *res, int row, int col)
 
         if (*e == '}') {
             *e = '\0';
-            fedi_media_unlink((char *) rq->mcf->media_root.data, (char *) s);
+            fedi_media_remove((char *) rq->mcf->media_root.data, (char *) s);
             break;
         }
 
         *e = '\0';
-        fedi_media_unlink((char *) rq->mcf->media_root.data, (char *) s);
+        fedi_media_remove((char *) rq->mcf->media_root.data, (char *) s);
     }
 }
 
@@ -1257,6 +1261,8 @@ fedi_media_pg_error(fedi_req_t *rq, PGresult *res)
 typedef struct {
     const char  *avatar;        /* a stored path, "" to remove, NULL */
     const char  *header;
+    const char  *root;
+    ngx_uint_t   kept;          /* in the account now */
 } fedi_media_profile_t;
 
 
@@ -1335,6 +1341,7 @@ fedi_media_profile_done(fedi_req_t *rq, void *data)
 {
     fedi_media_job_t  *job = data;
 
+    ngx_pool_cleanup_t    *cln;
     fedi_media_profile_t  *pf;
 
     if (job->failed) {
@@ -1371,6 +1378,18 @@ fedi_media_profile_done(fedi_req_t *rq, void *data)
         pf->header = fedi_pstrz(rq->r->pool, (u_char *) pf->header,
                                 ngx_strlen(pf->header));
     }
+
+    pf->root = job->root[0] ? (char *) rq->mcf->media_root.data : NULL;
+
+    cln = ngx_pool_cleanup_add(rq->r->pool, 0);
+    if (cln == NULL) {
+        fedi_media_profile_cleanup(pf);
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    cln->handler = fedi_media_profile_cleanup;
+    cln->data = pf;
 
     rq->media = pf;
 
@@ -1411,6 +1430,10 @@ fedi_media_images_replaced(fedi_req_t *rq, PGresult *res, int col)
     now[0] = fedi_media_image(rq, 0);
     now[1] = fedi_media_image(rq, 1);
 
+    if (rq->media && PQntuples(res) == 1) {
+        ((fedi_media_profile_t *) rq->media)->kept = 1;
+    }
+
     for (i = 0; i < 2; i++) {
         if (now[i] == NULL) {
             continue;
@@ -1420,7 +1443,7 @@ fedi_media_images_replaced(fedi_req_t *rq, PGresult *res, int col)
               ? fedi_pg_val(res, 0, col + i) : NULL;
 
         if (old && ngx_strcmp(old, now[i]) != 0) {
-            fedi_media_unlink((char *) rq->mcf->media_root.data, old);
+            fedi_media_remove((char *) rq->mcf->media_root.data, old);
         }
     }
 }
@@ -1490,4 +1513,80 @@ fedi_media_chars(const char *s)
     }
 
     return n;
+}
+
+
+/* a stored file removed on the thread pool: unlink() waits for the disk */
+
+typedef struct {
+    ngx_thread_task_t   task;
+    char                path[1200];
+} fedi_media_rm_t;
+
+
+static void
+fedi_media_remove(const char *root, const char *path)
+{
+    fedi_media_rm_t    *rm;
+    ngx_thread_pool_t  *tp;
+
+    static ngx_str_t  name = ngx_string("default");
+
+    if (path == NULL || path[0] == '\0' || root == NULL || root[0] == '\0') {
+        return;
+    }
+
+    tp = ngx_thread_pool_get((ngx_cycle_t *) ngx_cycle, &name);
+
+    rm = ngx_calloc(sizeof(fedi_media_rm_t), ngx_cycle->log);
+    if (tp == NULL || rm == NULL) {
+        ngx_free(rm);
+        return;
+    }
+
+    ngx_snprintf((u_char *) rm->path, sizeof(rm->path) - 1, "%s%Z", root);
+    rm->task.ctx = rm;
+    rm->task.handler = fedi_media_remove_work;
+    rm->task.event.handler = fedi_media_removed;
+    rm->task.event.data = rm;
+    rm->task.event.log = ngx_cycle->log;
+
+    /* root, then the relative path after its NUL */
+    ngx_cpystrn((u_char *) rm->path + ngx_strlen(rm->path) + 1,
+                (u_char *) path,
+                sizeof(rm->path) - ngx_strlen(rm->path) - 1);
+
+    if (ngx_thread_task_post(tp, &rm->task) != NGX_OK) {
+        ngx_free(rm);
+    }
+}
+
+
+static void
+fedi_media_remove_work(void *data, ngx_log_t *log)
+{
+    fedi_media_rm_t  *rm = data;
+
+    fedi_media_unlink(rm->path, rm->path + ngx_strlen(rm->path) + 1);
+}
+
+
+static void
+fedi_media_removed(ngx_event_t *ev)
+{
+    ngx_free(ev->data);
+}
+
+
+/* files stored for update_credentials that it did not keep (it refused
+ * the other fields, or failed) go when the request does */
+static void
+fedi_media_profile_cleanup(void *data)
+{
+    fedi_media_profile_t  *pf = data;
+
+    if (!pf->kept) {
+        fedi_media_remove(pf->root, pf->avatar);
+        fedi_media_remove(pf->root, pf->header);
+    }
 }

@@ -30,10 +30,16 @@ FEDI_SQL(MEDIA_FAIL, 1,
 FEDI_SQL(MEDIA_DROP, 1,
     "DELETE FROM media_attachments WHERE id = $1")
 
+/* a job lost with its worker (nginx stopped mid-processing) fails in
+ * the end rather than answering 206 for ever */
+#define FEDI_MEDIA_FAILED(m)                                                 \
+    " (" m ".failed OR (NOT " m ".processed"                                 \
+    "   AND " m ".updated_at < now() - interval '15 minutes'))"
+
 /* $1 account, $2 id: one of the account's, not attached yet (Mastodon
  * shows and changes only those) */
 FEDI_SQL(MEDIA_GET, 2,
-    "SELECT " FEDI_MEDIA_JSON("m") ", m.processed, m.failed"
+    "SELECT " FEDI_MEDIA_JSON("m") ", m.processed," FEDI_MEDIA_FAILED("m")
     " FROM media_attachments m"
     " WHERE m.id = $2 AND m.account_id = $1 AND m.status_id IS NULL")
 
@@ -44,7 +50,8 @@ FEDI_SQL(MEDIA_UPDATE, 5,
     " focus_x = coalesce($4::real, m.focus_x),"
     " focus_y = coalesce($5::real, m.focus_y), updated_at = now()"
     " WHERE m.id = $2 AND m.account_id = $1 AND m.status_id IS NULL"
-    " RETURNING " FEDI_MEDIA_JSON("m") ", m.processed, m.failed")
+    " RETURNING " FEDI_MEDIA_JSON("m") ", m.processed,"
+    FEDI_MEDIA_FAILED("m"))
 
 /* $1 account, $2 id: its files, to remove */
 FEDI_SQL(MEDIA_DELETE, 2,

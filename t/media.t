@@ -114,6 +114,16 @@ sub stored {
     return sort @f;
 }
 
+# files are removed on the thread pool, after the answer: wait for it
+sub gone {
+    my ($path) = @_;
+    for (1 .. 200) {
+        return 1 unless -e $path;
+        sleep 0.05;
+    }
+    return 0;
+}
+
 sub local_path {
     my ($url) = @_;
     return $url =~ m{/system/(.*)$} ? $1 : undef;
@@ -301,7 +311,7 @@ ok(-f "$media/$files[0]" && -f "$media/$files[1]", 'the files are there');
 $r = $t->delete("/api/v1/statuses/$st->{id}?delete_media=true", token => $alice);
 is($r->{status}, 200, 'deleted with delete_media');
 is(scalar @{ $r->{json}{media_attachments} }, 1, 'the answer shows the media');
-ok(!-e "$media/$files[0]" && !-e "$media/$files[1]", 'its files are gone');
+ok(gone("$media/$files[0]") && gone("$media/$files[1]"), 'its files are gone');
 
 $r = $t->delete("/api/v1/statuses/$solo_status", token => $alice);
 is($r->{status}, 200, 'deleted without delete_media');
@@ -311,7 +321,7 @@ ok(-f "$media/" . local_path($solo->{url}), 'and its file');
 
 $r = $t->delete("/api/v1/media/$solo->{id}", token => $alice);
 is($r->{status}, 200, 'DELETE /api/v1/media/:id');
-ok(!-e "$media/" . local_path($solo->{url}), 'removes the file');
+ok(gone("$media/" . local_path($solo->{url})), 'removes the file');
 
 # avatar and header
 
@@ -338,13 +348,27 @@ is($t->get("/api/v1/accounts/$alice_id")->{json}{avatar}, $avatar,
 $r = $t->patch('/api/v1/accounts/update_credentials', token => $alice,
     multipart(['avatar', $rotated, 'me.jpg', 'image/jpeg']));
 isnt($r->{json}{avatar}, $avatar, 'a new avatar');
-ok(!-e "$media/" . local_path($avatar), 'the old avatar file is removed');
+ok(gone("$media/" . local_path($avatar)), 'the old avatar file is removed');
 $avatar = $r->{json}{avatar};
+
+my @kept = stored();
+$r = $t->patch('/api/v1/accounts/update_credentials', token => $alice,
+    multipart(['display_name', 'x' x 31],
+              ['avatar', $png, 'me.png', 'image/png']));
+is($r->{status}, 422, 'update_credentials refused for another field');
+my $same = 0;
+for (1 .. 200) {
+    last if ($same = join(',', stored()) eq join(',', @kept));
+    sleep 0.05;
+}
+ok($same, 'the avatar it stored is removed again');
+is($t->get("/api/v1/accounts/$alice_id")->{json}{avatar}, $avatar,
+   'the account keeps its avatar');
 
 $r = $t->delete('/api/v1/profile/avatar', token => $alice);
 is($r->{status}, 200, 'DELETE /api/v1/profile/avatar');
 unlike($r->{json}{avatar}, qr{/system/}, 'the default avatar again');
-ok(!-e "$media/" . local_path($avatar), 'the file is removed');
+ok(gone("$media/" . local_path($avatar)), 'the file is removed');
 like($r->{json}{header}, qr{/system/}, 'the header stays');
 $r = $t->delete('/api/v1/profile/header', token => $alice);
 unlike($r->{json}{header}, qr{/system/}, 'DELETE /api/v1/profile/header');
