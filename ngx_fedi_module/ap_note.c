@@ -55,6 +55,8 @@ static const char  fedi_ap_note_context[] =
     "\"sensitive\":\"as:sensitive\","
     "\"toot\":\"http://joinmastodon.org/ns#\","
     "\"votersCount\":\"toot:votersCount\","
+    "\"blurhash\":\"toot:blurhash\","
+    "\"focalPoint\":{\"@container\":\"@list\",\"@id\":\"toot:focalPoint\"},"
     "\"Hashtag\":\"as:Hashtag\""
     "}]";
 

@@ -285,7 +285,7 @@ api_status_post(fedi_req_t *rq)
         return;
     }
 
-    if (ps->text == NULL && ps->media) {
+    if (ps->text == NULL && ps->media && ps->media[1] != '}') {
         ps->text = "";                  /* media alone make a status */
 
     } else if (ps->text == NULL || ps->text[0] == '\0') {

@@ -1180,7 +1180,15 @@ fedi_media_ids(fedi_req_t *rq, char **ids)
     *ids = NULL;
 
     n = fedi_param_strs(rq->params, "media_ids", v, 8);
+
     if (n == 0) {
+        /* given, and empty: an edit takes every attachment away */
+        if (json_is_array(json_object_get(rq->params, "media_ids"))
+            || json_is_array(json_object_get(rq->params, "media_ids[]")))
+        {
+            *ids = "{}";
+        }
+
         return NGX_OK;
     }
 

@@ -17,7 +17,7 @@ use Compress::Zlib qw(crc32 compress);
 use File::Find;
 use Test::More;
 use Time::HiRes qw(sleep);
-use Fedi::Test;
+use Fedi::Test qw(multipart);
 
 my $t = Fedi::Test->new(app_name => 'media');
 my $dir = $t->testdir();
@@ -76,27 +76,6 @@ $t->run();
 
 my ($alice, $alice_id) = $t->sign_up('alice');
 my ($bob, $bob_id) = $t->sign_up('bob');
-
-# a multipart body: [name, value] or [name, bytes, filename, type]
-sub multipart {
-    my (@parts) = @_;
-    my $b = 'fedi' . int(rand(1e9)) . 'x';
-    my $body = '';
-
-    for my $p (@parts) {
-        my ($name, $content, $filename, $type) = @$p;
-        $body .= "--$b\r\nContent-Disposition: form-data; name=\"$name\"";
-        $body .= "; filename=\"$filename\"" if defined $filename;
-        $body .= "\r\n";
-        $body .= "Content-Type: $type\r\n" if defined $type;
-        $body .= "\r\n$content\r\n";
-    }
-
-    $body .= "--$b--\r\n";
-
-    return (body => $body,
-            headers => ['Content-Type' => "multipart/form-data; boundary=$b"]);
-}
 
 sub upload {
     my ($token, $bytes, %o) = @_;
@@ -302,6 +281,17 @@ is_deeply([ map { $_->{id} } @{ $r->{json}{media_attachments} } ], [$third->{id}
           'the attachments replaced');
 is($t->get("/api/v1/media/$big_id", token => $alice)->{status}, 200,
    'the one left out is an upload again');
+$r = $t->put("/api/v1/statuses/$st->{id}", token => $alice,
+             json => { status => 'edited', media_ids => [] });
+is(scalar @{ $r->{json}{media_attachments} }, 0,
+   'an empty media_ids takes them all away');
+$r = $t->put("/api/v1/statuses/$st->{id}", token => $alice,
+             json => { status => 'edited', media_ids => [$third->{id}] });
+is(scalar @{ $r->{json}{media_attachments} }, 1, 'and back');
+$r = $t->put("/api/v1/statuses/$st->{id}", token => $alice,
+             json => { status => 'edited again' });
+is(scalar @{ $r->{json}{media_attachments} }, 1,
+   'an edit without media_ids keeps them');
 
 # deleting: delete_media removes the files; without, the media is kept
 # for a redraft
