@@ -424,6 +424,27 @@ my @evil;
 find(sub { push @evil, $File::Find::name if /evil/ }, $dir);
 is(scalar @evil, 0, 'no file by that name anywhere');
 
+# fedictl media remove: old unattached uploads and their files
+
+my $old = upload($alice, $png, filename => 'o.png', type => 'image/png')->{json};
+my $young = upload($alice, $png, filename => 'y.png', type => 'image/png')->{json};
+my $kept = upload($alice, $png, filename => 'k.png', type => 'image/png')->{json};
+my $ks = $t->post('/api/v1/statuses', token => $alice,
+                  json => { media_ids => [$kept->{id}] })->{json}{id};
+$t->psql("UPDATE media_attachments SET created_at = now() - interval '2 days'"
+         . " WHERE id IN ($old->{id}, $pending, $kept->{id})");
+my $out = `$Fedi::Test::TOP/build/fedictl --db '${\ $t->conninfo()}' media remove --days 1 --root $media 2>&1`;
+is($?, 0, 'fedictl media remove') or diag($out);
+like($out, qr/removed 2 unattached uploads \(2 files\)/, 'two uploads, two files');
+ok(!-e "$media/" . local_path($old->{url}), 'the old upload is gone');
+is($t->get("/api/v1/media/$old->{id}", token => $alice)->{status}, 404,
+   'and its row');
+is($t->get("/api/v1/media/$young->{id}", token => $alice)->{status}, 200,
+   'a recent upload stays');
+is($t->get("/api/v1/statuses/$ks")->{json}{media_attachments}[0]{id},
+   $kept->{id}, 'attached media stay, however old');
+ok(-f "$media/" . local_path($kept->{url}), 'with their files');
+
 # v2 in the background (fedi_media_wait 0): 202, then 206/200 by GET
 
 server_conf("    fedi_media_wait 0;\n");
