@@ -118,8 +118,9 @@ sub fetch {
 
 my $inst = $t->get('/api/v2/instance')->{json}{configuration}{media_attachments};
 is($inst->{image_size_limit}, 16 * 1024 * 1024, 'instance: the image size limit');
-ok(grep({ $_ eq 'image/webp' } @{ $inst->{supported_mime_types} }),
-   'instance: the image types');
+is_deeply([sort @{ $inst->{supported_mime_types} }],
+          [qw(image/gif image/jpeg image/png image/webp)],
+          'instance: the types it takes, no others');
 
 # v1: processed before the answer
 
@@ -423,6 +424,36 @@ unlike($r->{json}{url}, qr/evil|\.\./, 'under a name of ours');
 my @evil;
 find(sub { push @evil, $File::Find::name if /evil/ }, $dir);
 is(scalar @evil, 0, 'no file by that name anywhere');
+
+# a GIF: its first frame, as a PNG
+
+my $gif = picture('anim.gif', 300, 200);
+$r = upload($alice, $gif, filename => 'a.gif', type => 'image/gif');
+is($r->{status}, 200, 'a GIF');
+like($r->{json}{url}, qr/\.png$/, 'stored as a PNG');
+is(substr(fetch($r->{json}{url})->{body}, 0, 4), "\x89PNG", 'and is one');
+
+# a client that leaves while its picture is processed: the job finishes
+# on its own and records the outcome
+
+{
+    my %mp = multipart(['file', $big, 'left.jpg', 'image/jpeg'],
+                       ['description', 'abandoned']);
+    my $s = $t->connect();
+    print $s "POST /api/v1/media HTTP/1.1\r\nHost: " . $t->domain() . "\r\n"
+        . "Authorization: Bearer $alice\r\n"
+        . "Content-Type: $mp{headers}[1]\r\n"
+        . "Content-Length: " . length($mp{body}) . "\r\n\r\n" . $mp{body};
+    close $s;
+}
+my $done = '';
+for (1 .. 300) {
+    $done = $t->psql("SELECT processed FROM media_attachments"
+                     . " WHERE description = 'abandoned'");
+    last if $done eq 't';
+    sleep 0.1;
+}
+is($done, 't', 'an abandoned upload is processed all the same');
 
 # fedictl media remove: old unattached uploads and their files
 
