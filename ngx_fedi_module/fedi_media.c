@@ -73,6 +73,22 @@ typedef struct {
 } fedi_media_job_t;
 
 
+/* what update_credentials stores (fedi_media_image) */
+typedef struct {
+    const char          *avatar;        /* a stored path, "" to remove */
+    const char          *header;
+    const char          *root;
+    ngx_uint_t           kept;          /* in the account now */
+} fedi_media_profile_t;
+
+
+/* a file to remove, on the thread pool: root, NUL, the stored path */
+typedef struct {
+    ngx_thread_task_t    task;
+    char                 path[1200];
+} fedi_media_rm_t;
+
+
 static void api_media_create_v1(fedi_req_t *rq);
 static void api_media_create_v2(fedi_req_t *rq);
 static void fedi_media_create(fedi_req_t *rq, ngx_uint_t v2);
@@ -1266,14 +1282,6 @@ fedi_media_pg_error(fedi_req_t *rq, PGresult *res)
  * account is updated with them in the one statement of the other fields
  */
 
-typedef struct {
-    const char  *avatar;        /* a stored path, "" to remove, NULL */
-    const char  *header;
-    const char  *root;
-    ngx_uint_t   kept;          /* in the account now */
-} fedi_media_profile_t;
-
-
 void
 fedi_media_credentials(fedi_req_t *rq)
 {
@@ -1525,12 +1533,6 @@ fedi_media_chars(const char *s)
 
 
 /* a stored file removed on the thread pool: unlink() waits for the disk */
-
-typedef struct {
-    ngx_thread_task_t   task;
-    char                path[1200];
-} fedi_media_rm_t;
-
 
 static void
 fedi_media_remove(const char *root, const char *path)
