@@ -24,8 +24,9 @@ typedef enum {
 } fedi_media_kind_e;
 
 
-/* decoded pixels an upload may have: refused above, a decompression bomb */
-#define FEDI_MEDIA_MAX_PIXELS     (8192 * 8192)
+/* decoded pixels an upload may have: above, a decompression bomb, refused
+ * (Mastodon's image_matrix_limit, 7680 x 4320, as /api/v2/instance says) */
+#define FEDI_MEDIA_MAX_PIXELS     33177600
 /* Mastodon's caps: originals larger are scaled down, small previews */
 #define FEDI_MEDIA_ORIGINAL_PIXELS  8294400      /* 3840 x 2160 */
 #define FEDI_MEDIA_SMALL_PIXELS     230400       /* 640 x 360 */

@@ -402,6 +402,13 @@ my $bomb = "\x89PNG\r\n\x1a\n"
 refused(upload($alice, $bomb, filename => 'bomb.png', type => 'image/png'),
         422, 'a 50,000 x 50,000 PNG');
 
+my $over = "\x89PNG\r\n\x1a\n"
+         . png_chunk('IHDR', pack('NNCCCCC', 8000, 4200, 8, 0, 0, 0, 0))
+         . png_chunk('IDAT', compress("\0" x 8001))
+         . png_chunk('IEND', '');
+refused(upload($alice, $over, filename => 'over.png', type => 'image/png'),
+        422, 'a PNG over image_matrix_limit (8000 x 4200)');
+
 refused(upload($alice, "\xff\xd8\xff" . ("x" x (17 * 1024 * 1024))), 422,
         'over the image size limit');
 
