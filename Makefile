@@ -13,7 +13,7 @@ CFLAGS_W    := -Wall -Wextra -Wno-unused-parameter -Werror
 DEB_BUILD   := nginx nginx-dev libpq-dev libjansson-dev libssl-dev \
                libcurl4-openssl-dev libcrypt-dev pkg-config gcc make \
                libvips-dev libmagic-dev
-DEB_RUN     := postgresql postgresql-contrib postgresql-common curl
+DEB_RUN     := postgresql postgresql-contrib postgresql-common curl ffmpeg
 DEB_TEST    := perl libjson-pp-perl libio-socket-ssl-perl \
                libcrypt-openssl-rsa-perl wrk clang libclang-rt-14-dev \
                nodejs npm dnsmasq-base

@@ -97,11 +97,14 @@ const fedi_route_t  fedi_routes_instance[] = {
 static fedi_instance_cache_t  fedi_instance_cache;
 
 
-/* what fedi_media_proc.c takes (video and audio wait for ffmpeg; HEIC
- * and AVIF for a libvips with libheif, which Debian's has not): clients
+/* what fedi_media_proc.c takes (video and audio through ffmpeg; HEIC and
+ * AVIF wait for a libvips with libheif, which Debian's has not): clients
  * offer their users only these */
 static const char  *fedi_mime_types[] = {
-    "image/jpeg", "image/png", "image/gif", "image/webp", NULL
+    "image/jpeg", "image/png", "image/gif", "image/webp",
+    "video/mp4", "video/quicktime", "video/webm", "video/ogg",
+    "audio/mpeg", "audio/mp3", "audio/ogg", "audio/wav", "audio/x-wav",
+    "audio/flac", "audio/mp4", "audio/x-m4a", "audio/aac", NULL
 };
 
 

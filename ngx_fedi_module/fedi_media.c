@@ -57,6 +57,7 @@ typedef struct {
     fedi_media_part_t    parts[FEDI_MEDIA_PARTS];
     ngx_uint_t           nparts;
     size_t               limit;         /* bytes a file may have */
+    size_t               image_limit;   /* ... when it is a picture */
     fedi_media_proc_t    proc[FEDI_MEDIA_PARTS];
     ngx_uint_t           status;        /* of a refusal */
     char                 err[256];
@@ -129,6 +130,7 @@ static void api_profile_avatar_delete(fedi_req_t *rq);
 static void api_profile_header_delete(fedi_req_t *rq);
 static char *fedi_media_arg_id(fedi_req_t *rq);
 static size_t fedi_media_chars(const char *s);
+static const char *fedi_media_nonempty(const char *s);
 static void fedi_media_remove(const char *root, const char *path);
 static void fedi_media_remove_work(void *data, ngx_log_t *log);
 static void fedi_media_removed(ngx_event_t *ev);
@@ -205,7 +207,9 @@ fedi_media_create(fedi_req_t *rq, ngx_uint_t v2)
     }
 
     job->v2 = v2;
-    job->limit = rq->mcf->image_size_limit;
+    job->image_limit = rq->mcf->image_size_limit;
+    job->limit = ngx_max(rq->mcf->image_size_limit,
+                         rq->mcf->video_size_limit);
     job->parts[0].name = "file";
     job->parts[0].kind = FEDI_MEDIA_ATTACHMENT;
     job->nparts = 1;
@@ -397,6 +401,16 @@ fedi_media_parse(void *data)
                         sizeof(job->err));
             return;
         }
+
+        /* pictures (a GIF too) have their own, smaller limit */
+        if (job->image_limit && (!mp->av || ngx_strcmp(mp->type, "gifv") == 0)
+            && pt->len > job->image_limit)
+        {
+            ngx_snprintf((u_char *) job->err, sizeof(job->err),
+                         "Validation failed: File file size must be less "
+                         "than %uz MB%Z", job->image_limit / (1024 * 1024));
+            return;
+        }
     }
 
     job->status = 0;
@@ -464,7 +478,7 @@ fedi_media_parsed(fedi_req_t *rq, void *data)
     }
 
     ngx_sprintf((u_char *) job->size, "%uz%Z", job->parts[0].len);
-    type = "image";
+    type = job->proc[0].type;
 
     fedi_query(rq, FEDI_SQL_MEDIA_CREATE, fedi_media_created, 7,
                rq->token->account_id, type, job->proc[0].out_mime, desc,
@@ -644,13 +658,14 @@ fedi_media_worked(ngx_event_t *ev)
 
         } else {
             job->op.stmt = FEDI_SQL_MEDIA_DONE;
-            job->op.nparams = 7;
+            job->op.nparams = 8;
             job->op.values[1] = job->proc[0].path;
-            job->op.values[2] = job->proc[0].preview;
+            job->op.values[2] = fedi_media_nonempty(job->proc[0].preview);
             job->op.values[3] = job->meta;
-            job->op.values[4] = job->proc[0].blurhash;
+            job->op.values[4] = fedi_media_nonempty(job->proc[0].blurhash);
             job->op.values[5] = job->proc[0].out_mime;
             job->op.values[6] = job->size;
+            job->op.values[7] = job->proc[0].type;
         }
 
         fedi_pg_exec(fedi_db(), &job->op);
@@ -668,9 +683,10 @@ fedi_media_worked(ngx_event_t *ev)
         fedi_query(rq, FEDI_SQL_MEDIA_DROP, fedi_media_dropped, 1, job->id);
 
     } else {
-        fedi_query(rq, FEDI_SQL_MEDIA_DONE, fedi_media_saved, 7, job->id,
-                   job->proc[0].path, job->proc[0].preview, job->meta,
-                   job->proc[0].blurhash, job->proc[0].out_mime, job->size);
+        fedi_query(rq, FEDI_SQL_MEDIA_DONE, fedi_media_saved, 8, job->id,
+                   job->proc[0].path, fedi_media_nonempty(job->proc[0].preview),
+                   job->meta, fedi_media_nonempty(job->proc[0].blurhash),
+                   job->proc[0].out_mime, job->size, job->proc[0].type);
     }
 
     ngx_http_run_posted_requests(c);
@@ -709,6 +725,15 @@ fedi_media_meta(fedi_media_job_t *job)
 {
     fedi_media_proc_t  *mp = &job->proc[0];
 
+    ngx_sprintf((u_char *) job->size, "%L%Z", (int64_t) mp->size);
+
+    if (mp->meta[0]) {
+        /* video and audio: fedi_media_av.c wrote it */
+        ngx_cpystrn((u_char *) job->meta, (u_char *) mp->meta,
+                    sizeof(job->meta));
+        return;
+    }
+
     ngx_snprintf((u_char *) job->meta, sizeof(job->meta),
                  "{\"original\":{\"width\":%d,\"height\":%d,"
                  "\"size\":\"%dx%d\",\"aspect\":%.6f},"
@@ -718,8 +743,6 @@ fedi_media_meta(fedi_media_job_t *job)
                  mp->height ? (double) mp->width / mp->height : 0.0,
                  mp->swidth, mp->sheight, mp->swidth, mp->sheight,
                  mp->sheight ? (double) mp->swidth / mp->sheight : 0.0);
-
-    ngx_sprintf((u_char *) job->size, "%L%Z", (int64_t) mp->size);
 }
 
 
@@ -1599,4 +1622,12 @@ fedi_media_profile_cleanup(void *data)
         fedi_media_remove(pf->root, pf->avatar);
         fedi_media_remove(pf->root, pf->header);
     }
+}
+
+
+/* "" is none (NULL): an audio file has no preview nor blurhash */
+static const char *
+fedi_media_nonempty(const char *s)
+{
+    return (s && s[0]) ? s : NULL;
 }

@@ -42,15 +42,10 @@ static void fedi_media_vips_init(void);
 static void fedi_media_vips_log(const gchar *domain, GLogLevelFlags level,
     const gchar *message, gpointer data);
 static const fedi_media_format_t *fedi_media_format(const char *mime);
-static int fedi_media_fail(fedi_media_proc_t *mp, const char *msg);
-static int fedi_media_dirs(fedi_media_proc_t *mp, char *hex);
-static int fedi_media_save(fedi_media_proc_t *mp, VipsImage *img,
-    const char *rel);
-static int fedi_media_blurhash(fedi_media_proc_t *mp, VipsImage *img);
 static VipsImage *fedi_media_rgb8(VipsImage *in);
 
 
-/* images only; video and audio need ffmpeg (not done) */
+/* images by libvips; video and audio by ffmpeg, when it is there */
 static const fedi_media_format_t  fedi_media_formats[] = {
     { "image/jpeg", "jpeg", "jpg", "image/jpeg" },
     { "image/png", "png", "png", "image/png" },
@@ -59,6 +54,20 @@ static const fedi_media_format_t  fedi_media_formats[] = {
     { "image/heic", "heif", "jpg", "image/jpeg" },
     { "image/heif", "heif", "jpg", "image/jpeg" },
     { "image/avif", "heif", "jpg", "image/jpeg" },
+    /* without a loader: ffmpeg's (fedi_media_av.c) */
+    { "video/mp4", NULL, "mp4", "video/mp4" },
+    { "video/quicktime", NULL, "mp4", "video/mp4" },
+    { "video/webm", NULL, "mp4", "video/mp4" },
+    { "video/x-matroska", NULL, "mp4", "video/mp4" },
+    { "video/ogg", NULL, "mp4", "video/mp4" },
+    { "audio/mpeg", NULL, "mp3", "audio/mpeg" },
+    { "audio/ogg", NULL, "mp3", "audio/mpeg" },
+    { "audio/x-wav", NULL, "mp3", "audio/mpeg" },
+    { "audio/wav", NULL, "mp3", "audio/mpeg" },
+    { "audio/flac", NULL, "mp3", "audio/mpeg" },
+    { "audio/x-m4a", NULL, "mp3", "audio/mpeg" },
+    { "audio/mp4", NULL, "mp3", "audio/mpeg" },
+    { "audio/aac", NULL, "mp3", "audio/mpeg" },
     { NULL, NULL, NULL, NULL }
 };
 
@@ -110,7 +119,7 @@ fedi_media_format(const char *mime)
 }
 
 
-static int
+int
 fedi_media_fail(fedi_media_proc_t *mp, const char *msg)
 {
     snprintf(mp->err, sizeof(mp->err), "%s", msg);
@@ -122,7 +131,7 @@ fedi_media_fail(fedi_media_proc_t *mp, const char *msg)
 int
 fedi_media_probe(fedi_media_proc_t *mp)
 {
-    int                          w, h;
+    int                          w, h, pages;
     const char                  *mime, *loader;
     VipsImage                   *img;
     const fedi_media_format_t   *f;
@@ -157,6 +166,22 @@ fedi_media_probe(fedi_media_proc_t *mp)
     mime = magic_buffer(fedi_media_magic, mp->data, mp->len);
     f = mime ? fedi_media_format(mime) : NULL;
 
+    if (f && f->loader == NULL) {
+        /* video or audio: ffmpeg probes it when it processes it */
+        if (!fedi_media_av_available()) {
+            return fedi_media_fail(mp, "Validation failed: File content "
+                                   "type is invalid");
+        }
+
+        mp->mime = f->mime;
+        mp->ext = f->ext;
+        mp->out_mime = f->out_mime;
+        mp->type = (strncmp(f->mime, "audio/", 6) == 0) ? "audio" : "video";
+        mp->av = 1;
+
+        return 0;
+    }
+
     if (f == NULL) {
         return fedi_media_fail(mp, "Validation failed: File content type "
                                "is invalid");
@@ -179,6 +204,7 @@ fedi_media_probe(fedi_media_proc_t *mp)
 
     w = vips_image_get_width(img);
     h = vips_image_get_height(img);
+    pages = vips_image_get_n_pages(img);
     g_object_unref(img);
 
     if (w < 1 || h < 1 || (long long) w * h > FEDI_MEDIA_MAX_PIXELS) {
@@ -189,8 +215,19 @@ fedi_media_probe(fedi_media_proc_t *mp)
     mp->mime = f->mime;
     mp->ext = f->ext;
     mp->out_mime = f->out_mime;
+    mp->type = "image";
     mp->in_width = w;
     mp->in_height = h;
+
+    /* an animated GIF is a silent video, as Mastodon makes it */
+    if (pages > 1 && mp->kind == FEDI_MEDIA_ATTACHMENT
+        && fedi_media_av_available())
+    {
+        mp->ext = "mp4";
+        mp->out_mime = "video/mp4";
+        mp->type = "gifv";
+        mp->av = 1;
+    }
 
     return 0;
 }
@@ -204,6 +241,14 @@ fedi_media_process(fedi_media_proc_t *mp)
     double       s;
     VipsImage   *img, *mem, *small;
 
+    if (mp->av) {
+        rc = fedi_media_av_process(mp);
+        vips_error_clear();
+        vips_thread_shutdown();
+        malloc_trim(0);
+        return rc;
+    }
+
     rc = -1;
     img = NULL;
     mem = NULL;
@@ -211,7 +256,7 @@ fedi_media_process(fedi_media_proc_t *mp)
     mp->path[0] = '\0';
     mp->preview[0] = '\0';
 
-    if (fedi_media_dirs(mp, hex) != 0) {
+    if (fedi_media_newname(mp, hex) != 0) {
         return -1;
     }
 
@@ -234,8 +279,7 @@ fedi_media_process(fedi_media_proc_t *mp)
                                   NULL)
             != 0)
         {
-            fedi_media_fail(mp, "Validation failed: File could not be "
-                            "processed");
+            fedi_media_fail(mp, FEDI_MEDIA_UNPROCESSABLE);
             goto failed;
         }
 
@@ -259,8 +303,7 @@ fedi_media_process(fedi_media_proc_t *mp)
                                   NULL)
             != 0)
         {
-            fedi_media_fail(mp, "Validation failed: File could not be "
-                            "processed");
+            fedi_media_fail(mp, FEDI_MEDIA_UNPROCESSABLE);
             goto failed;
         }
 
@@ -271,7 +314,7 @@ fedi_media_process(fedi_media_proc_t *mp)
     mp->width = vips_image_get_width(img);
     mp->height = vips_image_get_height(img);
 
-    if (fedi_media_save(mp, img, mp->path) != 0) {
+    if (fedi_media_save_as(mp, img, mp->path, mp->ext) != 0) {
         goto failed;
     }
 
@@ -283,42 +326,7 @@ fedi_media_process(fedi_media_proc_t *mp)
     /* the preview from the stored original: small, decoded shrunk */
     snprintf(full, sizeof(full), "%s/%s", mp->root, mp->path);
 
-    if ((double) mp->width * mp->height > FEDI_MEDIA_SMALL_PIXELS) {
-        s = sqrt(FEDI_MEDIA_SMALL_PIXELS
-                 / ((double) mp->width * mp->height));
-        bw = (int) floor(mp->width * s);
-        bh = (int) floor(mp->height * s);
-
-    } else {
-        bw = mp->width;
-        bh = mp->height;
-    }
-
-    if (vips_thumbnail(full, &small, bw, "height", bh, "size", VIPS_SIZE_DOWN,
-                       "no_rotate", TRUE, NULL)
-        != 0)
-    {
-        fedi_media_fail(mp, "Validation failed: File could not be "
-                        "processed");
-        goto failed;
-    }
-
-    mem = vips_image_copy_memory(small);
-    if (mem == NULL) {
-        fedi_media_fail(mp, "Validation failed: File could not be "
-                        "processed");
-        goto failed;
-    }
-
-    mp->swidth = vips_image_get_width(mem);
-    mp->sheight = vips_image_get_height(mem);
-
-    snprintf(mp->preview, sizeof(mp->preview), "%.2s/%.2s/%s-small.%s",
-             hex, hex + 2, hex, mp->ext);
-
-    if (fedi_media_save(mp, mem, mp->preview) != 0
-        || fedi_media_blurhash(mp, mem) != 0)
-    {
+    if (fedi_media_preview(mp, full, hex, mp->ext) != 0) {
         goto failed;
     }
 
@@ -327,15 +335,7 @@ fedi_media_process(fedi_media_proc_t *mp)
 
 failed:
 
-    if (mp->path[0]) {
-        fedi_media_unlink(mp->root, mp->path);
-        mp->path[0] = '\0';
-    }
-
-    if (mp->preview[0]) {
-        fedi_media_unlink(mp->root, mp->preview);
-        mp->preview[0] = '\0';
-    }
+    fedi_media_discard(mp);
 
 done:
 
@@ -363,8 +363,8 @@ done:
 
 
 /* 128 random bits name the files; two levels of directories spread them */
-static int
-fedi_media_dirs(fedi_media_proc_t *mp, char *hex)
+int
+fedi_media_newname(fedi_media_proc_t *mp, char *hex)
 {
     int            i;
     char           dir[4096];
@@ -400,28 +400,31 @@ fedi_media_dirs(fedi_media_proc_t *mp, char *hex)
 
 /* written under a temporary name, renamed when whole: nginx never serves
  * half a file, and a failure leaves nothing */
-static int
-fedi_media_save(fedi_media_proc_t *mp, VipsImage *img, const char *rel)
+int
+fedi_media_save_as(fedi_media_proc_t *mp, void *image, const char *rel,
+    const char *ext)
 {
-    int          rc;
-    char         path[4096], tmp[4200];
-    VipsImage   *flat;
-    struct stat  st;
+    VipsImage    *img = image;
+
+    int              rc;
+    char             path[4096], tmp[4200];
+    VipsImage       *flat;
+    VipsArrayDouble *white;
+    struct stat      st;
 
     snprintf(path, sizeof(path), "%s/%s", mp->root, rel);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 
     flat = NULL;
 
-    if (strcmp(mp->ext, "jpg") == 0) {
+    if (strcmp(ext, "jpg") == 0) {
         if (vips_image_hasalpha(img)) {
-            if (vips_flatten(img, &flat, "background",
-                             vips_array_double_newv(3, 255.0, 255.0, 255.0),
-                             NULL)
-                != 0)
-            {
-                return fedi_media_fail(mp, "Validation failed: File could "
-                                       "not be processed");
+            white = vips_array_double_newv(3, 255.0, 255.0, 255.0);
+            rc = vips_flatten(img, &flat, "background", white, NULL);
+            vips_area_unref(VIPS_AREA(white));
+
+            if (rc != 0) {
+                return fedi_media_fail(mp, FEDI_MEDIA_UNPROCESSABLE);
             }
 
             img = flat;
@@ -430,7 +433,7 @@ fedi_media_save(fedi_media_proc_t *mp, VipsImage *img, const char *rel)
         rc = vips_jpegsave(img, tmp, "Q", 85, "strip", TRUE,
                            "optimize_coding", TRUE, NULL);
 
-    } else if (strcmp(mp->ext, "png") == 0) {
+    } else if (strcmp(ext, "png") == 0) {
         rc = vips_pngsave(img, tmp, "strip", TRUE, NULL);
 
     } else {
@@ -443,8 +446,7 @@ fedi_media_save(fedi_media_proc_t *mp, VipsImage *img, const char *rel)
 
     if (rc != 0 || stat(tmp, &st) != 0 || rename(tmp, path) != 0) {
         unlink(tmp);
-        return fedi_media_fail(mp, "Validation failed: File could not be "
-                               "processed");
+        return fedi_media_fail(mp, FEDI_MEDIA_UNPROCESSABLE);
     }
 
     if (rel == mp->path) {
@@ -452,6 +454,63 @@ fedi_media_save(fedi_media_proc_t *mp, VipsImage *img, const char *rel)
     }
 
     return 0;
+}
+
+
+/*
+ * The preview of an image file (the stored original, or a video's first
+ * frame): 230,400 pixels at most, decoded shrunk, saved as ext, and the
+ * BlurHash from it.  mp->width and height are the original's.
+ */
+int
+fedi_media_preview(fedi_media_proc_t *mp, const char *file, const char *hex,
+    const char *ext)
+{
+    int          rc, bw, bh;
+    double       s;
+    VipsImage   *small, *mem;
+
+    bw = mp->width;
+    bh = mp->height;
+
+    if ((double) bw * bh > FEDI_MEDIA_SMALL_PIXELS) {
+        s = sqrt(FEDI_MEDIA_SMALL_PIXELS / ((double) bw * bh));
+        bw = (int) floor(bw * s);
+        bh = (int) floor(bh * s);
+    }
+
+    if (vips_thumbnail(file, &small, bw, "height", bh, "size", VIPS_SIZE_DOWN,
+                       "no_rotate", TRUE, NULL)
+        != 0)
+    {
+        return fedi_media_fail(mp, FEDI_MEDIA_UNPROCESSABLE);
+    }
+
+    mem = vips_image_copy_memory(small);
+    g_object_unref(small);
+
+    if (mem == NULL) {
+        return fedi_media_fail(mp, FEDI_MEDIA_UNPROCESSABLE);
+    }
+
+    mp->swidth = vips_image_get_width(mem);
+    mp->sheight = vips_image_get_height(mem);
+
+    snprintf(mp->preview, sizeof(mp->preview), "%.2s/%.2s/%s-small.%s",
+             hex, hex + 2, hex, ext);
+
+    rc = fedi_media_save_as(mp, mem, mp->preview, ext);
+
+    if (rc != 0) {
+        mp->preview[0] = '\0';
+
+    } else {
+        rc = fedi_media_blurhash_of(mp, mem);
+    }
+
+    g_object_unref(mem);
+
+    return rc;
 }
 
 
@@ -500,9 +559,11 @@ fedi_media_rgb8(VipsImage *in)
 }
 
 
-static int
-fedi_media_blurhash(fedi_media_proc_t *mp, VipsImage *img)
+int
+fedi_media_blurhash_of(fedi_media_proc_t *mp, void *image)
 {
+    VipsImage   *img = image;
+
     int          rc;
     size_t       len;
     uint8_t     *px;
@@ -512,16 +573,14 @@ fedi_media_blurhash(fedi_media_proc_t *mp, VipsImage *img)
                              "size", VIPS_SIZE_DOWN, NULL)
         != 0)
     {
-        return fedi_media_fail(mp, "Validation failed: File could not be "
-                               "processed");
+        return fedi_media_fail(mp, FEDI_MEDIA_UNPROCESSABLE);
     }
 
     rgb = fedi_media_rgb8(t);
     g_object_unref(t);
 
     if (rgb == NULL) {
-        return fedi_media_fail(mp, "Validation failed: File could not be "
-                               "processed");
+        return fedi_media_fail(mp, FEDI_MEDIA_UNPROCESSABLE);
     }
 
     px = vips_image_write_to_memory(rgb, &len);
@@ -536,11 +595,26 @@ fedi_media_blurhash(fedi_media_proc_t *mp, VipsImage *img)
     g_object_unref(rgb);
 
     if (rc < 0) {
-        return fedi_media_fail(mp, "Validation failed: File could not be "
-                               "processed");
+        return fedi_media_fail(mp, FEDI_MEDIA_UNPROCESSABLE);
     }
 
     return 0;
+}
+
+
+/* what a failed job stored goes */
+void
+fedi_media_discard(fedi_media_proc_t *mp)
+{
+    if (mp->path[0]) {
+        fedi_media_unlink(mp->root, mp->path);
+        mp->path[0] = '\0';
+    }
+
+    if (mp->preview[0]) {
+        fedi_media_unlink(mp->root, mp->preview);
+        mp->preview[0] = '\0';
+    }
 }
 
 

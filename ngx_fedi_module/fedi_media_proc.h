@@ -42,6 +42,8 @@ typedef struct {
     /* out of fedi_media_probe() */
     const char           *mime;           /* as detected */
     const char           *ext;            /* of the stored file */
+    const char           *type;           /* image, gifv, video, audio */
+    int                   av;             /* through ffmpeg */
     int                   in_width;
     int                   in_height;
 
@@ -53,6 +55,7 @@ typedef struct {
     int                   swidth, sheight;
     long long             size;
     char                  blurhash[FEDI_BLURHASH_MAX];
+    char                  meta[512];      /* video and audio: their meta */
 
     char                  err[200];
     int                   internal;       /* our failure, not the file's */
@@ -69,8 +72,25 @@ int fedi_media_probe(fedi_media_proc_t *mp);
  * 0, or -1 with err and nothing left on disk */
 int fedi_media_process(fedi_media_proc_t *mp);
 
+#define FEDI_MEDIA_UNPROCESSABLE                                             \
+    "Validation failed: File could not be processed"
+
 /* removes a stored file, path relative to root; quietly */
 void fedi_media_unlink(const char *root, const char *path);
+void fedi_media_discard(fedi_media_proc_t *mp);
+
+/* shared by fedi_media_proc.c and fedi_media_av.c */
+int fedi_media_fail(fedi_media_proc_t *mp, const char *msg);
+int fedi_media_newname(fedi_media_proc_t *mp, char *hex);
+int fedi_media_save_as(fedi_media_proc_t *mp, void *img, const char *rel,
+    const char *ext);
+int fedi_media_blurhash_of(fedi_media_proc_t *mp, void *img);
+int fedi_media_preview(fedi_media_proc_t *mp, const char *file,
+    const char *hex, const char *ext);
+
+/* fedi_media_av.c: video, audio and animated GIFs, through ffmpeg */
+int fedi_media_av_available(void);
+int fedi_media_av_process(fedi_media_proc_t *mp);
 
 
 #endif /* _FEDI_MEDIA_PROC_H_INCLUDED_ */

@@ -14,11 +14,13 @@ FEDI_SQL(MEDIA_CREATE, 7,
     " VALUES ($1, $2, $3, $4, $5::real, $6::real, $7::bigint) RETURNING id")
 
 /* $1 id, processed: $2 file, $3 preview, $4 meta, $5 blurhash, $6 content
- * type, $7 size; no row when it was deleted meanwhile */
-FEDI_SQL(MEDIA_DONE, 7,
+ * type, $7 size, $8 type (a silent video is a gifv); no row when it was
+ * deleted meanwhile */
+FEDI_SQL(MEDIA_DONE, 8,
     "UPDATE media_attachments m SET processed = true, file_path = $2,"
     " preview_path = $3, meta = $4::jsonb, blurhash = $5,"
-    " content_type = $6, file_size = $7::bigint, updated_at = now()"
+    " content_type = $6, file_size = $7::bigint, type = $8,"
+    " updated_at = now()"
     " WHERE m.id = $1 RETURNING " FEDI_MEDIA_JSON("m"))
 
 /* $1 id: processing failed after the answer */

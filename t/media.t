@@ -63,6 +63,8 @@ EOF
                 image/jpeg jpg;
                 image/png png;
                 image/webp webp;
+                video/mp4 mp4;
+                audio/mpeg mp3;
             }
             default_type application/octet-stream;
             add_header X-Content-Type-Options nosniff always;
@@ -118,9 +120,12 @@ sub fetch {
 
 my $inst = $t->get('/api/v2/instance')->{json}{configuration}{media_attachments};
 is($inst->{image_size_limit}, 16 * 1024 * 1024, 'instance: the image size limit');
-is_deeply([sort @{ $inst->{supported_mime_types} }],
-          [qw(image/gif image/jpeg image/png image/webp)],
-          'instance: the types it takes, no others');
+my %types = map { $_ => 1 } @{ $inst->{supported_mime_types} };
+ok($types{'image/jpeg'} && $types{'image/png'} && $types{'image/gif'}
+   && $types{'image/webp'} && $types{'video/mp4'} && $types{'audio/mpeg'},
+   'instance: the types it takes');
+ok(!$types{'image/heic'} && !$types{'video/x-ms-asf'},
+   'and none it does not');
 
 # v1: processed before the answer
 
@@ -439,6 +444,63 @@ $r = upload($alice, $gif, filename => 'a.gif', type => 'image/gif');
 is($r->{status}, 200, 'a GIF');
 like($r->{json}{url}, qr/\.png$/, 'stored as a PNG');
 is(substr(fetch($r->{json}{url})->{body}, 0, 4), "\x89PNG", 'and is one');
+
+# video, audio and animated GIFs, through ffmpeg
+
+SKIP: {
+    skip 'no ffmpeg', 24 unless -x '/usr/bin/ffmpeg';
+
+    my $ff = "ffmpeg -v error -y -f lavfi -i testsrc=duration=1:size=320x240:rate=10";
+    system("$ff -f lavfi -i sine=duration=1 -shortest -metadata title=SecretTitle"
+           . " -c:v mpeg4 $dir/v.mp4") == 0 or die 'ffmpeg';
+    system("$ff -c:v mpeg4 $dir/silent.mp4") == 0 or die 'ffmpeg';
+    system("ffmpeg -v error -y -f lavfi -i testsrc=duration=1:size=160x120:rate=5"
+           . " $dir/anim.gif") == 0 or die 'ffmpeg';
+    system("ffmpeg -v error -y -f lavfi -i sine=duration=1 -metadata artist=Someone"
+           . " -c:a libvorbis $dir/a.ogg") == 0 or die 'ffmpeg';
+    system("ffmpeg -v error -y -f lavfi -i testsrc=duration=0.1:size=3900x2200:rate=10"
+           . " -c:v mpeg4 $dir/huge.mp4") == 0 or die 'ffmpeg';
+
+    $r = upload($alice, slurp("$dir/v.mp4"), filename => 'v.mp4', type => 'video/mp4');
+    is($r->{status}, 200, 'a video') or diag($r->{body});
+    is($r->{json}{type}, 'video', 'type video');
+    like($r->{json}{url}, qr{/system/[0-9a-f/]+\.mp4$}, 'stored as MP4');
+    like($r->{json}{preview_url}, qr{-small\.jpg$}, 'a preview from its first frame');
+    is($r->{json}{meta}{original}{width} . 'x' . $r->{json}{meta}{original}{height},
+       '320x240', 'meta: its size');
+    is($r->{json}{meta}{original}{frame_rate}, '10/1', 'meta: its frame rate');
+    ok(abs($r->{json}{meta}{original}{duration} - 1) < 0.2, 'meta: its duration');
+    like($r->{json}{blurhash}, qr/^.{36}$/, 'a blurhash');
+    $f = fetch($r->{json}{url});
+    is($f->{headers}{'content-type'}, 'video/mp4', 'served as video/mp4');
+    unlike($f->{body}, qr/SecretTitle/, 'its metadata removed');
+    like(substr($f->{body}, 0, 64), qr/ftyp/, 'an MP4');
+
+    $r = upload($alice, slurp("$dir/silent.mp4"), filename => 's.mp4', type => 'video/mp4');
+    is($r->{json}{type}, 'gifv', 'a video without sound is a gifv')
+        or diag($r->{body});
+
+    $r = upload($alice, slurp("$dir/anim.gif"), filename => 'a.gif', type => 'image/gif');
+    is($r->{status}, 200, 'an animated GIF');
+    is($r->{json}{type}, 'gifv', 'is a gifv');
+    like($r->{json}{url}, qr/\.mp4$/, 'stored as MP4');
+
+    $r = upload($alice, slurp("$dir/a.ogg"), filename => 'a.ogg', type => 'audio/ogg');
+    is($r->{status}, 200, 'audio') or diag($r->{body});
+    is($r->{json}{type}, 'audio', 'type audio');
+    like($r->{json}{url}, qr/\.mp3$/, 'stored as MP3');
+    is($r->{json}{preview_url}, undef, 'no preview');
+    ok(abs(($r->{json}{meta}{original}{duration} // 0) - 1) < 0.2,
+       'meta: its duration');
+    $f = fetch($r->{json}{url});
+    is($f->{headers}{'content-type'}, 'audio/mpeg', 'served as audio/mpeg');
+    unlike($f->{body}, qr/Someone/, 'its metadata removed');
+
+    my @was = stored();
+    refused(upload($alice, slurp("$dir/huge.mp4"), filename => 'h.mp4',
+                   type => 'video/mp4'), 422, 'a video over the matrix limit');
+    is_deeply([stored()], \@was, 'leaves nothing behind');
+}
 
 # a client that leaves while its picture is processed: the job finishes
 # on its own and records the outcome
