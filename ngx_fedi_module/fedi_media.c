@@ -1,7 +1,8 @@
 /*
  * Copyright (C) ngx_fedi authors
  *
- * Media: uploads (POST /api/v1/media, /api/v2/media), their state
+ * Media: uploads (POST /api/v1/media, /api/v2/media; pictures by
+ * fedi_media_proc.c, video and audio by fedi_media_av.c), their state
  * (GET, PUT, DELETE /api/v1/media/:id), avatars and headers
  * (update_credentials, DELETE /api/v1/profile/avatar|header), and the
  * MediaAttachment entity.
