@@ -64,13 +64,19 @@ static size_t fedi_media_args(char **argv, size_t i, const char *const *add);
 
 
 /* the commands, in parts: the input or output file goes between them */
+/*
+ * The input is read as the type libmagic found, by that demuxer only, from
+ * the file only: a file that is a playlist inside (HLS in AVI, concat)
+ * neither reads other files nor fetches URLs
+ */
 static const char *const  fedi_ffprobe_args[] = {
     FEDI_FFPROBE, "-v", "error", "-print_format", "json", "-show_format",
-    "-show_streams", NULL
+    "-show_streams", "-protocol_whitelist", "file", "-f", NULL
 };
 
 static const char *const  fedi_ffmpeg_args[] = {
-    FEDI_FFMPEG, "-nostdin", "-v", "error", "-y", "-i", NULL
+    FEDI_FFMPEG, "-nostdin", "-v", "error", "-y", "-protocol_whitelist",
+    "file", "-f", NULL
 };
 
 /* no metadata (a phone's video carries where it was made), no chapters */
@@ -141,6 +147,7 @@ fedi_media_av_process(fedi_media_proc_t *mp)
 
     /* what it is, by ffprobe */
     i = fedi_media_args(argv, 0, fedi_ffprobe_args);
+    argv[i++] = (char *) mp->demuxer;
     argv[i++] = in;
     argv[i] = NULL;
 
@@ -225,6 +232,8 @@ fedi_media_av_process(fedi_media_proc_t *mp)
     snprintf(tmp, sizeof(tmp), "%s.tmp", out);
 
     i = fedi_media_args(argv, 0, fedi_ffmpeg_args);
+    argv[i++] = (char *) mp->demuxer;
+    argv[i++] = "-i";
     argv[i++] = in;
     i = fedi_media_args(argv, i, fedi_ffmpeg_clean);
     i = fedi_media_args(argv, i,
@@ -260,6 +269,8 @@ fedi_media_av_process(fedi_media_proc_t *mp)
              hex, hex + 2, hex);
 
     i = fedi_media_args(argv, 0, fedi_ffmpeg_args);
+    argv[i++] = (strcmp(mp->type, "audio") == 0) ? "mp3" : "mov";
+    argv[i++] = "-i";
     argv[i++] = out;
     i = fedi_media_args(argv, i, fedi_ffmpeg_frame);
     argv[i++] = frame;

@@ -35,6 +35,7 @@ typedef struct {
     const char  *loader;          /* part of the vips loader's name */
     const char  *ext;             /* what it is stored as */
     const char  *out_mime;
+    const char  *demuxer;         /* ffmpeg's, forced: no other is tried */
 } fedi_media_format_t;
 
 
@@ -47,28 +48,28 @@ static VipsImage *fedi_media_rgb8(VipsImage *in);
 
 /* images by libvips; video and audio by ffmpeg, when it is there */
 static const fedi_media_format_t  fedi_media_formats[] = {
-    { "image/jpeg", "jpeg", "jpg", "image/jpeg" },
-    { "image/png", "png", "png", "image/png" },
-    { "image/gif", "gif", "png", "image/png" },
-    { "image/webp", "webp", "webp", "image/webp" },
-    { "image/heic", "heif", "jpg", "image/jpeg" },
-    { "image/heif", "heif", "jpg", "image/jpeg" },
-    { "image/avif", "heif", "jpg", "image/jpeg" },
+    { "image/jpeg", "jpeg", "jpg", "image/jpeg", NULL },
+    { "image/png", "png", "png", "image/png", NULL },
+    { "image/gif", "gif", "png", "image/png", "gif" },
+    { "image/webp", "webp", "webp", "image/webp", NULL },
+    { "image/heic", "heif", "jpg", "image/jpeg", NULL },
+    { "image/heif", "heif", "jpg", "image/jpeg", NULL },
+    { "image/avif", "heif", "jpg", "image/jpeg", NULL },
     /* without a loader: ffmpeg's (fedi_media_av.c) */
-    { "video/mp4", NULL, "mp4", "video/mp4" },
-    { "video/quicktime", NULL, "mp4", "video/mp4" },
-    { "video/webm", NULL, "mp4", "video/mp4" },
-    { "video/x-matroska", NULL, "mp4", "video/mp4" },
-    { "video/ogg", NULL, "mp4", "video/mp4" },
-    { "audio/mpeg", NULL, "mp3", "audio/mpeg" },
-    { "audio/ogg", NULL, "mp3", "audio/mpeg" },
-    { "audio/x-wav", NULL, "mp3", "audio/mpeg" },
-    { "audio/wav", NULL, "mp3", "audio/mpeg" },
-    { "audio/flac", NULL, "mp3", "audio/mpeg" },
-    { "audio/x-m4a", NULL, "mp3", "audio/mpeg" },
-    { "audio/mp4", NULL, "mp3", "audio/mpeg" },
-    { "audio/aac", NULL, "mp3", "audio/mpeg" },
-    { NULL, NULL, NULL, NULL }
+    { "video/mp4", NULL, "mp4", "video/mp4", "mov" },
+    { "video/quicktime", NULL, "mp4", "video/mp4", "mov" },
+    { "video/webm", NULL, "mp4", "video/mp4", "matroska" },
+    { "video/x-matroska", NULL, "mp4", "video/mp4", "matroska" },
+    { "video/ogg", NULL, "mp4", "video/mp4", "ogg" },
+    { "audio/mpeg", NULL, "mp3", "audio/mpeg", "mp3" },
+    { "audio/ogg", NULL, "mp3", "audio/mpeg", "ogg" },
+    { "audio/x-wav", NULL, "mp3", "audio/mpeg", "wav" },
+    { "audio/wav", NULL, "mp3", "audio/mpeg", "wav" },
+    { "audio/flac", NULL, "mp3", "audio/mpeg", "flac" },
+    { "audio/x-m4a", NULL, "mp3", "audio/mpeg", "mov" },
+    { "audio/mp4", NULL, "mp3", "audio/mpeg", "mov" },
+    { "audio/aac", NULL, "mp3", "audio/mpeg", "aac" },
+    { NULL, NULL, NULL, NULL, NULL }
 };
 
 
@@ -177,6 +178,7 @@ fedi_media_probe(fedi_media_proc_t *mp)
         mp->ext = f->ext;
         mp->out_mime = f->out_mime;
         mp->type = (strncmp(f->mime, "audio/", 6) == 0) ? "audio" : "video";
+        mp->demuxer = f->demuxer;
         mp->av = 1;
 
         return 0;
@@ -226,6 +228,7 @@ fedi_media_probe(fedi_media_proc_t *mp)
         mp->ext = "mp4";
         mp->out_mime = "video/mp4";
         mp->type = "gifv";
+        mp->demuxer = f->demuxer;
         mp->av = 1;
     }
 

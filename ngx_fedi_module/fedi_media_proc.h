@@ -43,6 +43,7 @@ typedef struct {
     const char           *mime;           /* as detected */
     const char           *ext;            /* of the stored file */
     const char           *type;           /* image, gifv, video, audio */
+    const char           *demuxer;        /* ffmpeg's for the type found */
     int                   av;             /* through ffmpeg */
     int                   in_width;
     int                   in_height;

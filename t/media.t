@@ -391,6 +391,10 @@ refused(upload($alice, $html, filename => 'x.png', type => 'image/png'), 422,
 refused(upload($alice, $svg, filename => 'x.png', type => 'image/png'), 422,
         'SVG with a script disguised as a PNG');
 refused(upload($alice, $truncated), 422, 'a truncated JPEG');
+refused(upload($alice, "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:10.0,\n"
+                       . "file:///etc/passwd\n#EXT-X-ENDLIST\n",
+               filename => 'v.mp4', type => 'video/mp4'), 422,
+        'an HLS playlist reading a local file, disguised as MP4');
 refused(upload($alice, ''), 422, 'zero bytes');
 
 # a 50,000 x 50,000 PNG: a small file, 2.5 gigapixels decoded
