@@ -262,6 +262,18 @@ echo "$times" | awk '{ print $2 }' | sort -n | awk '{ a[NR] = $1 } END {
 after=$(hwm)
 row "  worker peak RSS, MB: before, after" "" "$before" "$after" ""
 
+# a 10-second 720p video with sound: probed, re-encoded (H.264/AAC),
+# its first frame the preview
+if [ -x /usr/bin/ffmpeg ]; then
+    ffmpeg -v error -y -f lavfi -i testsrc=duration=10:size=1280x720:rate=30 \
+        -f lavfi -i sine=duration=10 -shortest -c:v mpeg4 -q:v 4 "$B/720p.mp4"
+    vt=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' -H "$AUTH" \
+            -F "file=@$B/720p.mp4;type=video/mp4" "$URL/api/v1/media")
+    [ "${vt%% *}" = 200 ] || { echo "bench: the video upload failed: $vt" >&2; exit 1; }
+    printf '%-44s %10s %9.1f %9s\n' "POST /api/v1/media, 10 s 720p video, ms" "" \
+        "$(awk -v t="${vt#* }" 'BEGIN { print t * 1000 }')" ""
+fi
+
 size=$(stat -c %s "$B/1mb.jpg")
 cat >"$B/upload.lua" <<LUA
 local f = io.open("$B/1mb.jpg", "rb")
