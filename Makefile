@@ -11,8 +11,9 @@ CFLAGS_W    := -Wall -Wextra -Wno-unused-parameter -Werror
 
 # Debian packages the build, the instance and the tests need.
 DEB_BUILD   := nginx nginx-dev libpq-dev libjansson-dev libssl-dev \
-               libcurl4-openssl-dev libcrypt-dev libidn2-dev pkg-config gcc make
-DEB_RUN     := postgresql postgresql-contrib postgresql-common curl
+               libcurl4-openssl-dev libcrypt-dev libidn2-dev pkg-config gcc make \
+               libvips-dev libmagic-dev
+DEB_RUN     := postgresql postgresql-contrib postgresql-common curl ffmpeg
 DEB_TEST    := perl libjson-pp-perl libio-socket-ssl-perl \
                libcrypt-openssl-rsa-perl wrk clang libclang-rt-14-dev \
                nodejs npm dnsmasq-base
@@ -26,7 +27,8 @@ PURE_SRCS   := $(wildcard $(TOP)/ngx_fedi_module/fedi_json.c \
                           $(TOP)/ngx_fedi_module/fedi_html.c \
                           $(TOP)/ngx_fedi_module/fedi_sql.c \
                           $(TOP)/ngx_fedi_module/fedi_addr.c \
-                          $(TOP)/ngx_fedi_module/fedi_ws.c)
+                          $(TOP)/ngx_fedi_module/fedi_ws.c \
+                          $(TOP)/ngx_fedi_module/fedi_blurhash.c)
 MOD_SRCS    := $(wildcard $(TOP)/ngx_fedi_module/*.c $(TOP)/ngx_fedi_module/*.h) \
                $(TOP)/config
 
@@ -63,6 +65,7 @@ $(BUILD)/asan/ngx_fedi_module.so: $(MOD_SRCS)
 FEDICTL_SRCS := $(TOP)/tools/fedictl.c $(TOP)/tools/fedictl_db.c \
                 $(TOP)/tools/fedictl_domains.c \
                 $(TOP)/tools/fedictl_accounts.c \
+                $(TOP)/tools/fedictl_media.c \
                 $(TOP)/ngx_fedi_module/fedi_sql.c \
                 $(TOP)/ngx_fedi_module/fedi_crypto.c \
                 $(TOP)/ngx_fedi_module/fedi_addr.c

@@ -55,6 +55,8 @@ static const char  fedi_ap_note_context[] =
     "\"sensitive\":\"as:sensitive\","
     "\"toot\":\"http://joinmastodon.org/ns#\","
     "\"votersCount\":\"toot:votersCount\","
+    "\"blurhash\":\"toot:blurhash\","
+    "\"focalPoint\":{\"@container\":\"@list\",\"@id\":\"toot:focalPoint\"},"
     "\"Hashtag\":\"as:Hashtag\""
     "}]";
 
@@ -166,9 +168,7 @@ fedi_ap_note(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row,
         fedi_json_obj_close(j);
     }
 
-    fedi_json_key(j, "attachment");
-    fedi_json_arr_open(j);
-    fedi_json_arr_close(j);
+    fedi_media_documents(rq, j, res, row, N_MEDIA);
 
     ap_kpg_raw(j, "tag", res, row, N_TAG);
 

@@ -91,8 +91,8 @@ const fedi_route_t  fedi_routes_accounts[] = {
       CORS|TOKEN },
     { GET, "/api/v1/accounts/verify_credentials", api_verify_credentials,
       "read:accounts profile", CORS|USER },
-    { PATCH, "/api/v1/accounts/update_credentials", api_update_credentials,
-      "write:accounts", CORS|USER },
+    { PATCH, "/api/v1/accounts/update_credentials", fedi_media_credentials,
+      "write:accounts", CORS|USER|UPLOAD },
     { GET, "/api/v1/accounts/relationships", api_relationships,
       "read:follows", CORS|USER },
     { GET, "/api/v1/accounts/lookup", api_account_lookup, NULL, CORS },
@@ -563,7 +563,15 @@ fedi_credentials_loaded(fedi_req_t *rq, PGresult *res)
 }
 
 
-/* PATCH /api/v1/accounts/update_credentials */
+/* PATCH /api/v1/accounts/update_credentials, once fedi_media_credentials()
+ * has stored the avatar and header a multipart body brings */
+
+void
+fedi_update_credentials(fedi_req_t *rq)
+{
+    api_update_credentials(rq);
+}
+
 
 static void
 api_update_credentials(fedi_req_t *rq)
@@ -678,10 +686,11 @@ api_update_credentials(fedi_req_t *rq)
         }
     }
 
-    fedi_query(rq, FEDI_SQL_ACCOUNT_UPDATE, fedi_credentials_updated, 14,
+    fedi_query(rq, FEDI_SQL_ACCOUNT_UPDATE, fedi_credentials_updated, 16,
                rq->token->account_id, display, note_html, note,
                flags[0], flags[1], flags[2], flags[3], flags[4],
-               fields, fields_src, privacy, sensitive, language);
+               fields, fields_src, privacy, sensitive, language,
+               fedi_media_image(rq, 0), fedi_media_image(rq, 1));
 }
 
 
@@ -689,6 +698,8 @@ static void
 fedi_credentials_updated(fedi_req_t *rq, PGresult *res)
 {
     u_char  what[32];
+
+    fedi_media_images_replaced(rq, res, 1);
 
     ngx_sprintf(what, "account:%s%Z", rq->token->account_id);
     fedi_auth_invalidate((char *) what);

@@ -97,13 +97,14 @@ const fedi_route_t  fedi_routes_instance[] = {
 static fedi_instance_cache_t  fedi_instance_cache;
 
 
+/* what fedi_media_proc.c takes (video and audio through ffmpeg; HEIC and
+ * AVIF wait for a libvips with libheif, which Debian's has not): clients
+ * offer their users only these */
 static const char  *fedi_mime_types[] = {
-    "image/jpeg", "image/png", "image/gif", "image/heic", "image/heif",
-    "image/webp", "image/avif", "video/webm", "video/mp4", "video/quicktime",
-    "video/ogg", "audio/wave", "audio/wav", "audio/x-wav", "audio/x-pn-wave",
-    "audio/vnd.wave", "audio/ogg", "audio/vorbis", "audio/mpeg", "audio/mp3",
-    "audio/webm", "audio/flac", "audio/aac", "audio/m4a", "audio/x-m4a",
-    "audio/mp4", "audio/3gpp", "video/x-ms-asf", NULL
+    "image/jpeg", "image/png", "image/gif", "image/webp",
+    "video/mp4", "video/quicktime", "video/webm", "video/ogg",
+    "audio/mpeg", "audio/mp3", "audio/ogg", "audio/wav", "audio/x-wav",
+    "audio/flac", "audio/mp4", "audio/x-m4a", "audio/aac", NULL
 };
 
 

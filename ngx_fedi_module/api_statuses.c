@@ -48,6 +48,7 @@ typedef struct {
     char            *poll_expires;
     const char      *poll_multiple;
     const char      *poll_hide;
+    char            *media;        /* bigint[] literal, or NULL */
 } fedi_post_t;
 
 
@@ -278,7 +279,14 @@ api_status_post(fedi_req_t *rq)
     ps->reply = fedi_param_str(rq->params, "in_reply_to_id");
     ps->sensitive = fedi_param_bool(rq->params, "sensitive", 0);
 
-    if (ps->text == NULL || ps->text[0] == '\0') {
+    if (fedi_media_ids(rq, &ps->media) != NGX_OK) {
+        return;
+    }
+
+    if (ps->text == NULL && ps->media && ps->media[1] != '}') {
+        ps->text = "";                  /* media alone make a status */
+
+    } else if (ps->text == NULL || ps->text[0] == '\0') {
         fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
                         "Validation failed: Text can't be blank");
         return;
@@ -598,11 +606,33 @@ fedi_post_looked_up(fedi_req_t *rq, PGresult *res)
 
     ps->found = NULL;   /* res is cleared when this returns */
 
+    /* attachments that cannot be attached fail the statement: 422 */
+    rq->pg_errors = (ps->media != NULL);
+
+    if (ps->edit && ps->media) {
+        fedi_query(rq, FEDI_SQL_STATUS_EDIT_MEDIA, fedi_status_edited, 10,
+                   rq->token->account_id, ps->edit, ps->text, content,
+                   ps->spoiler, ps->sensitive ? "true" : "false",
+                   ps->language, mentions, tags, ps->media);
+        return;
+    }
+
     if (ps->edit) {
         fedi_query(rq, FEDI_SQL_STATUS_EDIT, fedi_status_edited, 9,
                    rq->token->account_id, ps->edit, ps->text, content,
                    ps->spoiler, ps->sensitive ? "true" : "false",
                    ps->language, mentions, tags);
+        return;
+    }
+
+    if (ps->media) {
+        fedi_query(rq, FEDI_SQL_STATUS_POST_MEDIA, fedi_post_done, 17,
+                   rq->token->account_id, ps->text, content, ps->spoiler,
+                   ps->sensitive ? "true" : "false", ps->visibility,
+                   ps->language, ps->reply, rq->token->app_id, mentions,
+                   tags, fedi_idempotency_key(rq), ps->poll_options,
+                   ps->poll_expires, ps->poll_multiple, ps->poll_hide,
+                   ps->media);
         return;
     }
 
@@ -877,6 +907,10 @@ fedi_post_done(fedi_req_t *rq, PGresult *res)
 {
     fedi_post_t  *ps = rq->data;
 
+    if (fedi_media_pg_error(rq, res) != NGX_OK) {
+        return;
+    }
+
     ps->id = fedi_pstrz(rq->r->pool, (u_char *) PQgetvalue(res, 0, 0),
                         PQgetlength(res, 0, 0));
     if (ps->id == NULL) {
@@ -893,6 +927,10 @@ static void
 fedi_status_edited(fedi_req_t *rq, PGresult *res)
 {
     fedi_post_t  *ps = rq->data;
+
+    if (fedi_media_pg_error(rq, res) != NGX_OK) {
+        return;
+    }
 
     if (!fedi_pg_bool(res, 0, 0)) {
         fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
@@ -1162,8 +1200,10 @@ api_status_delete(fedi_req_t *rq)
         return;
     }
 
-    fedi_query(rq, FEDI_SQL_STATUS_DELETE, fedi_status_deleted, 3,
-               rq->token->account_id, fedi_base(rq), id);
+    fedi_query(rq, FEDI_SQL_STATUS_DELETE, fedi_status_deleted, 4,
+               rq->token->account_id, fedi_base(rq), id,
+               fedi_param_bool(rq->params, "delete_media", 0) ? "true"
+                                                              : "false");
 }
 
 
@@ -1180,6 +1220,8 @@ fedi_status_deleted(fedi_req_t *rq, PGresult *res)
 
     /* the Status plus its source text, for delete-and-redraft */
     col = FEDI_STATUS_ALL;
+
+    fedi_media_unlink_list(rq, res, 0, col + 2);
 
     fedi_status_render_text(rq, j, res, 0, col);
 

@@ -59,6 +59,9 @@ typedef struct {
     ngx_str_t            smtp_from;
     fedi_fetch_conf_t    fetch;        /* outbound fetches */
     ngx_flag_t           authorized_fetch;
+    ngx_str_t            media_root;   /* uploads' directory, or none */
+    ngx_str_t            media_url;    /* its URL prefix */
+    ngx_msec_t           media_wait;   /* v2: 202 after this much */
     ngx_uint_t           configured;   /* fedi_db seen */
 } ngx_http_fedi_main_conf_t;
 
@@ -85,6 +88,7 @@ typedef void (*fedi_result_pt)(fedi_req_t *rq, PGresult *res);
 #define FEDI_ROUTE_STREAM     0x10     /* the token may also come as
                                           access_token or the WebSocket
                                           subprotocol */
+#define FEDI_ROUTE_UPLOAD     0x20     /* multipart stays in its file */
 
 
 typedef struct {
@@ -128,6 +132,7 @@ struct fedi_req_s {
     u_char                     *body;       /* a body read back from its */
     size_t                      body_len;   /* temporary file, or NULL */
     unsigned                    signed_by:1; /* a verified signature */
+    void                       *media;      /* fedi_media.c's uploads */
     unsigned                    in_query:1;
     unsigned                    pg_errors:1; /* next() sees SQL errors */
     unsigned                    finalized:1;
@@ -202,6 +207,22 @@ ngx_int_t fedi_ratelimit(fedi_req_t *rq);
 /* api_instance.c */
 void fedi_instance_invalidate(void);
 
+/* fedi_media.c */
+ngx_uint_t fedi_media_upload(fedi_req_t *rq);
+void fedi_media_render_list(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    int row, int col);
+void fedi_media_unlink_list(fedi_req_t *rq, PGresult *res, int row, int col);
+void fedi_media_credentials(fedi_req_t *rq);
+const char *fedi_media_image(fedi_req_t *rq, ngx_uint_t header);
+void fedi_media_images_replaced(fedi_req_t *rq, PGresult *res, int col);
+ngx_int_t fedi_media_ids(fedi_req_t *rq, char **ids);
+ngx_int_t fedi_media_pg_error(fedi_req_t *rq, PGresult *res);
+void fedi_media_documents(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    int row, int col);
+
+/* api_accounts.c */
+void fedi_update_credentials(fedi_req_t *rq);
+
 /* fedi_thread.c */
 ngx_int_t fedi_thread_pool_add(ngx_conf_t *cf);
 void fedi_thread_run(fedi_req_t *rq, fedi_work_pt work, fedi_after_pt after,
@@ -218,6 +239,7 @@ extern const fedi_route_t  fedi_routes_search[];
 extern const fedi_route_t  fedi_routes_inbox[];
 extern const fedi_route_t  fedi_routes_ap[];
 extern const fedi_route_t  fedi_routes_streaming[];
+extern const fedi_route_t  fedi_routes_media[];
 
 
 #define GET     NGX_HTTP_GET
@@ -229,6 +251,7 @@ extern const fedi_route_t  fedi_routes_streaming[];
 #define SIGNED  FEDI_ROUTE_SIGNED
 #define TOKEN   FEDI_ROUTE_TOKEN
 #define USER    FEDI_ROUTE_USER
+#define UPLOAD  FEDI_ROUTE_UPLOAD
 
 
 #endif /* _FEDI_H_INCLUDED_ */

@@ -80,8 +80,8 @@ fedi_account_media_url(fedi_req_t *rq, fedi_json_t *j, const char *key,
     u_char  buf[1024], *p;
 
     if (file && file[0]) {
-        p = ngx_snprintf(buf, sizeof(buf), "%V/system/%s",
-                         &rq->mcf->base_url, file);
+        p = ngx_snprintf(buf, sizeof(buf), "%V/%s",
+                         &rq->mcf->media_url, file);
 
     } else if (remote && remote[0]) {
         fedi_json_kcstr(j, key, remote);

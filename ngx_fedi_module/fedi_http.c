@@ -119,8 +119,30 @@ fedi_http_handler(ngx_http_request_t *r)
         return NGX_DONE;
     }
 
-    /* the whole body in one buffer: parameters, signatures' digests */
-    r->request_body_in_single_buf = 1;
+    if ((route->flags & FEDI_ROUTE_UPLOAD) && r->headers_in.content_type
+        && fedi_params_body_type(r->headers_in.content_type->value.data,
+                                 r->headers_in.content_type->value.len)
+           == FEDI_BODY_MULTIPART)
+    {
+        /* an upload stays in nginx's temporary file, read on the thread
+         * pool by fedi_media.c; what no limit allows is not even read */
+        if (r->headers_in.content_length_n
+            > (off_t) ngx_max(mcf->image_size_limit, mcf->video_size_limit)
+              + 65536)
+        {
+            return fedi_http_error_early(r,
+                                         NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                         "File is too large");
+        }
+
+        r->request_body_in_file_only = 1;
+        r->request_body_in_clean_file = 1;
+        r->request_body_file_log_level = NGX_LOG_INFO;
+
+    } else {
+        /* the whole body in one buffer: parameters, signatures' digests */
+        r->request_body_in_single_buf = 1;
+    }
 
     rc = ngx_http_read_client_request_body(r, fedi_http_body_handler);
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
@@ -134,14 +156,15 @@ fedi_http_handler(ngx_http_request_t *r)
 static void
 fedi_http_body_handler(ngx_http_request_t *r)
 {
-
     size_t             len;
     fedi_req_t        *rq;
     fedi_body_read_t  *br;
 
     rq = ngx_http_get_module_ctx(r, ngx_http_fedi_module);
 
-    if (!fedi_http_body_in_file(r, &len)) {
+    /* an upload stays in its file for fedi_media.c; any other body that
+     * went to the file is read back on the thread pool first */
+    if (r->request_body_in_file_only || !fedi_http_body_in_file(r, &len)) {
         fedi_http_dispatch(rq);
         return;
     }
@@ -186,7 +209,9 @@ fedi_http_dispatch(fedi_req_t *rq)
                                      r->headers_in.content_type->value.len);
     }
 
-    if (rb && rb->bufs && type != FEDI_BODY_OTHER) {
+    if (rb && rb->bufs && type != FEDI_BODY_OTHER
+        && !r->request_body_in_file_only)
+    {
         if (fedi_http_body(r, &body, &blen) != NGX_OK) {
             fedi_send_internal_error(rq);
             return;

@@ -19,7 +19,7 @@
 #include "fedi_sql.h"
 
 
-#define FEDI_PG_MAX_PARAMS  16
+#define FEDI_PG_MAX_PARAMS  20
 
 
 typedef struct fedi_pg_pool_s  fedi_pg_pool_t;

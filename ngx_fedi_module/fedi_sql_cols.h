@@ -54,6 +54,19 @@
 
 
 /*
+ * A MediaAttachment, for "media_attachments m": a JSON array of id, type,
+ * file, preview, remote URL, description, blurhash, meta, focus x and y,
+ * processed, content type; see fedi_media_render().  Paths are relative to
+ * fedi_media_root, the URL prefix is the configuration's.
+ */
+#define FEDI_MEDIA_JSON(m)                                                   \
+    "json_build_array(" m ".id::text, " m ".type, " m ".file_path, "         \
+    m ".preview_path, " m ".remote_url, " m ".description, "                 \
+    m ".blurhash, " m ".meta, " m ".focus_x, " m ".focus_y, "                \
+    m ".processed, " m ".content_type)"
+
+
+/*
  * A Status and its author: select from "statuses s JOIN accounts a ON
  * a.id = s.account_id" and its application "sap" (FEDI_STATUS_JOIN), with
  * $1 the viewer (or NULL) and $2 the instance's base URL; see
@@ -100,6 +113,9 @@
     FEDI_IF_STATUS(s, "EXISTS (SELECT 1 FROM conversation_mutes cm"          \
     "   WHERE cm.account_id = $1 AND cm.conversation_id"                     \
     "   = coalesce(" s ".conversation_id, " s ".id))") ", "                  \
+    FEDI_IF_STATUS(s, "(SELECT json_agg(" FEDI_MEDIA_JSON("mda")             \
+    "   ORDER BY mda.position, mda.id) FROM media_attachments mda"           \
+    "   WHERE mda.status_id = " s ".id)") ", "                               \
     FEDI_ACCOUNT_COLS_OF(a)
 
 /* a status and, when it is a boost, the boosted one: "r" by "ra" */
@@ -121,7 +137,7 @@
     " LEFT JOIN accounts ra ON ra.id = r.account_id"                         \
     FEDI_STATUS_JOIN_APPS
 
-#define FEDI_STATUS_NCOLS   25      /* then the account's columns */
+#define FEDI_STATUS_NCOLS   26      /* then the account's columns */
 #define FEDI_STATUS_BLOCK   (FEDI_STATUS_NCOLS + FEDI_ACCOUNT_NCOLS)
 #define FEDI_STATUS_ALL     (2 * FEDI_STATUS_BLOCK)   /* with the boosted */
 

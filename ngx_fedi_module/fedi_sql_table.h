@@ -19,3 +19,4 @@
 #include "sql_search.h"
 #include "sql_ap.h"
 #include "sql_stream.h"
+#include "sql_media.h"

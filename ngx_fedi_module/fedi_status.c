@@ -21,7 +21,7 @@ enum {
     S_SPOILER, S_VISIBILITY, S_LANGUAGE, S_URI, S_URL, S_REPLIES, S_REBLOGS,
     S_FAVOURITES, S_EDITED_AT, S_CONTENT, S_APP_NAME, S_APP_WEBSITE,
     S_MENTIONS, S_TAGS, S_FAVOURITED, S_BOOKMARKED, S_REBLOGGED, S_PINNED,
-    S_POLL, S_MUTED
+    S_POLL, S_MUTED, S_MEDIA
 };
 
 
@@ -139,9 +139,7 @@ fedi_status_render_one(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     fedi_json_key(j, "account");
     fedi_account_render(rq, j, res, row, c + FEDI_STATUS_NCOLS);
 
-    fedi_json_key(j, "media_attachments");
-    fedi_json_arr_open(j);
-    fedi_json_arr_close(j);
+    fedi_media_render_list(rq, j, res, row, c + S_MEDIA);
 
     fedi_json_kraw(j, "mentions", (u_char *) PQgetvalue(res, row, c + S_MENTIONS),
                    PQgetlength(res, row, c + S_MENTIONS));

@@ -170,6 +170,27 @@ static ngx_command_t  ngx_http_fedi_commands[] = {
       offsetof(ngx_http_fedi_main_conf_t, video_size_limit),
       NULL },
 
+    { ngx_string("fedi_media_root"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, media_root),
+      NULL },
+
+    { ngx_string("fedi_media_url"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, media_url),
+      NULL },
+
+    { ngx_string("fedi_media_wait"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, media_wait),
+      NULL },
+
     { ngx_string("fedi_rate_limit"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -281,6 +302,7 @@ ngx_http_fedi_create_main_conf(ngx_conf_t *cf)
     mcf->video_size_limit = NGX_CONF_UNSET_SIZE;
     mcf->instance_cache = NGX_CONF_UNSET_MSEC;
     mcf->stream_buffer = NGX_CONF_UNSET_SIZE;
+    mcf->media_wait = NGX_CONF_UNSET_MSEC;
     mcf->rate_limit = NGX_CONF_UNSET_UINT;
     mcf->authorized_fetch = NGX_CONF_UNSET;
     mcf->fetch.timeout = NGX_CONF_UNSET_MSEC;
@@ -374,6 +396,31 @@ ngx_http_fedi_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (fedi_fetch_conf_init(cf, &mcf->fetch, &mcf->base_url) != NGX_OK) {
         return NGX_CONF_ERROR;
+    }
+
+    /* media: served by nginx under base_url/system unless told otherwise */
+    ngx_conf_init_msec_value(mcf->media_wait, 5000);
+
+    if (mcf->media_url.len == 0) {
+        mcf->media_url.len = mcf->base_url.len + sizeof("/system") - 1;
+        mcf->media_url.data = ngx_pnalloc(cf->pool, mcf->media_url.len);
+        if (mcf->media_url.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_sprintf(mcf->media_url.data, "%V/system", &mcf->base_url);
+    }
+
+    while (mcf->media_url.len && mcf->media_url.data[mcf->media_url.len - 1]
+                                 == '/')
+    {
+        mcf->media_url.len--;
+    }
+
+    while (mcf->media_root.len > 1
+           && mcf->media_root.data[mcf->media_root.len - 1] == '/')
+    {
+        mcf->media_root.data[--mcf->media_root.len] = '\0';
     }
 
     return NGX_CONF_OK;

@@ -38,9 +38,12 @@ FEDI_SQL(ACCOUNT_CREDENTIALS, 1,
 /* $1 account, $2 display_name, $3 note (HTML), $4 note (typed),
  * $5 locked, $6 bot, $7 discoverable, $8 indexable, $9 hide_collections,
  * $10 fields (HTML) json, $11 fields (typed) json, $12 privacy,
- * $13 sensitive, $14 language ('' clears) */
-FEDI_SQL(ACCOUNT_UPDATE, 14,
-    "WITH u AS (UPDATE users SET"
+ * $13 sensitive, $14 language ('' clears), $15 avatar and $16 header
+ * files ('' removes; NULL keeps); answers the old files after the notice */
+FEDI_SQL(ACCOUNT_UPDATE, 16,
+    "WITH o AS (SELECT avatar_file, header_file FROM accounts"
+    "   WHERE id = $1),"
+    " u AS (UPDATE users SET"
     "   default_privacy = coalesce($12, default_privacy),"
     "   default_sensitive = coalesce($13::boolean, default_sensitive),"
     "   default_language = CASE WHEN $14::text IS NULL THEN default_language"
@@ -58,9 +61,14 @@ FEDI_SQL(ACCOUNT_UPDATE, 14,
     " hide_collections = coalesce($9::boolean, hide_collections),"
     " fields = coalesce($10::jsonb, fields),"
     " fields_source = coalesce($11::jsonb, fields_source),"
+    " avatar_file = CASE WHEN $15::text IS NULL THEN avatar_file"
+    "   ELSE nullif($15, '') END,"
+    " header_file = CASE WHEN $16::text IS NULL THEN header_file"
+    "   ELSE nullif($16, '') END,"
     " updated_at = now()"
     " WHERE id = $1 AND (SELECT count(*) FROM u) >= 0"
-    " RETURNING fedi_cache_notify('account:' || id)")
+    " RETURNING fedi_cache_notify('account:' || id),"
+    " (SELECT avatar_file FROM o), (SELECT header_file FROM o)")
 
 /* $1 viewer, $2 ids as '{1,2}' */
 FEDI_SQL(RELATIONSHIPS, 2,

@@ -102,9 +102,12 @@ FEDI_SQL(AP_ACCOUNT, 2,
     " coalesce((SELECT jsonb_agg(" FEDI_AP_REPLY_URI(b) " ORDER BY r.id)"    \
     "   FROM statuses r JOIN accounts ra ON ra.id = r.account_id"            \
     "   WHERE r.in_reply_to_id = s.id AND r.account_id = s.account_id"       \
-    "   AND" FEDI_AP_REPLY_PUBLIC "), '[]'::jsonb)"
+    "   AND" FEDI_AP_REPLY_PUBLIC "), '[]'::jsonb),"                         \
+    " (SELECT json_agg(" FEDI_MEDIA_JSON("mda")                              \
+    "   ORDER BY mda.position, mda.id) FROM media_attachments mda"           \
+    "   WHERE mda.status_id = s.id)"
 
-#define FEDI_AP_NOTE_NCOLS  20
+#define FEDI_AP_NOTE_NCOLS  21
 
 /* the polls of the Notes: p */
 #define FEDI_AP_NOTE_POLL  " LEFT JOIN polls p ON p.status_id = s.id"

@@ -18,11 +18,18 @@ FEDI_SQL(MENTION_LOOKUP, 2,
     "  lower(substr(u, length(split_part(u, '@', 1)) + 2))"
     "  FROM unnest($1::text[]) u)")
 
-/* fedi_post_status(): $1..$16 as there */
+/* fedi_post_status(): $1..$16 as there; the attachments in the $17
+ * array, fedi_post_status_media() */
 FEDI_SQL(STATUS_POST, 16,
     "SELECT fedi_post_status($1, $2, $3, $4, $5::boolean, $6, $7,"
     " $8::bigint, $9::bigint, $10::bigint[], $11::text[], $12,"
     " $13::text[], $14::integer, $15::boolean, $16::boolean)")
+
+FEDI_SQL(STATUS_POST_MEDIA, 17,
+    "SELECT fedi_post_status_media($1, $2, $3, $4, $5::boolean, $6, $7,"
+    " $8::bigint, $9::bigint, $10::bigint[], $11::text[], $12,"
+    " $13::text[], $14::integer, $15::boolean, $16::boolean,"
+    " $17::bigint[])")
 
 /* $3 status id */
 FEDI_SQL(STATUS_GET, 3,
@@ -30,11 +37,18 @@ FEDI_SQL(STATUS_GET, 3,
     " FROM statuses s" FEDI_STATUS_JOIN
     " WHERE s.id = $3 AND" FEDI_STATUS_VISIBLE)
 
-/* $3 status id, $1 its author: answers the status with its source text */
-FEDI_SQL(STATUS_DELETE, 3,
+/* $3 status id, $1 its author: answers the status with its source text;
+ * its attachments are deleted with $4 (delete_media, their files after
+ * the text and the count), else detached for a redraft, as Mastodon */
+FEDI_SQL(STATUS_DELETE, 4,
     "WITH d AS (UPDATE statuses SET deleted_at = now()"
     "   WHERE id = $3 AND account_id = $1 AND deleted_at IS NULL"
     "   RETURNING id, in_reply_to_id),"
+    " md AS (DELETE FROM media_attachments WHERE $4::boolean"
+    "   AND status_id IN (SELECT id FROM d)"
+    "   RETURNING file_path, preview_path),"
+    " mu AS (UPDATE media_attachments SET status_id = NULL"
+    "   WHERE NOT $4::boolean AND status_id IN (SELECT id FROM d)),"
     " c AS (UPDATE accounts SET statuses_count"
     "   = greatest(statuses_count - 1, 0)"
     "   WHERE id = $1 AND EXISTS (SELECT 1 FROM d) RETURNING 1),"
@@ -45,7 +59,9 @@ FEDI_SQL(STATUS_DELETE, 3,
     "   RETURNING 1)"
     " SELECT " FEDI_STATUS_COLS ", s.text,"
     " (SELECT count(*) FROM c) + (SELECT count(*) FROM r)"
-    " + (SELECT count(*) FROM f)"
+    " + (SELECT count(*) FROM f),"
+    " (SELECT array_agg(p) FROM md, LATERAL (VALUES (file_path),"
+    "   (preview_path)) v(p) WHERE p IS NOT NULL)"
     " FROM statuses s" FEDI_STATUS_JOIN
     " WHERE s.id IN (SELECT id FROM d)")
 
@@ -58,8 +74,7 @@ FEDI_SQL_PAGED(TIMELINE_HOME, 6, "fd.status_id",
     ") pg JOIN statuses s ON s.id = pg.pid"
     FEDI_STATUS_JOIN " ORDER BY s.id DESC")
 
-/* public: $7 local only, $8 remote only, $9 with media only (none have
- * media until the media issue) */
+/* public: $7 local only, $8 remote only, $9 with media only */
 FEDI_SQL_PAGED(TIMELINE_PUBLIC, 9, "s.id",
     "SELECT " FEDI_STATUS_COLS " FROM (SELECT s.id AS pid"
     " FROM statuses s JOIN accounts a ON a.id = s.account_id"
@@ -68,14 +83,15 @@ FEDI_SQL_PAGED(TIMELINE_PUBLIC, 9, "s.id",
     " AND a.suspended_at IS NULL AND a.silenced_at IS NULL"
     " AND (NOT $7::boolean OR a.domain IS NULL)"
     " AND (NOT $8::boolean OR a.domain IS NOT NULL)"
-    " AND NOT $9::boolean"
+    " AND (NOT $9::boolean OR EXISTS (SELECT 1 FROM media_attachments md"
+    "      WHERE md.status_id = s.id))"
     " AND" FEDI_STATUS_VISIBLE,
     ") pg JOIN statuses s ON s.id = pg.pid"
     FEDI_STATUS_JOIN " ORDER BY s.id DESC")
 
 /* an account's statuses: $7 the account, $8 exclude replies, $9 pinned
  * only, $10 exclude boosts, $11 with this hashtag only (or NULL), $12
- * with media only (none have media until the media issue) */
+ * with media only */
 FEDI_SQL_PAGED(ACCOUNT_STATUSES, 12, "s.id",
     "SELECT " FEDI_STATUS_COLS " FROM (SELECT s.id AS pid"
     " FROM statuses s" FEDI_STATUS_JOIN_R
@@ -88,7 +104,8 @@ FEDI_SQL_PAGED(ACCOUNT_STATUSES, 12, "s.id",
     " AND ($11::text IS NULL OR EXISTS (SELECT 1 FROM statuses_tags st"
     "   JOIN tags t ON t.id = st.tag_id WHERE st.status_id = s.id"
     "   AND lower(t.name) = lower($11::text)))"
-    " AND NOT $12::boolean"
+    " AND (NOT $12::boolean OR EXISTS (SELECT 1 FROM media_attachments md"
+    "      WHERE md.status_id = s.id))"
     " AND" FEDI_STATUS_VISIBLE,
     ") pg JOIN statuses s ON s.id = pg.pid"
     FEDI_STATUS_JOIN " ORDER BY s.id DESC")
@@ -234,6 +251,11 @@ FEDI_SQL(REBLOG, 4,
 FEDI_SQL(STATUS_EDIT, 9,
     "SELECT fedi_edit_status($1, $2, $3, $4, $5, $6::boolean, $7,"
     " $8::bigint[], $9::text[])")
+
+/* the same, the attachments becoming those of the $10 array */
+FEDI_SQL(STATUS_EDIT_MEDIA, 10,
+    "SELECT fedi_edit_status_media($1, $2, $3, $4, $5, $6::boolean, $7,"
+    " $8::bigint[], $9::text[], $10::bigint[])")
 
 /* the versions of $3, oldest first: the edits, then the current one */
 FEDI_SQL(STATUS_HISTORY, 3,

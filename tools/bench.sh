@@ -37,8 +37,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-rm -rf "$B/nginx"
-mkdir -p "$B/nginx/static" "$B/nginx/logs"
+rm -rf "$B/nginx" "$B/media"
+mkdir -p "$B/nginx/static" "$B/nginx/logs" "$B/media"
+chmod 0777 "$B/media"      # nginx's workers (nobody) store uploads there
 
 # a fresh cluster each run: the numbers come from the same data
 "$TOP/tools/pg.sh" destroy "$B/pg" >/dev/null 2>&1 || true
@@ -92,10 +93,13 @@ http {
     fedi_https off;
     fedi_contact_email admin@bench.test;
     fedi_rate_limit 0;   # one token hammers here
+    fedi_media_root $B/media;
 
     server {
         listen 127.0.0.1:$PORT;
         location / { fedi; }
+        location ~ ^/api/v[12]/media\$ { fedi; client_max_body_size 100m; }
+        location = /sink { client_max_body_size 100m; return 204; }
         location /static/ {
             root $B/nginx;
             default_type "application/json; charset=utf-8";
@@ -224,6 +228,89 @@ read -r rps p50 p99 <<<"$alone"
 row "GET /api/v2/instance, 16 conns, alone" "$rps" "$p50" "$p99" ""
 read -r rps p50 p99 <<<"$during"
 row "  ... while 4 logins run at a time" "$rps" "$p50" "$p99" ""
+
+# Media (issue 7): a 12-megapixel JPEG processed (libvips on the thread
+# pool: autorotate, strip, re-encode capped at 8.3 Mpx, preview,
+# blurhash), the workers' peak memory around it, uploads per second of
+# a 1 MB picture beside nginx discarding the same body, and the latency
+# of another endpoint while pictures are processed
+cc -o "$B/mkimage" "$TOP/t/media/mkimage.c" $(pkg-config --cflags --libs vips)
+"$B/mkimage" "$B/12mp.jpg" 4000 3000
+"$B/mkimage" "$B/1mb.jpg" 1900 1400 0 30
+hwm() {
+    local pid max=0 v
+    for pid in $(pgrep -P "$(cat "$B/nginx/nginx.pid")"); do
+        v=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+        [ "${v:-0}" -gt "$max" ] && max=$v
+    done
+    echo $((max / 1024))
+}
+upload() {
+    curl -s -o /dev/null -w '%{http_code} %{time_total}\n' -H "$AUTH" \
+        -F "file=@$1;type=image/jpeg" "$URL/api/v1/media"
+}
+echo
+before=$(hwm)
+times=$(for _ in $(seq 5); do upload "$B/12mp.jpg"; done)
+if echo "$times" | grep -qv '^200 '; then
+    echo "bench: a 12 Mpx upload failed: $times" >&2
+    exit 1
+fi
+echo "$times" | awk '{ print $2 }' | sort -n | awk '{ a[NR] = $1 } END {
+    printf "%-44s %10s %9.1f %9.1f\n", "POST /api/v1/media, 12 Mpx JPEG: p50, max ms",
+           "", a[int((NR + 1) / 2)] * 1000, a[NR] * 1000 }'
+after=$(hwm)
+row "  worker peak RSS, MB: before, after" "" "$before" "$after" ""
+
+# a 10-second 720p video with sound: probed, re-encoded (H.264/AAC),
+# its first frame the preview
+if [ -x /usr/bin/ffmpeg ]; then
+    ffmpeg -v error -y -f lavfi -i testsrc=duration=10:size=1280x720:rate=30 \
+        -f lavfi -i sine=duration=10 -shortest -c:v mpeg4 -q:v 4 "$B/720p.mp4"
+    vt=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' -H "$AUTH" \
+            -F "file=@$B/720p.mp4;type=video/mp4" "$URL/api/v1/media")
+    [ "${vt%% *}" = 200 ] || { echo "bench: the video upload failed: $vt" >&2; exit 1; }
+    printf '%-44s %10s %9.1f %9s\n' "POST /api/v1/media, 10 s 720p video, ms" "" \
+        "$(awk -v t="${vt#* }" 'BEGIN { print t * 1000 }')" ""
+fi
+
+size=$(stat -c %s "$B/1mb.jpg")
+cat >"$B/upload.lua" <<LUA
+local f = io.open("$B/1mb.jpg", "rb")
+local data = f:read("*a")
+f:close()
+local b = "benchboundary0123456789"
+wrk.method = "POST"
+wrk.body = "--" .. b .. "\r\nContent-Disposition: form-data; name=\"file\"; "
+    .. "filename=\"p.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n" .. data
+    .. "\r\n--" .. b .. "--\r\n"
+wrk.headers["Content-Type"] = "multipart/form-data; boundary=" .. b
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+LUA
+report "POST /api/v1/media, $((size / 1024)) kB JPEG" \
+       "$(measure -c16 -s "$B/upload.lua" "$URL/sink")" \
+       "$(measure -c16 -s "$B/upload.lua" "$URL/api/v1/media")" \
+       "nginx discarding the same body"
+
+alone=$(measure -c16 "$URL/api/v2/instance")
+(
+    end=$((SECONDS + SECS + 2))
+    while [ $SECONDS -lt $end ]; do
+        for _ in 1 2 3 4; do
+            upload "$B/12mp.jpg" >/dev/null &
+        done
+        wait
+    done
+) &
+mediapid=$!
+sleep 1
+during=$(measure -c16 "$URL/api/v2/instance")
+wait $mediapid
+read -r rps p50 p99 <<<"$alone"
+row "GET /api/v2/instance, 16 conns, alone" "$rps" "$p50" "$p99" ""
+read -r rps p50 p99 <<<"$during"
+row "  ... while 4 12-Mpx JPEGs process at a time" "$rps" "$p50" "$p99" ""
+rm -rf "$B/media"/*
 
 if [ -z "${BENCH_QUICK:-}" ]; then
 

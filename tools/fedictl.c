@@ -48,6 +48,7 @@ static const fedictl_command_t  fedictl_commands[] = {
     { "domains", "block", -1, fedictl_domains_block },
     { "domains", "unblock", 1, fedictl_domains_unblock },
     { "domains", "list", 0, fedictl_domains_list },
+    { "media", "remove", -1, fedictl_media_remove },
     { NULL, NULL, 0, NULL }
 };
 
@@ -182,6 +183,9 @@ fedictl_usage(FILE *f)
         "                  [--comment PUBLIC] [--private-comment TEXT]\n"
         "  domains unblock DOMAIN\n"
         "  domains list               the blocks, one a line\n"
+        "  media remove --root DIR [--days N]\n"
+        "                             uploads never attached, older than\n"
+        "                             N days (1), and their files\n"
         "  help                       this text\n"
         "\n"
         "The database: --db CONNINFO, else FEDI_DB, else the embedded\n"

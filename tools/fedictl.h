@@ -34,6 +34,8 @@ int fedictl_domains_block(PGconn *db, int argc, char **argv);
 int fedictl_domains_unblock(PGconn *db, int argc, char **argv);
 int fedictl_domains_list(PGconn *db, int argc, char **argv);
 
+int fedictl_media_remove(PGconn *db, int argc, char **argv);
+
 /* --name VALUE and --flag among the arguments; a statement's result, or
  * NULL after printing the error */
 const char *fedictl_opt(int argc, char **argv, const char *name);

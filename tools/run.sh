@@ -40,6 +40,10 @@ PGPORT=$("$TOP/tools/pg.sh" port "$VAR/pg")
 mkdir -p "$VAR/nginx"
 chmod 0755 "$VAR" "$VAR/nginx"
 
+# uploaded media: written by the workers, served by nginx
+mkdir -p "$VAR/media"
+[ "$(id -u)" = 0 ] && chown nobody "$VAR/media"
+
 # federation fetches resolve names with nginx's resolver: the system's
 # first name server (an IPv6 one in brackets)
 RESOLVER=$(awk '/^nameserver/ { print $2; exit }' /etc/resolv.conf 2>/dev/null)

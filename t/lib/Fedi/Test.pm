@@ -28,7 +28,7 @@ package Fedi::Test;
 # (temp paths, access_log, fedi_db, fedi_domain, fedi_https,
 # fedi_rate_limit), %%PORT_n%% (a free loopback port per n), %%FEDI_DB%%,
 # %%DOMAIN%%, %%TESTDIR%%, %%TOP%%.  Then: run, reload, stop, worker_pids;
-# get/post/put/patch/delete/options/http, http_raw, connect; psql,
+# get/post/put/patch/delete/options/http, http_raw, connect, multipart; psql,
 # lock_table, wait_for_waiting, start_private_pg, stop_private_pg; spawn.
 #
 # plan(N) plans N tests plus two the harness adds at the end of the file:
@@ -63,7 +63,7 @@ use Socket qw(SOL_SOCKET SO_LINGER);
 use Test::More ();
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(json_encode json_decode json_error);
+our @EXPORT_OK = qw(json_encode json_decode json_error multipart);
 
 our $TOP = abs_path(dirname(__FILE__) . '/../../..');
 our $NGINX = $ENV{FEDI_TEST_NGINX} || '/usr/sbin/nginx';
@@ -770,6 +770,31 @@ sub http {
     $r->{elapsed} = $elapsed;
     $self->_record($method, $path, $r);
     return $r;
+}
+
+
+# multipart(@parts): a multipart/form-data body and its Content-Type, as
+# (body => ..., headers => [...]) for http(); each part [name, value] or
+# [name, bytes, filename, type]
+
+sub multipart {
+    my (@parts) = @_;
+    my $b = 'fedi' . int(rand(1e9)) . 'x';
+    my $body = '';
+
+    for my $p (@parts) {
+        my ($name, $content, $filename, $type) = @$p;
+        $body .= "--$b\r\nContent-Disposition: form-data; name=\"$name\"";
+        $body .= "; filename=\"$filename\"" if defined $filename;
+        $body .= "\r\n";
+        $body .= "Content-Type: $type\r\n" if defined $type;
+        $body .= "\r\n$content\r\n";
+    }
+
+    $body .= "--$b--\r\n";
+
+    return (body => $body,
+            headers => ['Content-Type' => "multipart/form-data; boundary=$b"]);
 }
 
 

@@ -1,0 +1,90 @@
+/*
+ * Copyright (C) ngx_fedi authors
+ *
+ * fedictl media remove: uploads never attached to a status, older than
+ * --days (1 by default, as Mastodon's cleanup), go with their files under
+ * --root (fedi_media_root; fedictl does not read nginx's configuration).
+ * Blocking libpq and unlink() are fine here: this is not nginx.
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <libpq-fe.h>
+
+#include "fedictl.h"
+
+
+/* a stored file's path: ours are "xx/yy/<hex>.ext", never out of root */
+static void
+fedictl_media_unlink(const char *root, const char *path, int *files)
+{
+    char  full[4096];
+
+    if (path == NULL || path[0] == '\0' || path[0] == '/'
+        || strstr(path, "..") != NULL)
+    {
+        return;
+    }
+
+    snprintf(full, sizeof(full), "%s/%s", root, path);
+
+    if (unlink(full) == 0) {
+        (*files)++;
+    }
+}
+
+
+int
+fedictl_media_remove(PGconn *db, int argc, char **argv)
+{
+    int          i, files;
+    char        *end;
+    long         days;
+    PGresult    *res;
+    const char  *v[1], *root, *d;
+
+    d = fedictl_opt(argc, argv, "--days");
+    days = d ? strtol(d, &end, 10) : 1;
+
+    if (d && (*end != '\0' || days < 0 || days > 36500)) {
+        fprintf(stderr, "fedictl: --days is a number of days\n");
+        return FEDICTL_USAGE;
+    }
+
+    root = fedictl_opt(argc, argv, "--root");
+    if (root == NULL || root[0] == '\0') {
+        fprintf(stderr, "fedictl: media remove needs --root DIR, the "
+                        "fedi_media_root of the instance\n");
+        return FEDICTL_USAGE;
+    }
+
+    v[0] = d ? d : "1";
+
+    res = fedictl_exec(db,
+        "DELETE FROM media_attachments"
+        " WHERE status_id IS NULL AND remote_url IS NULL"
+        " AND created_at < now() - $1::integer * interval '1 day'"
+        " RETURNING file_path, preview_path", 1, v);
+    if (res == NULL) {
+        return FEDICTL_FAILED;
+    }
+
+    files = 0;
+
+    for (i = 0; i < PQntuples(res); i++) {
+        fedictl_media_unlink(root, PQgetisnull(res, i, 0)
+                                   ? NULL : PQgetvalue(res, i, 0), &files);
+        fedictl_media_unlink(root, PQgetisnull(res, i, 1)
+                                   ? NULL : PQgetvalue(res, i, 1), &files);
+    }
+
+    printf("removed %d unattached uploads (%d files)\n", PQntuples(res),
+           files);
+
+    PQclear(res);
+
+    return FEDICTL_OK;
+}
