@@ -27,6 +27,7 @@ typedef struct {
 #define FEDI_STATUS_COL_REBLOGGED   21
 #define FEDI_STATUS_COL_PINNED      22
 #define FEDI_STATUS_COL_MUTED       24
+#define FEDI_STATUS_COL_MEDIA       25      /* NULL: no attachments */
 
 
 void fedi_status_render(fedi_req_t *rq, fedi_json_t *j, PGresult *res,

@@ -143,6 +143,8 @@ typedef struct {
     ngx_str_t           *raw;           /* payloads by marks, rendered */
     ngx_str_t           *quoted;
     unsigned             local:1;
+    unsigned             media:1;       /* the status has attachments */
+    unsigned             media_known:1; /* ... its row is loaded */
     unsigned             wanted:1;
     unsigned             seen:1;
 } fedi_stream_event_t;
@@ -1949,6 +1951,8 @@ fedi_stream_events(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
                     sizeof(e->object_str));
         e->local = fedi_pg_bool(res, i, 4);
         e->row = -1;
+        e->media = 0;
+        e->media_known = 0;
         e->seen = fedi_stream_seen(e->id);
 
         if (e->seen) {
@@ -2014,8 +2018,11 @@ fedi_stream_accepts(fedi_stream_sub_t *s, fedi_stream_event_t *e)
             return 0;
         }
 
-        /* no status has media attachments yet: only deletes */
-        if ((ch->flags & FEDI_CHF_MEDIA) && e->event != FEDI_EV_DELETE) {
+        /* media streams: statuses with attachments (until the status
+         * is loaded, maybe), and deletes */
+        if ((ch->flags & FEDI_CHF_MEDIA) && e->event != FEDI_EV_DELETE
+            && e->media_known && !e->media)
+        {
             return 0;
         }
 
@@ -2336,6 +2343,9 @@ fedi_stream_loaded(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
                             || e->event == FEDI_EV_STATUS_UPDATE))
                     {
                         e->row = i;
+                        e->media_known = 1;
+                        e->media = !PQgetisnull(copy, i,
+                                                FEDI_STATUS_COL_MEDIA);
                     }
                 }
             }

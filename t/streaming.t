@@ -312,6 +312,7 @@ is($m[0]{status}, 400, 'with its status');
 my $sse = sse_open('/api/v1/streaming/public', $carol);
 like($sse->{head}, qr{^HTTP/1\.1 200}, 'SSE: 200');
 like($sse->{head}, qr{Content-Type: text/event-stream}i, 'text/event-stream');
+my $ssem = sse_open('/api/v1/streaming/public/media', $carol);
 my $ssen = sse_open('/api/v1/streaming/user/notification', $alice);
 like($ssen->{head}, qr{^HTTP/1\.1 200}, 'SSE user:notification: 200');
 
@@ -346,6 +347,22 @@ my @se = sse_events(sse_read($sse));
 is(scalar(grep { $_->{event} eq 'update' } @se), 1, 'SSE: the update');
 is(eval { json_decode($se[0]{data})->{id} }, $s1->{id},
    'SSE data is the entity itself');
+
+# public:media: only statuses with attachments
+is(scalar(grep { $_->{event} eq 'update' } sse_events(sse_read($ssem, 0.5))), 0,
+   'public:media: not a status without media');
+my ($mid) = $t->psql("INSERT INTO media_attachments (account_id, type,"
+    . " content_type, file_path, preview_path, processed) VALUES ($bob_id,"
+    . " 'image', 'image/jpeg', 'aa/bb/p.jpg', 'aa/bb/p-small.jpg', true)"
+    . " RETURNING id") =~ /(\d+)/;
+my $sm = post_status($bob, status => 'a picture', media_ids => [$mid]);
+is(scalar @{ $sm->{media_attachments} // [] }, 1, 'bob posts a picture');
+my @me = grep { $_->{event} eq 'update' } sse_events(sse_read($ssem));
+is(scalar @me, 1, 'public:media: the status with an attachment');
+is(eval { json_decode($me[0]{data})->{id} }, $sm->{id}, 'that one');
+# what the others got of it is not this test's business
+ws_messages($_, 0.5) for $wa, $wc, $wd, $we;
+sse_read($sse, 0.5);
 
 # a mention: alice's notification
 my $s2 = post_status($bob, status => 'hi @alice', visibility => 'unlisted');
