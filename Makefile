@@ -62,6 +62,7 @@ $(BUILD)/asan/ngx_fedi_module.so: $(MOD_SRCS)
 FEDICTL_SRCS := $(TOP)/tools/fedictl.c $(TOP)/tools/fedictl_db.c \
                 $(TOP)/tools/fedictl_domains.c \
                 $(TOP)/tools/fedictl_accounts.c \
+                $(TOP)/tools/fedictl_deliveries.c \
                 $(TOP)/ngx_fedi_module/fedi_sql.c \
                 $(TOP)/ngx_fedi_module/fedi_crypto.c
 

@@ -18,3 +18,4 @@
 #include "sql_remote.h"
 #include "sql_search.h"
 #include "sql_ap.h"
+#include "sql_deliver.h"

@@ -48,6 +48,8 @@ static const fedictl_command_t  fedictl_commands[] = {
     { "domains", "block", -1, fedictl_domains_block },
     { "domains", "unblock", 1, fedictl_domains_unblock },
     { "domains", "list", 0, fedictl_domains_list },
+    { "deliveries", "status", 0, fedictl_deliveries_status },
+    { "deliveries", "retry", 1, fedictl_deliveries_retry },
     { NULL, NULL, 0, NULL }
 };
 
@@ -182,6 +184,10 @@ fedictl_usage(FILE *f)
         "                  [--comment PUBLIC] [--private-comment TEXT]\n"
         "  domains unblock DOMAIN\n"
         "  domains list               the blocks, one a line\n"
+        "  deliveries status          the outgoing queue: depth, oldest,\n"
+        "                             failing and unavailable domains\n"
+        "  deliveries retry DOMAIN    send DOMAIN's deliveries now, and\n"
+        "                             make it available again\n"
         "  help                       this text\n"
         "\n"
         "The database: --db CONNINFO, else FEDI_DB, else the embedded\n"

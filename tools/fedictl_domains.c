@@ -16,7 +16,7 @@
 
 
 /* a host name, lower-cased in place: letters, digits, dots and dashes */
-static int
+int
 fedictl_domain_valid(char *d)
 {
     size_t  i, n;
