@@ -381,8 +381,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     f follows;
 BEGIN
+    -- without the Follow's id there is nothing to accept
     SELECT * INTO f FROM follows WHERE id = NEW.id;
-    IF NOT FOUND
+    IF NOT FOUND OR f.uri IS NULL
        OR NOT EXISTS (SELECT 1 FROM accounts WHERE id = f.account_id
                       AND domain IS NOT NULL)
        OR NOT EXISTS (SELECT 1 FROM accounts WHERE id = f.target_account_id
@@ -666,7 +667,10 @@ BEGIN
     ELSE
         PERFORM fedi_delivery_domain_failed(d.domain, p_error);
 
-        IF d.attempts >= 16 THEN
+        IF d.attempts >= 16
+           OR EXISTS (SELECT 1 FROM delivery_domains
+                       WHERE domain = d.domain AND unavailable)
+        THEN
             DELETE FROM deliveries WHERE id = p_id;
             v_out := 'gave up';
         ELSE

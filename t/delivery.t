@@ -50,6 +50,7 @@ EOF
         ssl_certificate $crt;
         ssl_certificate_key $key;
 EOF
+$t->allow_log(qr/cache manager process \d+ exited on signal 9/);
 $t->run();
 
 
@@ -96,7 +97,11 @@ sub sink_got {
 # an object's id, given by value or by reference
 sub oid { my ($o) = @_; return ref $o ? $o->{id} // '' : $o // '' }
 
-sub queue { $t->psql("SELECT count(*) FROM deliveries") + 0 }
+sub queue {
+    my ($domain) = @_;
+    return $t->psql("SELECT count(*) FROM deliveries"
+                    . ($domain ? " WHERE domain = '$domain'" : '')) + 0;
+}
 
 
 # ---- the process ----
@@ -389,13 +394,13 @@ sub arrived {
 my $uri = fan_out('frank');
 ok(wait_for(sub { arrived($uri) >= 4 }), 'the fan-out has begun');
 my ($old) = delivery_pids();
-kill 'KILL', $old;
+kill 'KILL', $old;     # the master logs it as an [alert]: allowed above
 ok(wait_for(sub { my @p = delivery_pids(); @p == 1 && $p[0] != $old }),
    'kill -9 of the delivery process: the master starts another');
 is(wait_for(sub { arrived($uri) == 40 }, 60) && arrived($uri), 40,
    'and every follower got the post')
     or diag(arrived($uri) . " of 40; " . $t->psql("SELECT count(*), min(locked_by) FROM deliveries"));
-is(wait_for(sub { queue() == 0 }, 30), 1, 'nothing is left in the queue');
+is(wait_for(sub { queue('slow.test') == 0 }, 30), 1, 'nothing is left in its queue');
 like($t->error_log(), qr/deliveries of processes gone given back/,
      'the new process took back what the old one held');
 
@@ -408,14 +413,11 @@ ok(wait_for(sub { my @p = delivery_pids(); @p == 1 && $p[0] != $old }, 30),
 is(wait_for(sub { arrived($uri) == 40 }, 60) && arrived($uri), 40,
    'and every follower got that post too')
     or diag(arrived($uri) . " of 40");
-is(wait_for(sub { queue() == 0 }, 30), 1, 'the queue is empty again');
+is(wait_for(sub { queue('slow.test') == 0 }, 30), 1, 'its queue is empty again');
 
 # the same inbox may have been sent to twice across the kill; the ids
 # are the same, so receivers dedupe
 my @dup = grep { oid($_->{object}) eq $uri } sink_got(host => 'slow.test');
 ok(!grep({ $_->{id} ne "$uri/activity" } @dup), 'every copy has the same activity id');
 
-$t->stop();
-unlike($t->error_log(), qr/\[(alert|crit|emerg)\]/, 'no alerts');
-
-done_testing();
+$t->done_testing();
