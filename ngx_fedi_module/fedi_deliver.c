@@ -459,21 +459,25 @@ fedi_dl_start(ngx_cycle_t *cycle, fedi_dl_conf_t *dcf)
                 2 * dcf->host_connections);
     ngx_sprintf((u_char *) fedi_dl.lease_s, "%d%Z", FEDI_DL_LEASE);
 
-    /* the resolver of the http block, else of the first server */
+    /*
+     * The resolver of the first server (merged: the http block's unless
+     * it sets its own); the http block's own settings are not merged
+     * with the defaults (an unset resolver_timeout there is -1).
+     */
     hctx = (ngx_http_conf_ctx_t *) cycle->conf_ctx[ngx_http_module.index];
     clcf = hctx->loc_conf[ngx_http_core_module.ctx_index];
+    cmcf = hctx->main_conf[ngx_http_core_module.ctx_index];
+
+    if (cmcf->servers.nelts) {
+        cscf = cmcf->servers.elts;
+        clcf = cscf[0]->ctx->loc_conf[ngx_http_core_module.ctx_index];
+    }
+
     fedi_dl.resolver = clcf->resolver;
     fedi_dl.resolver_timeout = clcf->resolver_timeout;
 
-    cmcf = hctx->main_conf[ngx_http_core_module.ctx_index];
-
-    if ((fedi_dl.resolver == NULL || fedi_dl.resolver->connections.nelts == 0)
-        && cmcf->servers.nelts)
-    {
-        cscf = cmcf->servers.elts;
-        clcf = cscf[0]->ctx->loc_conf[ngx_http_core_module.ctx_index];
-        fedi_dl.resolver = clcf->resolver;
-        fedi_dl.resolver_timeout = clcf->resolver_timeout;
+    if (fedi_dl.resolver_timeout == NGX_CONF_UNSET_MSEC) {
+        fedi_dl.resolver_timeout = 30000;
     }
 
     pgc = fedi_dl.fmcf->db;
@@ -1311,12 +1315,15 @@ fedi_dl_conn_start(fedi_dl_conn_t *dc)
 static void
 fedi_dl_resolved(ngx_resolver_ctx_t *ctx)
 {
+    char            *why;
     fedi_dl_conn_t  *dc = ctx->data;
 
     if (ctx->state || ctx->naddrs == 0) {
+        why = ctx->state ? ngx_resolver_strerror(ctx->state)
+                         : "cannot resolve";
         ngx_resolve_name_done(ctx);
         dc->rctx = NULL;
-        fedi_dl_fail(dc, "cannot resolve");
+        fedi_dl_fail(dc, why);
         return;
     }
 

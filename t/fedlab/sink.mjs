@@ -10,7 +10,7 @@
 //   slow*    202 after LAB_SLOW_MS              connection stays open)
 //   bench*   202 after LAB_SLOW_MS (the bench: counted, not recorded)
 //
-// Every POST is recorded (but bench ones) with what it carried; control
+// (LAB_PORT: another port than 443.)  Every POST is recorded (but bench ones) with what it carried; control
 // requests, on any sink host:
 //   GET /_lab/received     the POSTs: [{host, path, status, type, id,
 //                          object, signed, digest_ok, body}]
@@ -24,6 +24,7 @@ import { createHash } from "node:crypto";
 
 const sinks = JSON.parse(process.env.LAB_SINKS ?? "[]");
 const slow = Number(process.env.LAB_SLOW_MS ?? "200");
+const port = Number(process.env.LAB_PORT ?? "443");
 
 let received = [];
 let bench = { posts: 0, first: 0, last: 0 };
@@ -146,7 +147,7 @@ for (const s of sinks) {
     server.keepAliveTimeout = 60000;
     server.headersTimeout = 0;
     server.requestTimeout = 0;
-    server.listen(443, s.addr, () => {
-        console.log(`sink: https://${s.name} on ${s.addr}:443`);
+    server.listen(port, s.addr, () => {
+        console.log(`sink: https://${s.name} on ${s.addr}:${port}`);
     });
 }
