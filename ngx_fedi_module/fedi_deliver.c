@@ -84,6 +84,8 @@ struct fedi_dl_act_s {
     EVP_PKEY              *key;
     const char            *skip;        /* not to send: why */
     ngx_uint_t             skip_status; /* 204: never; 0: later */
+    json_t                *payload;     /* while it is rendered */
+    char                  *username;
     unsigned               loading:1;
     unsigned               ready:1;
 };
@@ -198,7 +200,14 @@ static fedi_dl_job_t *fedi_dl_job_new(PGresult *res, int row);
 static fedi_dl_act_t *fedi_dl_act_get(const char *id);
 static void fedi_dl_act_loaded(fedi_pg_op_t *op, PGresult *res,
     ngx_int_t rc);
-static ngx_int_t fedi_dl_render(fedi_dl_act_t *act, PGresult *res);
+static void fedi_dl_actor_loaded(fedi_pg_op_t *op, PGresult *res,
+    ngx_int_t rc);
+static void fedi_dl_act_ready(fedi_dl_act_t *act, const char *skip,
+    ngx_uint_t status);
+static const char *fedi_dl_type(fedi_dl_act_t *act);
+static ngx_int_t fedi_dl_key(fedi_dl_act_t *act, PGresult *res);
+static ngx_int_t fedi_dl_render(fedi_dl_act_t *act, PGresult *note,
+    PGresult *actor);
 static void fedi_dl_act_release(fedi_dl_act_t *act);
 static fedi_dl_host_t *fedi_dl_host_get(ngx_str_t *name, in_port_t port);
 static ngx_uint_t fedi_dl_host_busy(fedi_dl_host_t *h);
@@ -859,38 +868,111 @@ fedi_dl_act_get(const char *id)
 static void
 fedi_dl_act_loaded(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
 {
-    ngx_queue_t    *q;
     fedi_dl_act_t  *act = op->data;
-    fedi_dl_job_t  *job;
-
-    act->loading = 0;
-    act->ready = 1;
 
     if (rc != NGX_OK || res == NULL
         || PQresultStatus(res) != PGRES_TUPLES_OK)
     {
-        act->skip = "the activity could not be loaded";
-        act->skip_status = 0;
         if (res) {
             ngx_log_error(NGX_LOG_ERR, fedi_dl.log, 0,
                           "fedi: loading activity %s failed: %s", act->id,
                           PQresultErrorMessage(res));
         }
-
-    } else if (PQntuples(res) != 1) {
-        act->skip = "the activity is gone";
-        act->skip_status = 204;
-
-    } else if (fedi_pg_bool(res, 0, FEDI_AP_NOTE_NCOLS + 2)) {
-        act->skip = "the status is gone";       /* its Delete follows */
-        act->skip_status = 204;
-
-    } else if (fedi_dl_render(act, res) != NGX_OK) {
-        act->skip = "the activity could not be rendered";
-        act->skip_status = 0;
+        fedi_dl_act_ready(act, "the activity could not be loaded", 0);
+        return;
     }
 
-    /* the jobs that were waiting for it */
+    if (PQntuples(res) != 1) {
+        fedi_dl_act_ready(act, "the activity is gone", 204);
+        return;
+    }
+
+    if (fedi_pg_bool(res, 0, FEDI_AP_NOTE_NCOLS + 2)) {
+        /* its Delete follows */
+        fedi_dl_act_ready(act, "the status is gone", 204);
+        return;
+    }
+
+    act->payload = json_loadb(PQgetvalue(res, 0, FEDI_AP_NOTE_NCOLS),
+                              PQgetlength(res, 0, FEDI_AP_NOTE_NCOLS), 0,
+                              NULL);
+
+    if (act->payload == NULL || !json_is_object(act->payload)
+        || fedi_dl_key(act, res) != NGX_OK)
+    {
+        fedi_dl_act_ready(act, "the activity could not be rendered", 0);
+        return;
+    }
+
+    /* an Update of the actor: its document, as GET answers it */
+    if (PQgetisnull(res, 0, N_ID)
+        && json_object_get(act->payload, "object") == NULL
+        && ngx_strcmp(fedi_dl_type(act), "Update") == 0)
+    {
+        act->username = fedi_pstrz(act->pool,
+                                   (u_char *) PQgetvalue(res, 0, N_USERNAME),
+                                   PQgetlength(res, 0, N_USERNAME));
+        if (act->username == NULL) {
+            fedi_dl_act_ready(act, "out of memory", 0);
+            return;
+        }
+
+        ngx_memzero(&act->op, sizeof(fedi_pg_op_t));
+        act->op.stmt = FEDI_SQL_AP_ACCOUNT;
+        act->op.nparams = 2;
+        act->op.values[0] = act->username;
+        act->op.values[1] = fedi_dl.base;
+        act->op.handler = fedi_dl_actor_loaded;
+        act->op.data = act;
+
+        fedi_pg_exec(fedi_dl.pool, &act->op);
+        return;
+    }
+
+    fedi_dl_act_ready(act, fedi_dl_render(act, res, NULL) == NGX_OK
+                           ? NULL : "the activity could not be rendered", 0);
+}
+
+
+static void
+fedi_dl_actor_loaded(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
+{
+    fedi_dl_act_t  *act = op->data;
+
+    if (rc != NGX_OK || res == NULL
+        || PQresultStatus(res) != PGRES_TUPLES_OK)
+    {
+        fedi_dl_act_ready(act, "the actor could not be loaded", 0);
+        return;
+    }
+
+    if (PQntuples(res) != 1) {
+        fedi_dl_act_ready(act, "the actor is gone", 204);
+        return;
+    }
+
+    fedi_dl_act_ready(act, fedi_dl_render(act, NULL, res) == NGX_OK
+                           ? NULL : "the activity could not be rendered", 0);
+}
+
+
+/* loaded (skip: or why not to send it, and as what): the jobs go on */
+static void
+fedi_dl_act_ready(fedi_dl_act_t *act, const char *skip, ngx_uint_t status)
+{
+    ngx_queue_t    *q;
+    fedi_dl_job_t  *job;
+
+    act->loading = 0;
+    act->ready = 1;
+    act->skip = skip;
+    act->skip_status = status;
+
+    if (act->payload) {
+        json_decref(act->payload);
+        act->payload = NULL;
+    }
+
     while (!ngx_queue_empty(&act->waiting)) {
         q = ngx_queue_head(&act->waiting);
         ngx_queue_remove(q);
@@ -900,90 +982,21 @@ fedi_dl_act_loaded(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
 }
 
 
-static void *
-fedi_dl_json_alloc(void *ctx, size_t size)
+static const char *
+fedi_dl_type(fedi_dl_act_t *act)
 {
-    return ngx_palloc((ngx_pool_t *) ctx, size);
+    json_t  *type = json_object_get(act->payload, "type");
+
+    return json_is_string(type) ? json_string_value(type) : "";
 }
 
 
+/* the signer's key and its id */
 static ngx_int_t
-fedi_dl_render(fedi_dl_act_t *act, PGresult *res)
+fedi_dl_key(fedi_dl_act_t *act, PGresult *res)
 {
-    int            prc;
-    long           n;
-    json_t        *payload, *type, *v;
-    fedi_req_t     rq;
-    fedi_json_t    j;
-    const char    *key, *pem, *t;
-    ngx_uint_t     note;
-
-    payload = json_loadb(PQgetvalue(res, 0, FEDI_AP_NOTE_NCOLS),
-                         PQgetlength(res, 0, FEDI_AP_NOTE_NCOLS), 0, NULL);
-    if (payload == NULL || !json_is_object(payload)) {
-        json_decref(payload);
-        return NGX_ERROR;
-    }
-
-    type = json_object_get(payload, "type");
-    t = json_is_string(type) ? json_string_value(type) : "";
-
-    /* a Create or Update of a status: the Note from its row */
-    note = !PQgetisnull(res, 0, N_ID)
-           && (ngx_strcmp(t, "Create") == 0 || ngx_strcmp(t, "Update") == 0);
-
-    ngx_memzero(&rq, sizeof(fedi_req_t));
-    rq.mcf = fedi_dl.fmcf;
-
-    fedi_json_init(&j, fedi_dl_json_alloc, act->pool);
-    fedi_json_obj_open(&j);
-
-    if (note) {
-        fedi_json_kraw(&j, "@context", (u_char *) fedi_ap_note_context,
-                       ngx_strlen(fedi_ap_note_context));
-    } else {
-        fedi_json_kcstr(&j, "@context", FEDI_AP_AS);
-    }
-
-    json_object_foreach(payload, key, v) {
-        fedi_json_key(&j, key);
-        fedi_dl_write_value(&j, v);
-    }
-
-    if (note) {
-        fedi_ap_kurl(&j, "actor", "%V/users/%s", &fedi_dl.fmcf->base_url,
-                     PQgetvalue(res, 0, N_USERNAME));
-
-        if (ngx_strcmp(t, "Create") == 0) {
-            fedi_json_kcstr(&j, "published", PQgetvalue(res, 0, N_PUBLISHED));
-        } else {
-            fedi_json_kcstr(&j, "published", PQgetvalue(res, 0, N_UPDATED));
-        }
-
-        fedi_json_kraw(&j, "to", (u_char *) PQgetvalue(res, 0, N_TO),
-                       PQgetlength(res, 0, N_TO));
-        fedi_json_kraw(&j, "cc", (u_char *) PQgetvalue(res, 0, N_CC),
-                       PQgetlength(res, 0, N_CC));
-        fedi_json_key(&j, "object");
-        fedi_ap_note(&rq, &j, res, 0, 0);
-    }
-
-    fedi_json_obj_close(&j);
-    json_decref(payload);
-
-    act->body.data = ngx_pnalloc(act->pool, j.size + 1);
-    if (act->body.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    n = fedi_json_flatten(&j, act->body.data, j.size + 1);
-    if (n < 0) {
-        return NGX_ERROR;
-    }
-
-    act->body.len = n;
-
-    fedi_httpsig_digest(act->body.data, act->body.len, act->digest);
+    int          prc;
+    const char  *pem;
 
     act->key_id = (char *) ngx_pnalloc(act->pool,
                                        fedi_dl.fmcf->base_url.len
@@ -1012,6 +1025,97 @@ fedi_dl_render(fedi_dl_act_t *act, PGresult *res)
                       fedi_httpsig_strerror(prc));
         return NGX_ERROR;
     }
+
+    return NGX_OK;
+}
+
+
+static void *
+fedi_dl_json_alloc(void *ctx, size_t size)
+{
+    return ngx_palloc((ngx_pool_t *) ctx, size);
+}
+
+
+/*
+ * The body: the payload, and for a Create or Update of a status its Note
+ * (note: a DELIVER_ACTIVITY row), for an Update of the actor its document
+ * (actor: an AP_ACCOUNT row); then its Digest
+ */
+static ngx_int_t
+fedi_dl_render(fedi_dl_act_t *act, PGresult *note, PGresult *actor)
+{
+    long           n;
+    u_char         uri[512], *p;
+    json_t        *v;
+    fedi_req_t     rq;
+    fedi_json_t    j;
+    const char    *key, *t;
+
+    t = fedi_dl_type(act);
+
+    if (note && (PQgetisnull(note, 0, N_ID)
+                 || (ngx_strcmp(t, "Create") != 0
+                     && ngx_strcmp(t, "Update") != 0)))
+    {
+        note = NULL;
+    }
+
+    ngx_memzero(&rq, sizeof(fedi_req_t));
+    rq.mcf = fedi_dl.fmcf;
+
+    fedi_json_init(&j, fedi_dl_json_alloc, act->pool);
+    fedi_json_obj_open(&j);
+
+    if (note) {
+        fedi_json_kraw(&j, "@context", (u_char *) fedi_ap_note_context,
+                       ngx_strlen(fedi_ap_note_context));
+    } else {
+        fedi_json_kcstr(&j, "@context", FEDI_AP_AS);
+    }
+
+    json_object_foreach(act->payload, key, v) {
+        fedi_json_key(&j, key);
+        fedi_dl_write_value(&j, v);
+    }
+
+    if (note) {
+        fedi_ap_kurl(&j, "actor", "%V/users/%s", &fedi_dl.fmcf->base_url,
+                     PQgetvalue(note, 0, N_USERNAME));
+        fedi_json_kcstr(&j, "published",
+                        PQgetvalue(note, 0, ngx_strcmp(t, "Create") == 0
+                                            ? N_PUBLISHED : N_UPDATED));
+        fedi_json_kraw(&j, "to", (u_char *) PQgetvalue(note, 0, N_TO),
+                       PQgetlength(note, 0, N_TO));
+        fedi_json_kraw(&j, "cc", (u_char *) PQgetvalue(note, 0, N_CC),
+                       PQgetlength(note, 0, N_CC));
+        fedi_json_key(&j, "object");
+        fedi_ap_note(&rq, &j, note, 0, 0);
+    }
+
+    if (actor) {
+        p = ngx_snprintf(uri, sizeof(uri) - 1, "%V/users/%s",
+                         &fedi_dl.fmcf->base_url, act->username);
+        *p = '\0';
+        fedi_json_key(&j, "object");
+        fedi_ap_actor_render(&rq, &j, actor, (char *) uri);
+    }
+
+    fedi_json_obj_close(&j);
+
+    act->body.data = ngx_pnalloc(act->pool, j.size + 1);
+    if (act->body.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = fedi_json_flatten(&j, act->body.data, j.size + 1);
+    if (n < 0) {
+        return NGX_ERROR;
+    }
+
+    act->body.len = n;
+
+    fedi_httpsig_digest(act->body.data, act->body.len, act->digest);
 
     return NGX_OK;
 }

@@ -361,6 +361,36 @@ $$;
 CREATE TRIGGER blocks_out AFTER INSERT OR DELETE ON blocks
     FOR EACH ROW EXECUTE FUNCTION fedi_block_out();
 
+-- a local account's profile changed (what its actor document shows):
+-- Update of the actor to its followers' servers; the document is
+-- rendered when it is sent, as GET answers it
+CREATE FUNCTION fedi_account_out() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM fedi_deliver(NEW.id, NULL, jsonb_build_object(
+            'id', '/users/' || NEW.username || '#updates/'
+                  || floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint,
+            'type', 'Update', 'actor', '/users/' || NEW.username,
+            'to', jsonb_build_array(
+                'https://www.w3.org/ns/activitystreams#Public')),
+        fedi_follower_inboxes(NEW.id));
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER accounts_out AFTER UPDATE ON accounts
+    FOR EACH ROW WHEN (NEW.domain IS NULL AND NEW.suspended_at IS NULL
+        AND (NEW.display_name, NEW.note, NEW.fields, NEW.avatar_file,
+             NEW.header_file, NEW.locked, NEW.discoverable, NEW.indexable,
+             NEW.actor_type, NEW.public_key, NEW.also_known_as,
+             NEW.moved_to_account_id, NEW.memorial, NEW.hide_collections)
+            IS DISTINCT FROM
+            (OLD.display_name, OLD.note, OLD.fields, OLD.avatar_file,
+             OLD.header_file, OLD.locked, OLD.discoverable, OLD.indexable,
+             OLD.actor_type, OLD.public_key, OLD.also_known_as,
+             OLD.moved_to_account_id, OLD.memorial, OLD.hide_collections))
+    EXECUTE FUNCTION fedi_account_out();
+
 -- the Follow of p_account (local) to p_target (remote), as sent
 CREATE FUNCTION fedi_follow_activity(p_uri text, p_id bigint,
                                      p_account bigint, p_target bigint)

@@ -200,6 +200,19 @@ ok(!grep({ $_->{host} eq 'ok2.test' } sink_got()),
    'nothing reached ok2.test, where no one follows alice');
 
 
+# ---- Update of the actor ----
+
+$r = $t->patch('/api/v1/accounts/update_credentials', token => $alice_tok,
+               form => { display_name => 'Alice Liddell' });
+is($r->{status}, 200, 'alice changes her name');
+my @upd = wait_for(sub { grep { ref $_->{json}{object}
+                                && ($_->{json}{object}{type} // '') eq 'Person' }
+                              peer_got(type => 'Update') });
+is($upd[0]{json}{object}{name} // '', 'Alice Liddell',
+   'the peer got the Update of her actor, with the new name');
+is($upd[0]{json}{object}{id} // '', 'https://ours.test/users/alice', 'her actor');
+
+
 # ---- Like, Announce, their Undo; Delete ----
 
 $t->psql("INSERT INTO statuses (account_id, uri, url, text, content)"
