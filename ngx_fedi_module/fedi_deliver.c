@@ -200,6 +200,8 @@ static fedi_dl_job_t *fedi_dl_job_new(PGresult *res, int row);
 static fedi_dl_act_t *fedi_dl_act_get(const char *id);
 static void fedi_dl_act_loaded(fedi_pg_op_t *op, PGresult *res,
     ngx_int_t rc);
+static void fedi_dl_act_query(fedi_dl_act_t *act, fedi_sql_id_e stmt,
+    const char *arg, fedi_pg_handler_pt handler);
 static void fedi_dl_actor_loaded(fedi_pg_op_t *op, PGresult *res,
     ngx_int_t rc);
 static void fedi_dl_act_ready(fedi_dl_act_t *act, const char *skip,
@@ -852,16 +854,27 @@ fedi_dl_act_get(const char *id)
     ngx_rbtree_insert(&fedi_dl.acts, &act->node);
 
     act->loading = 1;
-    act->op.stmt = FEDI_SQL_DELIVER_ACTIVITY;
+    fedi_dl_act_query(act, FEDI_SQL_DELIVER_ACTIVITY, act->id,
+                      fedi_dl_act_loaded);
+
+    return act;
+}
+
+
+/* stmt with arg and the base URL, for the activity */
+static void
+fedi_dl_act_query(fedi_dl_act_t *act, fedi_sql_id_e stmt, const char *arg,
+    fedi_pg_handler_pt handler)
+{
+    ngx_memzero(&act->op, sizeof(fedi_pg_op_t));
+    act->op.stmt = stmt;
     act->op.nparams = 2;
-    act->op.values[0] = act->id;
+    act->op.values[0] = arg;
     act->op.values[1] = fedi_dl.base;
-    act->op.handler = fedi_dl_act_loaded;
+    act->op.handler = handler;
     act->op.data = act;
 
     fedi_pg_exec(fedi_dl.pool, &act->op);
-
-    return act;
 }
 
 
@@ -917,15 +930,8 @@ fedi_dl_act_loaded(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
             return;
         }
 
-        ngx_memzero(&act->op, sizeof(fedi_pg_op_t));
-        act->op.stmt = FEDI_SQL_AP_ACCOUNT;
-        act->op.nparams = 2;
-        act->op.values[0] = act->username;
-        act->op.values[1] = fedi_dl.base;
-        act->op.handler = fedi_dl_actor_loaded;
-        act->op.data = act;
-
-        fedi_pg_exec(fedi_dl.pool, &act->op);
+        fedi_dl_act_query(act, FEDI_SQL_AP_ACCOUNT, act->username,
+                          fedi_dl_actor_loaded);
         return;
     }
 

@@ -32,7 +32,8 @@ $lab->start_sink(@sinks);
 
 $ENV{FEDI_TEST_LOG_LEVEL} = 'info';
 
-my $t = Fedi::Test->new(domain => 'ours.test', https => 'on');
+my $t = Fedi::Test->new(domain => 'ours.test', https => 'on')
+    ->start_private_pg();      # restarted below
 my ($crt, $key) = ($lab->cert('ours.test'), $lab->key('ours.test'));
 my ($dns, $ca) = ($lab->dns(), $lab->ca());
 
@@ -427,6 +428,23 @@ is(wait_for(sub { arrived($uri) == 40 }, 60) && arrived($uri), 40,
    'and every follower got that post too')
     or diag(arrived($uri) . " of 40");
 is(wait_for(sub { queue('slow.test') == 0 }, 30), 1, 'its queue is empty again');
+
+# ---- PostgreSQL restarted: the process reconnects ----
+
+my ($dl_before) = delivery_pids();
+$t->stop_private_pg();
+sleep 1;
+$t->start_private_pg();
+my $back;
+$back = wait_for(sub { my $r = $t->post('/api/v1/statuses', token => $alice_tok,
+                                         form => { status => 'after the restart' });
+                       $r->{status} == 200 ? $r : undef }, 30);
+ok($back, 'PostgreSQL restarted: alice posts again');
+my $after = "https://ours.test/users/alice/statuses/$back->{json}{id}";
+ok(wait_for(sub { grep { oid($_->{json}{object}) eq $after } peer_got(type => 'Create') }, 30),
+   'and the same delivery process delivers it')
+    or diag($t->error_log());
+is((delivery_pids())[0], $dl_before, 'without being restarted');
 
 # the same inbox may have been sent to twice across the kill; the ids
 # are the same, so receivers dedupe
