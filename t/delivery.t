@@ -429,6 +429,40 @@ is(wait_for(sub { arrived($uri) == 40 }, 60) && arrived($uri), 40,
     or diag(arrived($uri) . " of 40");
 is(wait_for(sub { queue('slow.test') == 0 }, 30), 1, 'its queue is empty again');
 
+# ---- two nodes on one database share the work, without double sends ----
+
+my $t2 = Fedi::Test->new(domain => 'ours.test', https => 'on');
+$t2->{pg} = { %{ $t->{pg} }, private => 0, shared => 0 };   # not its to drop
+$t2->write_default_conf(<<"EOF", '');
+    resolver $dns valid=30s ipv6=off;
+    resolver_timeout 5s;
+    fedi_outbound_allow 127.0.0.0/8;
+    fedi_ssl_trusted_certificate $ca;
+    fedi_delivery_timeout 2s;
+    fedi_delivery_host_connections 4;
+EOF
+$t2->run();
+ok(wait_for(sub { $t2->error_log() =~ /fedi: delivery process \S+ started/ }),
+   'a second node, with its own delivery process');
+
+my %holders;
+$uri = fan_out('hana');
+wait_for(sub {
+    $holders{$_} = 1 for grep { length }
+        split /\n/, $t->psql("SELECT DISTINCT locked_by FROM deliveries"
+                             . " WHERE domain = 'slow.test' AND locked_by IS NOT NULL");
+    keys %holders >= 2 || arrived($uri) == 40;
+});
+is(scalar(keys %holders), 2, 'both delivery processes held some of the fan-out')
+    or diag(join ' ', keys %holders);
+is(wait_for(sub { arrived($uri) == 40 }, 60) && arrived($uri), 40,
+   'every follower got the post');
+is(wait_for(sub { queue('slow.test') == 0 }, 30), 1, 'the queue is empty');
+my @copies = grep { oid($_->{object}) eq $uri } sink_got(host => 'slow.test');
+is(scalar @copies, 40, 'and each exactly once');
+$t2->stop();
+
+
 # ---- PostgreSQL restarted: the process reconnects ----
 
 my ($dl_before) = delivery_pids();
