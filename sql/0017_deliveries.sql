@@ -93,6 +93,30 @@ LANGUAGE sql STABLE AS $$
        AND a.suspended_at IS NULL AND a.inbox_url <> ''
 $$;
 
+-- Whether a follower is remote, on the follow itself: every local post
+-- looks up its author's remote followers, and an index of those alone
+-- finds none at once for the many accounts that have no remote follower
+-- (instead of visiting each local follower's account)
+ALTER TABLE follows ADD COLUMN remote boolean NOT NULL DEFAULT false;
+
+UPDATE follows f SET remote = true
+  FROM accounts a WHERE a.id = f.account_id AND a.domain IS NOT NULL;
+
+CREATE INDEX follows_remote ON follows (target_account_id, account_id)
+    WHERE remote;
+
+CREATE FUNCTION fedi_follow_remote() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.remote := EXISTS (SELECT 1 FROM accounts WHERE id = NEW.account_id
+                          AND domain IS NOT NULL);
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER follows_remote BEFORE INSERT ON follows
+    FOR EACH ROW EXECUTE FUNCTION fedi_follow_remote();
+
 -- the inboxes of an account's remote followers, each server's once
 CREATE FUNCTION fedi_follower_inboxes(p_account bigint)
 RETURNS text[]
@@ -101,7 +125,8 @@ LANGUAGE sql STABLE AS $$
                                                        ''), a.inbox_url)),
                     '{}')
       FROM follows f JOIN accounts a ON a.id = f.account_id
-     WHERE f.target_account_id = p_account AND a.domain IS NOT NULL
+     WHERE f.target_account_id = p_account AND f.remote
+       AND a.domain IS NOT NULL
        AND a.suspended_at IS NULL AND a.inbox_url <> ''
 $$;
 

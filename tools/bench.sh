@@ -263,6 +263,7 @@ cat >"$B/seed.sql" <<'SQL'
 -- the seed is history, not actions to deliver (sql/0017)
 ALTER TABLE statuses DISABLE TRIGGER statuses_out;
 ALTER TABLE favourites DISABLE TRIGGER favourites_out;
+ALTER TABLE follows DISABLE TRIGGER follows_remote;     -- all local
 INSERT INTO users (account_id, email, confirmed_at)
 SELECT g, 'u' || g || '@bench.test', now() FROM generate_series(2, 10000) g;
 INSERT INTO accounts (id, username, display_name)
@@ -357,6 +358,7 @@ INSERT INTO bookmarks (account_id, status_id)
 SELECT f.account_id, f.status_id FROM feeds f WHERE f.status_id % 50 = 1;
 ALTER TABLE statuses ENABLE TRIGGER statuses_out;
 ALTER TABLE favourites ENABLE TRIGGER favourites_out;
+ALTER TABLE follows ENABLE TRIGGER follows_remote;
 VACUUM ANALYZE accounts, users, oauth_access_tokens, follows, statuses,
     statuses_tags, tags, feeds, mentions, favourites, bookmarks;
 SQL
