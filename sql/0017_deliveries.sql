@@ -24,6 +24,8 @@ CREATE TABLE delivery_activities (
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 
+CREATE INDEX delivery_activities_account ON delivery_activities (account_id);
+
 CREATE TABLE deliveries (
     id               bigint PRIMARY KEY DEFAULT fedi_id(),
     activity_id      bigint NOT NULL REFERENCES delivery_activities (id)
