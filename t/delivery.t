@@ -378,6 +378,29 @@ is($t->psql("SELECT count(*) FROM delivery_domains WHERE domain = 's500.test'"),
    'an activity from it makes it available again');
 
 
+# a server that never answers holds up no other: iris's followers are
+# twelve on never.test (four connections at a time, each given up after
+# two seconds) and one on ok.test
+my ($iris_tok, $iris_id) = $t->sign_up('iris');
+$t->psql("INSERT INTO accounts (username, domain, uri, inbox_url)"
+         . " SELECT 'i' || g, 'never.test', 'https://never.test/users/i' || g,"
+         . " 'https://never.test/users/i' || g || '/inbox'"
+         . " FROM generate_series(1, 12) g;"
+         . " INSERT INTO accounts (username, domain, uri, inbox_url)"
+         . " VALUES ('i', 'ok.test', 'https://ok.test/users/i',"
+         . " 'https://ok.test/users/i/inbox');"
+         . " INSERT INTO follows (account_id, target_account_id)"
+         . " SELECT id, $iris_id FROM accounts WHERE username LIKE 'i%'"
+         . " AND domain IN ('never.test', 'ok.test')");
+$r = $t->post('/api/v1/statuses', token => $iris_tok, form => { status => 'hello?' });
+my $iris_uri = "https://ours.test/users/iris/statuses/$r->{json}{id}";
+ok(wait_for(sub { grep { oid($_->{object}) eq $iris_uri } sink_got(host => 'ok.test') }),
+   'ok.test got the post of iris');
+cmp_ok($t->psql("SELECT count(*) FROM deliveries WHERE domain = 'never.test'"
+                . " AND attempts <= 1 AND last_error IS NULL"), '>', 0,
+       'while never.test had not yet been given up on once');
+
+
 # ---- kill -9 and reload in the middle of a fan-out ----
 
 # frank's 40 followers each have their own inbox on slow.test (200 ms an
