@@ -559,6 +559,20 @@ LAB_PORT=$SINKPORT LAB_SLOW_MS=50 \
     >"$B/sink.log" 2>&1 &
 SINK=$!
 trap 'kill $DNSMASQ $SINK 2>/dev/null || true; cleanup' EXIT
+# dnsmasq answers before anything is sent (queries sent before it
+# listens fail, and are retried only 15 s later)
+for _ in $(seq 100); do
+    python3 - "$DNSPORT" <<'PY' 2>/dev/null && break
+import socket, sys
+q = b'\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00' \
+    + b'\x06bench1\x04sink\x04test\x00\x00\x01\x00\x01'
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.2)
+s.sendto(q, ('127.0.0.1', int(sys.argv[1])))
+s.recv(512)
+PY
+    sleep 0.1
+done
 for _ in $(seq 100); do
     curl -sf --cacert "$B/ca.crt" --resolve "sink.test:$SINKPORT:127.0.0.1" \
         "https://sink.test:$SINKPORT/_lab/health" >/dev/null && break
