@@ -118,7 +118,10 @@ struct fedi_dl_job_s {
     fedi_pg_op_t           op;
     char                   status_s[8];
     char                   retry_s[24];
+    ngx_event_t            again;       /* a name that did not resolve:
+                                           once more, a second later */
     unsigned               retried:1;   /* once more on a fresh connection */
+    unsigned               reresolve:1;
     u_char                 inbox[1];
 };
 
@@ -232,6 +235,7 @@ static void fedi_dl_timeout(ngx_event_t *ev);
 static void fedi_dl_idle_read(ngx_event_t *ev);
 static void fedi_dl_idle_timeout(ngx_event_t *ev);
 static void fedi_dl_fail(fedi_dl_conn_t *dc, const char *why);
+static void fedi_dl_job_again(ngx_event_t *ev);
 static void fedi_dl_finish(fedi_dl_conn_t *dc);
 static void fedi_dl_close(fedi_dl_conn_t *dc);
 static void fedi_dl_write_value(fedi_json_t *j, json_t *v);
@@ -1417,6 +1421,7 @@ fedi_dl_conn_start(fedi_dl_conn_t *dc)
 
     if (ngx_resolve_name(ctx) != NGX_OK) {
         dc->rctx = NULL;
+        dc->job->reresolve = 1;
         fedi_dl_fail(dc, "cannot resolve");
     }
 }
@@ -1433,6 +1438,7 @@ fedi_dl_resolved(ngx_resolver_ctx_t *ctx)
                          : "cannot resolve";
         ngx_resolve_name_done(ctx);
         dc->rctx = NULL;
+        dc->job->reresolve = 1;
         fedi_dl_fail(dc, why);
         return;
     }
@@ -1919,8 +1925,13 @@ fedi_dl_fail(fedi_dl_conn_t *dc, const char *why)
     ngx_log_error(NGX_LOG_INFO, fedi_dl.log, 0,
                   "fedi: delivering to \"%s\": %s", job->inbox, why);
 
-    /* a kept-alive connection the server had closed: once more, fresh */
-    if (dc->reused && !dc->got && !job->retried) {
+    /*
+     * Once more, with a fresh connection: a name that did not resolve (a
+     * lost answer, a resolver not there yet) a second later; at once on
+     * a kept-alive connection the server had closed.  Then the failure
+     * counts.
+     */
+    if (!job->retried && (job->reresolve || (dc->reused && !dc->got))) {
         job->retried = 1;
         job->status = 0;
         dc->job = NULL;
@@ -1929,9 +1940,20 @@ fedi_dl_fail(fedi_dl_conn_t *dc, const char *why)
         h->active--;
         fedi_dl.active--;
 
-        ngx_queue_insert_head(&h->waiting, &job->queue);
-        h->nwaiting++;
+        if (job->reresolve) {
+            job->again.handler = fedi_dl_job_again;
+            job->again.data = job;
+            job->again.log = fedi_dl.log;
+            job->again.cancelable = 1;
+            ngx_add_timer(&job->again, 1000);
+
+        } else {
+            ngx_queue_insert_head(&h->waiting, &job->queue);
+            h->nwaiting++;
+        }
+
         fedi_dl_host_run(h);
+        fedi_dl_run_starved();
         return;
     }
 
@@ -1939,6 +1961,17 @@ fedi_dl_fail(fedi_dl_conn_t *dc, const char *why)
     job->error = why;
     dc->keepalive = 0;
     fedi_dl_finish(dc);
+}
+
+
+static void
+fedi_dl_job_again(ngx_event_t *ev)
+{
+    fedi_dl_job_t  *job = ev->data;
+
+    ngx_queue_insert_tail(&job->host->waiting, &job->queue);
+    job->host->nwaiting++;
+    fedi_dl_host_run(job->host);
 }
 
 
