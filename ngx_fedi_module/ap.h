@@ -65,6 +65,13 @@ char *fedi_ap_arg(fedi_req_t *rq, ngx_uint_t n, ngx_uint_t digits);
 ngx_int_t fedi_ap_target(fedi_req_t *rq, char **name, char **id,
     char **base);
 
+/* the actor document of a row of AP_ACCOUNT (also sent in an Update) */
+void fedi_ap_actor_render(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    const char *actor);
+
+/* the @context of a Note, and of an activity that embeds one */
+extern const char  fedi_ap_note_context[];
+
 /* the Note (or Question) of row; context: with its own @context */
 void fedi_ap_note(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row,
     ngx_uint_t context);

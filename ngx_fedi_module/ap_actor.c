@@ -30,8 +30,6 @@ enum {
 
 static void ap_actor(fedi_req_t *rq);
 static void ap_actor_loaded(fedi_req_t *rq, PGresult *res);
-static void ap_actor_render(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
-    const char *actor);
 static void ap_actor_image(fedi_req_t *rq, fedi_json_t *j, const char *key,
     const char *file);
 static void ap_profile_page(fedi_req_t *rq, PGresult *res,
@@ -293,13 +291,13 @@ ap_actor_loaded(fedi_req_t *rq, PGresult *res)
         return;
     }
 
-    ap_actor_render(rq, j, res, (char *) actor);
+    fedi_ap_actor_render(rq, j, res, (char *) actor);
     fedi_ap_send(rq, j, FEDI_AP_TYPE);
 }
 
 
-static void
-ap_actor_render(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+void
+fedi_ap_actor_render(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     const char *actor)
 {
     const char  *type, *moved;

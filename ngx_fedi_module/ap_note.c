@@ -46,7 +46,8 @@ static void ap_create(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
 
 
 /* what Mastodon's NoteSerializer puts in @context */
-static const char  fedi_ap_note_context[] =
+/* the Note's JSON-LD context; an activity that embeds one carries it */
+const char  fedi_ap_note_context[] =
     "[\"" FEDI_AP_AS "\",{"
     "\"ostatus\":\"http://ostatus.org#\","
     "\"atomUri\":\"ostatus:atomUri\","

@@ -20,3 +20,4 @@
 #include "sql_ap.h"
 #include "sql_stream.h"
 #include "sql_media.h"
+#include "sql_deliver.h"

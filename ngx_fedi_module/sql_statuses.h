@@ -110,10 +110,12 @@ FEDI_SQL_PAGED(ACCOUNT_STATUSES, 12, "s.id",
     ") pg JOIN statuses s ON s.id = pg.pid"
     FEDI_STATUS_JOIN " ORDER BY s.id DESC")
 
-/* $1 follower, $2 target, $3 reblogs, $4 notify */
+/* $1 follower, $2 target, $3 reblogs, $4 notify; a remote target by
+ * request, its Follow delivered (sql/0017) */
 FEDI_SQL(FOLLOW, 4,
     "SELECT fedi_follow($1, $2, $3::boolean, $4::boolean)"
-    " FROM accounts WHERE id = $2 AND id <> $1 AND domain IS NULL")
+    " FROM accounts WHERE id = $2 AND id <> $1"
+    " AND (domain IS NULL OR inbox_url <> '')")
 
 FEDI_SQL(UNFOLLOW, 2,
     "SELECT fedi_unfollow($1, $2) FROM accounts WHERE id = $2")

@@ -29,6 +29,10 @@ http {
     %%TEST_GLOBALS_HTTP%%
     %%EXTRA%%
 
+    # the workers' connections and processes are counted here; the
+    # delivery process (its own pool) is t/delivery.t's
+    fedi_delivery off;
+
     server {
         listen       127.0.0.1:%%PORT_8080%%;
         server_name  localhost;

@@ -73,11 +73,29 @@ SQL
 
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
+
+# deliveries (issue 6) go to a sink over TLS: a throw-away CA, a
+# certificate for *.sink.test, a DNS server (dnsmasq) for those names and
+# the sink on free loopback ports
+DNSPORT=$(free_port)
+SINKPORT=$(free_port)
+openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj '/CN=bench CA' \
+    -keyout "$B/ca.key" -out "$B/ca.crt" \
+    -addext 'basicConstraints=critical,CA:TRUE' \
+    -addext 'keyUsage=critical,keyCertSign,cRLSign' 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -sha256 -subj '/CN=sink.test' \
+    -keyout "$B/sink.key" -out "$B/sink.csr" 2>/dev/null
+printf 'subjectAltName=DNS:sink.test,DNS:*.sink.test\nextendedKeyUsage=serverAuth\n' \
+    >"$B/sink.ext"
+openssl x509 -req -in "$B/sink.csr" -CA "$B/ca.crt" -CAkey "$B/ca.key" \
+    -CAcreateserial -days 2 -sha256 -extfile "$B/sink.ext" \
+    -out "$B/sink.crt" 2>/dev/null
+
 cat >"$B/nginx/nginx.conf" <<CONF
 load_module $MODULE;
 worker_processes 2;
 pid $B/nginx/nginx.pid;
-error_log $B/nginx/logs/error.log warn;
+error_log $B/nginx/logs/error.log ${BENCH_LOG_LEVEL:-warn};
 events { worker_connections 4096; }
 http {
     access_log off;
@@ -94,6 +112,10 @@ http {
     fedi_contact_email admin@bench.test;
     fedi_rate_limit 0;   # one token hammers here
     fedi_media_root $B/media;
+
+    resolver 127.0.0.1:$DNSPORT valid=300s ipv6=off;
+    fedi_outbound_allow 127.0.0.1/32;
+    fedi_ssl_trusted_certificate $B/ca.crt;
 
     server {
         listen 127.0.0.1:$PORT;
@@ -326,6 +348,10 @@ echo "seeding 1,000,000 statuses, 1,500,000 follows and the feeds ..."
 seed_start=$SECONDS
 cat >"$B/seed.sql" <<'SQL'
 SET fedi.stream_quiet = on;   -- a seed, not events for the streams
+-- the seed is history, not actions to deliver (sql/0017)
+ALTER TABLE statuses DISABLE TRIGGER statuses_out;
+ALTER TABLE favourites DISABLE TRIGGER favourites_out;
+ALTER TABLE follows DISABLE TRIGGER follows_remote;     -- all local
 INSERT INTO users (account_id, email, confirmed_at)
 SELECT g, 'u' || g || '@bench.test', now() FROM generate_series(2, 10000) g;
 INSERT INTO accounts (id, username, display_name)
@@ -418,6 +444,9 @@ INSERT INTO favourites (account_id, status_id)
 SELECT f.account_id, f.status_id FROM feeds f WHERE f.status_id % 10 = 0;
 INSERT INTO bookmarks (account_id, status_id)
 SELECT f.account_id, f.status_id FROM feeds f WHERE f.status_id % 50 = 1;
+ALTER TABLE statuses ENABLE TRIGGER statuses_out;
+ALTER TABLE favourites ENABLE TRIGGER favourites_out;
+ALTER TABLE follows ENABLE TRIGGER follows_remote;
 VACUUM ANALYZE accounts, users, oauth_access_tokens, follows, statuses,
     statuses_tags, tags, feeds, mentions, favourites, bookmarks;
 SQL
@@ -603,6 +632,112 @@ report "POST /inbox, signed, key cached (16 conns)" \
 # the streaming API: idle connections held, delay from a post to its
 # event at many subscribers (its own nginx, sized for the connections)
 "$TOP/tools/bench_stream.sh" "$CONNINFO" "$B" "$MODULE"
+# Deliveries (issue 6): one post by an account with 10,000 followers on
+# 1,000 servers (ten a server, each with a shared inbox) answering each
+# POST after 50 ms: the time until every server has it, and the CPU the
+# delivery process used (its /proc stat before and after); one signed
+# delivery's CPU beside what OpenSSL needs for the RSA-2048 signature
+# alone, measured now with openssl speed.
+/usr/sbin/dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv \
+    --no-hosts --no-poll --bind-interfaces --listen-address=127.0.0.1 \
+    --port="$DNSPORT" --address=/sink.test/127.0.0.1 \
+    --pid-file="$B/dnsmasq.pid" ${BENCH_DNS_LOG:+--log-queries --log-facility="$B/dnsmasq.queries"} \
+    >"$B/dnsmasq.log" 2>&1 &
+DNSMASQ=$!
+LAB_SINKS="[{\"name\":\"sink.test\",\"addr\":\"127.0.0.1\",\"key\":\"$B/sink.key\",\"cert\":\"$B/sink.crt\"}]" \
+LAB_PORT=$SINKPORT LAB_SLOW_MS=50 \
+    "$TOP/t/fedlab/node_modules/.bin/node" "$TOP/t/fedlab/sink.mjs" \
+    >"$B/sink.log" 2>&1 &
+SINK=$!
+trap 'kill $DNSMASQ $SINK 2>/dev/null || true; cleanup' EXIT
+# dnsmasq answers before anything is sent (queries sent before it
+# listens fail, and are retried only 15 s later)
+for _ in $(seq 100); do
+    python3 - "$DNSPORT" <<'PY' 2>/dev/null && break
+import socket, sys
+q = b'\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00' \
+    + b'\x06bench1\x04sink\x04test\x00\x00\x01\x00\x01'
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.2)
+s.sendto(q, ('127.0.0.1', int(sys.argv[1])))
+s.recv(512)
+PY
+    sleep 0.1
+done
+for _ in $(seq 100); do
+    curl -sf --cacert "$B/ca.crt" --resolve "sink.test:$SINKPORT:127.0.0.1" \
+        "https://sink.test:$SINKPORT/_lab/health" >/dev/null && break
+    sleep 0.1
+done
+
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+    -out "$B/herald.key" 2>/dev/null
+psql -X -q -v ON_ERROR_STOP=1 -v key="$(cat "$B/herald.key")" \
+     -v pub="$(openssl pkey -in "$B/herald.key" -pubout)" "$CONNINFO" <<SQL
+INSERT INTO accounts (id, username, private_key, public_key)
+VALUES (20000, 'herald', :'key', :'pub');
+INSERT INTO accounts (id, username, domain, uri, inbox_url, shared_inbox_url)
+SELECT 20000 + g, 'f' || g, 'bench' || (g % 1000) || '.sink.test',
+       'https://bench' || (g % 1000) || '.sink.test:$SINKPORT/users/f' || g,
+       'https://bench' || (g % 1000) || '.sink.test:$SINKPORT/users/f' || g
+       || '/inbox',
+       'https://bench' || (g % 1000) || '.sink.test:$SINKPORT/inbox'
+  FROM generate_series(1, 10000) g;
+INSERT INTO follows (account_id, target_account_id)
+SELECT 20000 + g, 20000 FROM generate_series(1, 10000) g;
+-- no Follow ids: nothing to Accept
+SQL
+
+dl_pid=""
+for p in $(pgrep -P "$(cat "$B/nginx/nginx.pid")"); do
+    grep -q '^nginx: fedi delivery process' "/proc/$p/cmdline" 2>/dev/null \
+        && dl_pid=$p
+done
+if [ -z "$dl_pid" ]; then
+    echo "bench: no delivery process" >&2
+    exit 1
+fi
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TCK=$(getconf CLK_TCK)
+
+cpu0=$(cpu_ticks "$dl_pid")
+t0=$(date +%s%3N)
+psql -X -q -v ON_ERROR_STOP=1 "$CONNINFO" \
+     -c "INSERT INTO statuses (account_id, text, content)
+         VALUES (20000, 'to everyone', '<p>to everyone</p>')"
+got=0
+for _ in $(seq 1200); do
+    got=$(curl -sf --cacert "$B/ca.crt" \
+              --resolve "sink.test:$SINKPORT:127.0.0.1" \
+              "https://sink.test:$SINKPORT/_lab/count" \
+          | sed -n 's/.*"posts":\([0-9]*\).*/\1/p')
+    [ "${got:-0}" -ge 1000 ] && break
+    sleep 0.05
+done
+t1=$(date +%s%3N)
+cpu1=$(cpu_ticks "$dl_pid")
+if [ "${got:-0}" -lt 1000 ]; then
+    echo "bench: only ${got:-0} of 1,000 inboxes got the post" >&2
+    exit 1
+fi
+left=$(psql -X -At "$CONNINFO" -c "SELECT count(*) FROM deliveries")
+rsa=$(openssl speed -seconds 2 rsa2048 2>/dev/null \
+      | awk '/^rsa 2048 bits/ { print $6 }')
+echo
+row "" "s" "CPU s" "" "ratio"
+row "fan-out floor: 1,000 x 50 ms / 128 conns" \
+    "$(awk 'BEGIN { printf "%.2f", 1000 * 0.05 / 128 }')" "" "" ""
+row "one post to 10,000 followers, 1,000 inboxes" \
+    "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1000 }')" \
+    "$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TCK" 'BEGIN { printf "%.2f", (b - a) / t }')" \
+    "" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1000 / (1000 * 0.05 / 128) }')"
+echo "  (left in the queue: $left; target: 30 s, 3 CPU s)"
+row "" "" "ms CPU" "" "ratio"
+row "RSA-2048 signature alone (openssl speed)" "" \
+    "$(awk -v s="$rsa" 'BEGIN { printf "%.3f", 1000 / s }')" "" ""
+row "one signed delivery (TLS, HTTP, queue)" "" \
+    "$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TCK" 'BEGIN { printf "%.3f", (b - a) / t }')" "" \
+    "$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TCK" -v s="$rsa" 'BEGIN { printf "%.2f", ((b - a) / t) / (1000 / s) }')"
 
 if grep -E '\[(alert|crit|emerg)\]' "$B/nginx/logs/error.log"; then
     echo "bench: nginx logged alerts" >&2

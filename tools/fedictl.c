@@ -49,6 +49,8 @@ static const fedictl_command_t  fedictl_commands[] = {
     { "domains", "unblock", 1, fedictl_domains_unblock },
     { "domains", "list", 0, fedictl_domains_list },
     { "media", "remove", -1, fedictl_media_remove },
+    { "deliveries", "status", 0, fedictl_deliveries_status },
+    { "deliveries", "retry", 1, fedictl_deliveries_retry },
     { NULL, NULL, 0, NULL }
 };
 
@@ -186,6 +188,10 @@ fedictl_usage(FILE *f)
         "  media remove --root DIR [--days N]\n"
         "                             uploads never attached, older than\n"
         "                             N days (1), and their files\n"
+        "  deliveries status          the outgoing queue: depth, oldest,\n"
+        "                             failing and unavailable domains\n"
+        "  deliveries retry DOMAIN    send DOMAIN's deliveries now, and\n"
+        "                             make it available again\n"
         "  help                       this text\n"
         "\n"
         "The database: --db CONNINFO, else FEDI_DB, else the embedded\n"

@@ -33,6 +33,10 @@ int fedictl_settings(PGconn *db, int argc, char **argv);
 int fedictl_domains_block(PGconn *db, int argc, char **argv);
 int fedictl_domains_unblock(PGconn *db, int argc, char **argv);
 int fedictl_domains_list(PGconn *db, int argc, char **argv);
+int fedictl_domain_valid(char **d);
+
+int fedictl_deliveries_status(PGconn *db, int argc, char **argv);
+int fedictl_deliveries_retry(PGconn *db, int argc, char **argv);
 
 int fedictl_media_remove(PGconn *db, int argc, char **argv);
 

@@ -21,7 +21,7 @@
  * lower case, no trailing dot (fedi_domain_normalize).  The ASCII form
  * may be longer than the argument, hence a buffer of its own.
  */
-static int
+int
 fedictl_domain_valid(char **d)
 {
     static char  buf[300];

@@ -127,9 +127,11 @@ sub _make_ca {
 }
 
 
-# host($name): an address for $name and a certificate for it
+# host($name): an address for $name and a certificate for it;
+# host($name, wildcard => 1): for every name under $name too (the DNS
+# answers for them all)
 sub host {
-    my ($self, $name) = @_;
+    my ($self, $name, %o) = @_;
     my $d = $self->{dir};
 
     return $self->{hosts}{$name} if $self->{hosts}{$name};
@@ -137,7 +139,8 @@ sub host {
     croak "lab names end in .test: $name" unless $name =~ /^[a-z0-9.-]+\.test$/;
 
     open my $ext, '>', "$d/$name.ext" or croak "$d/$name.ext: $!";
-    print $ext "subjectAltName=DNS:$name\nbasicConstraints=CA:FALSE\n"
+    my $san = $o{wildcard} ? "DNS:$name,DNS:*.$name" : "DNS:$name";
+    print $ext "subjectAltName=$san\nbasicConstraints=CA:FALSE\n"
         . "keyUsage=digitalSignature,keyEncipherment\n"
         . "extendedKeyUsage=serverAuth\n";
     close $ext;
@@ -229,6 +232,34 @@ sub start_peer {
     }
 
     croak "the peer at $name did not start: " . _slurp("$d/peer-$name.log");
+}
+
+
+# the sink (t/fedlab/sink.mjs) on the lab hosts @names: inboxes that
+# answer 202, 500, 429, 410, 400 or never, by the name's first label
+sub start_sink {
+    my ($self, @names) = @_;
+    my $d = $self->{dir};
+
+    croak "start_dns first" unless $self->{dns_up};
+
+    my @sinks = map { { name => $_, addr => $self->host($_),
+                        key => $self->key($_), cert => $self->cert($_) } }
+                @names;
+
+    $self->_spawn("$d/sink.log", {
+            LAB_SINKS => JSON::PP->new->encode(\@sinks),
+            LAB_SLOW_MS => $ENV{LAB_SLOW_MS} // 200,
+        }, "$TOP/t/fedlab/node_modules/.bin/node", "$TOP/t/fedlab/sink.mjs");
+
+    my $end = time + 30;
+    while (time < $end) {
+        my $r = eval { $self->https_get($names[0], '/_lab/health') };
+        return $self if $r && $r->{status} == 200;
+        sleep 0.1;
+    }
+
+    croak "the sink did not start: " . _slurp("$d/sink.log");
 }
 
 
