@@ -11,7 +11,8 @@ CFLAGS_W    := -Wall -Wextra -Wno-unused-parameter -Werror
 
 # Debian packages the build, the instance and the tests need.
 DEB_BUILD   := nginx nginx-dev libpq-dev libjansson-dev libssl-dev \
-               libcurl4-openssl-dev libcrypt-dev pkg-config gcc make
+               libcurl4-openssl-dev libcrypt-dev libgumbo-dev pkg-config gcc \
+               make
 DEB_RUN     := postgresql postgresql-contrib postgresql-common curl
 DEB_TEST    := perl libjson-pp-perl libio-socket-ssl-perl \
                libcrypt-openssl-rsa-perl wrk clang libclang-rt-14-dev \
@@ -25,7 +26,8 @@ PURE_SRCS   := $(wildcard $(TOP)/ngx_fedi_module/fedi_json.c \
                           $(TOP)/ngx_fedi_module/fedi_httpsig.c \
                           $(TOP)/ngx_fedi_module/fedi_html.c \
                           $(TOP)/ngx_fedi_module/fedi_sql.c \
-                          $(TOP)/ngx_fedi_module/fedi_addr.c)
+                          $(TOP)/ngx_fedi_module/fedi_addr.c \
+                          $(TOP)/ngx_fedi_module/fedi_sanitize.c)
 MOD_SRCS    := $(wildcard $(TOP)/ngx_fedi_module/*.c $(TOP)/ngx_fedi_module/*.h) \
                $(TOP)/config
 
