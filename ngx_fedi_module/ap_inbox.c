@@ -15,6 +15,7 @@
 #include "fedi.h"
 #include "fedi_httpsig.h"
 #include "ap_resolve.h"
+#include "ap_inbox_object.h"
 
 
 #define FEDI_INBOX_MAX_BODY     (1024 * 1024)
@@ -32,6 +33,7 @@ typedef struct {
     char                    *actor;          /* the activity's */
     char                    *activity_id;
     char                    *account_id;     /* the signer's */
+    json_t                  *act;            /* parsed, ours */
     unsigned                 fetched:1;
 } fedi_inbox_t;
 
@@ -39,8 +41,10 @@ typedef struct {
 static void ap_inbox(fedi_req_t *rq);
 static void fedi_inbox_key(fedi_req_t *rq, PGresult *res);
 static void fedi_inbox_fetched(fedi_req_t *rq, ngx_int_t found);
+static void fedi_inbox_prepared(fedi_req_t *rq, char *object);
 static void fedi_inbox_stored(fedi_req_t *rq, PGresult *res);
 static void fedi_inbox_refuse(fedi_req_t *rq, const char *why);
+static void fedi_inbox_cleanup(void *data);
 
 
 const fedi_route_t  fedi_routes_inbox[] = {
@@ -64,6 +68,7 @@ ap_inbox(fedi_req_t *rq)
     ngx_list_part_t     *part;
     ngx_table_elt_t     *h;
     fedi_inbox_t        *in;
+    ngx_pool_cleanup_t  *cln;
     ngx_http_request_t  *r = rq->r;
 
     in = ngx_pcalloc(r->pool, sizeof(fedi_inbox_t));
@@ -156,13 +161,23 @@ ap_inbox(fedi_req_t *rq)
         return;
     }
 
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        json_decref(act);
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    cln->handler = fedi_inbox_cleanup;
+    cln->data = act;
+    in->act = act;
+
     in->actor = fedi_pstrz(r->pool, (u_char *) json_string_value(actor),
                            json_string_length(actor));
     in->activity_id = id ? fedi_pstrz(r->pool,
                                       (u_char *) json_string_value(id),
                                       json_string_length(id))
                          : NULL;
-    json_decref(act);
 
     in->key_id = fedi_pstrz(r->pool, (u_char *) in->sig->key_id.data,
                             in->sig->key_id.len);
@@ -284,8 +299,25 @@ fedi_inbox_key(fedi_req_t *rq, PGresult *res)
         return;
     }
 
-    fedi_query(rq, FEDI_SQL_INBOX_STORE, fedi_inbox_stored, 3,
-               in->activity_id, in->account_id, in->body_z);
+    /* the object made trustworthy (origin rules, sanitized HTML) */
+    fedi_inbox_object(rq, in->act, in->actor, fedi_inbox_prepared);
+}
+
+
+static void
+fedi_inbox_prepared(fedi_req_t *rq, char *object)
+{
+    fedi_inbox_t  *in = rq->data;
+
+    fedi_query(rq, FEDI_SQL_INBOX_STORE, fedi_inbox_stored, 4,
+               in->activity_id, in->account_id, in->body_z, object);
+}
+
+
+static void
+fedi_inbox_cleanup(void *data)
+{
+    json_decref(data);
 }
 
 

@@ -17,5 +17,8 @@ void fedi_resolve_acct(fedi_req_t *rq, const char *user, const char *domain,
     fedi_resolved_pt done);
 void fedi_resolve_url(fedi_req_t *rq, const char *url, fedi_resolved_pt done);
 
+/* a content type (its parameters cut) that is ActivityPub's */
+ngx_int_t fedi_is_ap_type(const char *type);
+
 
 #endif /* _AP_RESOLVE_H_INCLUDED_ */
