@@ -341,9 +341,9 @@ async function sendControl(ctx, res, url) {
     const bob = ctx.getActorUri("bob");
     const noteId = new URL(`${ORIGIN}/notes/${q("id")}`);
     const note = () => new Note({
-        id: noteId, attributedTo: bob, content: q("content"),
+        id: noteId, attribution: bob, content: q("content"),
         to: PUBLIC_COLLECTION, cc: new URL(`${ORIGIN}/users/bob/followers`),
-        inReplyTo: q("inReplyTo") ? new URL(q("inReplyTo")) : null,
+        replyTarget: q("inReplyTo") ? new URL(q("inReplyTo")) : null,
         tags: [new Mention({ href: target.id, name: q("to") })],
     });
     const stamp = `${Date.now()}-${Math.random()}`;
