@@ -193,9 +193,12 @@ $$;
 -- The status of a remote Note (Question, Article, Page) by p_author,
 -- with its mentions, tags and poll, in the feeds of the author's local
 -- followers and of the local accounts it mentions, who are notified.
--- Its id, or NULL when it is no status of p_author's host.
+-- Its id, or NULL when it is no status of p_author's host.  p_later: the
+-- followers' feeds and the author's counters are left to the caller
+-- (fedi_inbox_run does them once for a batch: one statement for every
+-- feed row, one update of each author's row).
 CREATE FUNCTION fedi_remote_status(p_obj jsonb, p_author bigint,
-                                   p_base text)
+                                   p_base text, p_later boolean)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -237,7 +240,10 @@ BEGIN
                       fedi_https_url(p_obj #> '{url,href}'),
                       fedi_https_url(p_obj #> '{url,0,href}'), v_uri);
 
-    v_reply := fedi_status_by_uri(fedi_ap_id(p_obj -> 'inReplyTo'), p_base);
+    IF p_obj ? 'inReplyTo' THEN
+        v_reply := fedi_status_by_uri(fedi_ap_id(p_obj -> 'inReplyTo'),
+                                      p_base);
+    END IF;
     IF v_reply IS NOT NULL THEN
         SELECT account_id INTO v_reply_to FROM statuses WHERE id = v_reply;
     END IF;
@@ -289,7 +295,7 @@ BEGIN
 
     -- followers' feeds, then the mentioned (who are notified), never
     -- across a block
-    IF v_visibility <> 'direct' THEN
+    IF v_visibility <> 'direct' AND NOT p_later THEN
         PERFORM fedi_fanout(v_id);
     END IF;
 
@@ -306,9 +312,12 @@ BEGIN
      WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = m
                           AND b.target_account_id = p_author);
 
-    UPDATE accounts SET statuses_count = statuses_count + 1,
-                        last_status_at = greatest(last_status_at, v_published)
-     WHERE id = p_author;
+    IF NOT p_later THEN
+        UPDATE accounts SET statuses_count = statuses_count + 1,
+                            last_status_at = greatest(last_status_at,
+                                                      v_published)
+         WHERE id = p_author;
+    END IF;
 
     IF v_reply IS NOT NULL THEN
         UPDATE statuses SET replies_count = replies_count + 1
@@ -375,7 +384,13 @@ BEGIN
         RETURN 'ignored: create of ' || coalesce(p_act.object ->> 'type', '?');
     END IF;
 
-    v_id := fedi_remote_status(p_act.object, p_act.account_id, p_base);
+    IF EXISTS (SELECT 1 FROM statuses WHERE uri = p_act.object ->> 'id')
+    THEN
+        RETURN 'create: known already';
+    END IF;
+
+    v_id := fedi_remote_status(p_act.object, p_act.account_id, p_base,
+                               true);
 
     RETURN CASE WHEN v_id IS NULL THEN 'create: not the actor''s'
                 ELSE 'create ' || v_id END;
@@ -567,7 +582,8 @@ BEGIN
                                                -> 'attributedTo'))[1]
                         AND domain IS NOT NULL);
         IF v_author IS NOT NULL THEN
-            v_status := fedi_remote_status(p_act.object, v_author, p_base);
+            v_status := fedi_remote_status(p_act.object, v_author, p_base,
+                                           false);
         END IF;
     END IF;
 
@@ -823,6 +839,7 @@ DECLARE
     v_act     inbox_activities;
     v_n       integer := 0;
     v_outcome text;
+    v_created bigint[] := '{}';
 BEGIN
     FOR v_act IN SELECT * FROM inbox_activities
                   WHERE processed_at IS NULL
@@ -835,11 +852,30 @@ BEGIN
             v_outcome := 'failed: ' || SQLERRM;
         END;
 
+        IF v_outcome LIKE 'create %' THEN
+            v_created := v_created || substr(v_outcome, 8)::bigint;
+        END IF;
+
         UPDATE inbox_activities
            SET processed_at = now(), outcome = v_outcome
          WHERE id = v_act.id;
         v_n := v_n + 1;
     END LOOP;
+
+    -- what the Creates left for the batch (see fedi_remote_status)
+    IF cardinality(v_created) > 0 THEN
+        PERFORM fedi_fanout_many(ARRAY(SELECT id FROM statuses
+                                        WHERE id = ANY (v_created)
+                                          AND visibility <> 'direct'));
+
+        UPDATE accounts a SET statuses_count = a.statuses_count + c.n,
+                              last_status_at = greatest(a.last_status_at,
+                                                        c.last)
+          FROM (SELECT account_id, count(*) AS n, max(created_at) AS last
+                  FROM statuses WHERE id = ANY (v_created)
+                 GROUP BY account_id) c
+         WHERE a.id = c.account_id;
+    END IF;
 
     RETURN v_n;
 END
