@@ -18,12 +18,10 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Crypt::OpenSSL::RSA;
-use Digest::SHA qw(sha256);
-use MIME::Base64 qw(encode_base64);
-use POSIX qw(strftime);
 use Test::More;
 use Fedi::Test;
 use Fedi::Lab;
+use Fedi::Cavage;
 
 my $lab = Fedi::Lab->new();
 $lab->host('ours.test');
@@ -82,18 +80,9 @@ sub activity {
 # once processed
 sub deliver {
     my ($body) = @_;
-    my $path = '/inbox';
-    my $date = strftime('%a, %d %b %Y %H:%M:%S GMT', gmtime);
-    my $digest = 'SHA-256=' . encode_base64(sha256($body), '');
-    my $string = "(request-target): post $path\nhost: ours.test\n"
-               . "date: $date\ndigest: $digest";
-    my $sig = encode_base64($key->sign($string), '');
-    my $r = $t->post($path, body => $body, headers => [
-        'Content-Type' => 'application/activity+json', Date => $date,
-        Digest => $digest,
-        Signature => qq{keyId="$MALLORY#main-key",algorithm="rsa-sha256",}
-                     . qq{headers="(request-target) host date digest",}
-                     . qq{signature="$sig"} ]);
+    my $r = $t->post('/inbox', body => $body, headers => Fedi::Cavage::headers(
+        key => $key, key_id => "$MALLORY#main-key", path => '/inbox',
+        body => $body));
     is($r->{status}, 202, 'delivered: 202') or diag($r->{body});
 
     my $id = Fedi::Test::json_decode($body)->{id};

@@ -561,7 +561,8 @@ function response(status, headers, body)
     if done >= #reqs then wrk.thread:stop() end
 end
 LUA
-wrk -t1 -c16 -d60s -s "$B/creates.lua" "$URL" >"$B/creates.out" 2>&1
+wrk -t1 -c16 -d"$((N_CREATES / 500 + 5))s" -s "$B/creates.lua" "$URL" \
+    >"$B/creates.out" 2>&1
 if grep -q 'Non-2xx' "$B/creates.out"; then
     cat "$B/creates.out" >&2
     echo "bench: a signed Create was refused" >&2
