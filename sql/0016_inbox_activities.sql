@@ -152,6 +152,28 @@ LANGUAGE sql IMMUTABLE AS $$
                 THEN left(p_obj ->> 'summary', 1000) ELSE '' END
 $$;
 
+-- an Article or a Page as Mastodon shows one (it converts them): its
+-- name, its summary and a link to it, as escaped text
+CREATE FUNCTION fedi_ap_escape(p text)
+RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT replace(replace(replace(replace(p, '&', '&amp;'), '<', '&lt;'),
+                           '>', '&gt;'), '"', '&quot;')
+$$;
+
+CREATE FUNCTION fedi_ap_converted(p_obj jsonb, p_url text)
+RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce('<p>' || fedi_ap_escape(left(nullif(p_obj ->> 'name', ''),
+                                                 500)) || '</p>', '')
+        || coalesce('<p>' || fedi_ap_escape(left(nullif(p_obj ->> 'summary',
+                                                        ''), 1000))
+                    || '</p>', '')
+        || '<p><a href="' || fedi_ap_escape(p_url)
+        || '" rel="nofollow noopener noreferrer" target="_blank">'
+        || fedi_ap_escape(p_url) || '</a></p>'
+$$;
+
 -- the accounts a Note mentions (tag of type Mention), those we know
 CREATE FUNCTION fedi_ap_mentions(p_obj jsonb, p_base text)
 RETURNS bigint[]
@@ -213,6 +235,7 @@ DECLARE
     v_tags       text[];
     v_options    jsonb;
     v_url        text;
+    v_converted  boolean := p_obj ->> 'type' IN ('Article', 'Page');
 BEGIN
     SELECT * INTO v_author FROM accounts WHERE id = p_author;
 
@@ -254,10 +277,12 @@ BEGIN
                           sensitive, visibility, language, in_reply_to_id,
                           in_reply_to_account_id, conversation_id,
                           created_at, updated_at)
-    VALUES (v_id, p_author, v_uri, v_url, fedi_ap_content(p_obj),
-            fedi_ap_summary(p_obj),
+    VALUES (v_id, p_author, v_uri, v_url,
+            CASE WHEN v_converted THEN fedi_ap_converted(p_obj, v_url)
+                 ELSE fedi_ap_content(p_obj) END,
+            CASE WHEN v_converted THEN '' ELSE fedi_ap_summary(p_obj) END,
             coalesce(fedi_jbool(p_obj -> 'sensitive'), false)
-            OR fedi_ap_summary(p_obj) <> '',
+            OR (NOT v_converted AND fedi_ap_summary(p_obj) <> ''),
             v_visibility, fedi_ap_language(p_obj), v_reply, v_reply_to,
             coalesce((SELECT conversation_id FROM statuses
                        WHERE id = v_reply), v_id),

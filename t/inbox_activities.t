@@ -200,6 +200,14 @@ is($t->get("/api/v1/statuses/$s4", token => $alice)->{status}, 404,
 ok((grep { $_->{type} eq 'mention' && $_->{status}{id} eq $s4 }
     @{ api('/api/v1/notifications', $bob) }), 'bob is notified');
 
+create('7', type => 'Article', name => 'A <title>', summary => 'about it',
+       content => '<p>the whole article</p>', url => 'https://peer.test/a/7');
+$st = api('/api/v1/statuses/' . status_by_uri('https://peer.test/notes/7'));
+is($st->{content}, '<p>A &lt;title&gt;</p><p>about it</p><p><a href="https://peer.test/a/7"'
+   . ' rel="nofollow noopener noreferrer" target="_blank">https://peer.test/a/7</a></p>',
+   'an Article: its name, summary and a link, as Mastodon converts it');
+is($st->{spoiler_text}, '', 'with no content warning');
+
 # --- a reply to alice, and a poll ----------------------------------------
 
 my $own = $t->post('/api/v1/statuses', token => $alice,
