@@ -13,6 +13,7 @@
  *     actor.  An Update of an actor must be of the actor itself.
  *   - Announce of a status we do not hold: fetched the same way, its
  *     author (on the object's host) resolved.
+ *   - Move: the actor's own; its target actor fetched from its origin.
  *
  * Then its HTML (content, contentMap) is sanitized with gumbo on the
  * thread pool: parsing is CPU work.  What fails a rule is stored without
@@ -37,6 +38,7 @@ typedef struct {
     const char              *base;          /* our base URL */
     char                    *out;           /* the object, malloc()ed */
     unsigned                 announce:1;
+    unsigned                 move:1;
     unsigned                 oom:1;
 } fedi_iobj_t;
 
@@ -160,7 +162,7 @@ fedi_inbox_object(fedi_req_t *rq, json_t *act, const char *actor,
 {
     char                *base;
     json_t              *obj;
-    const char          *id, *otype;
+    const char          *id, *otype, *target;
     fedi_iobj_t         *io;
     ngx_pool_cleanup_t  *cln;
 
@@ -217,6 +219,20 @@ fedi_inbox_object(fedi_req_t *rq, json_t *act, const char *actor,
 
         /* by reference, or from another host: from its origin */
         fedi_iobj_fetch(io, id);
+        return;
+    }
+
+    if (ngx_strcmp(io->type, "Move") == 0) {
+        /* the actor's own account moves: its target from its origin */
+        target = fedi_iobj_id(json_object_get(act, "target"));
+
+        if (ngx_strcmp(id, actor) != 0 || target == NULL) {
+            fedi_iobj_end(io, "a Move of another actor, or to nowhere");
+            return;
+        }
+
+        io->move = 1;
+        fedi_iobj_fetch(io, target);
         return;
     }
 
@@ -353,6 +369,16 @@ fedi_iobj_check(fedi_iobj_t *io)
     type = json_string_value(json_object_get(io->obj, "type"));
     author = fedi_iobj_attributed(io->obj);
     id = fedi_iobj_id(io->obj);
+
+    if (io->move) {
+        if (!fedi_iobj_is(type, fedi_actor_types)) {
+            fedi_iobj_end(io, "the target of a Move is no actor");
+            return;
+        }
+
+        fedi_iobj_sanitize(io);
+        return;
+    }
 
     if (!fedi_iobj_is(type, fedi_note_types)) {
         fedi_iobj_end(io, NULL);        /* stored, ignored */

@@ -787,6 +787,70 @@ BEGIN
 END
 $$;
 
+-- Move of the actor to its target (fetched by C from its origin), which
+-- must name the actor in its alsoKnownAs: the old account says where it
+-- went; its local followers stop following it and ask to follow the new
+-- one (pending requests, as for any remote account: the delivery process
+-- sends the Follow)
+CREATE FUNCTION fedi_inbox_move(p_act inbox_activities, p_base text)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_old    accounts;
+    v_target text := fedi_ap_id(p_act.body -> 'target');
+    v_new    bigint;
+    v_local  bigint;
+    v_n      integer := 0;
+BEGIN
+    SELECT * INTO v_old FROM accounts WHERE id = p_act.account_id;
+
+    IF fedi_ap_id(p_act.body -> 'object') IS DISTINCT FROM v_old.uri THEN
+        RETURN 'move: not of the actor';
+    END IF;
+
+    IF p_act.object IS NULL
+       OR p_act.object ->> 'id' IS DISTINCT FROM v_target THEN
+        RETURN 'move: no trusted target';
+    END IF;
+
+    IF NOT fedi_ap_ids(p_act.object -> 'alsoKnownAs') @> ARRAY[v_old.uri]
+    THEN
+        RETURN 'move: the target does not know the actor (alsoKnownAs)';
+    END IF;
+
+    v_new := fedi_remote_account(p_act.object, fedi_url_host(v_target),
+                                 v_target);
+    IF v_new IS NULL OR v_new = v_old.id THEN
+        RETURN 'move: the target is no actor';
+    END IF;
+
+    UPDATE accounts SET also_known_as = fedi_ap_ids(p_act.object
+                                                    -> 'alsoKnownAs')
+     WHERE id = v_new;
+    UPDATE accounts SET moved_to_account_id = v_new WHERE id = v_old.id;
+
+    FOR v_local IN SELECT f.account_id FROM follows f
+                     JOIN accounts a ON a.id = f.account_id
+                                    AND a.domain IS NULL
+                    WHERE f.target_account_id = v_old.id LOOP
+        PERFORM fedi_unfollow(v_local, v_old.id);
+        IF NOT EXISTS (SELECT 1 FROM follows WHERE account_id = v_local
+                          AND target_account_id = v_new)
+           AND NOT EXISTS (SELECT 1 FROM blocks
+                            WHERE (account_id = v_local
+                                   AND target_account_id = v_new)
+                               OR (account_id = v_new
+                                   AND target_account_id = v_local)) THEN
+            INSERT INTO follow_requests (account_id, target_account_id)
+            VALUES (v_local, v_new) ON CONFLICT DO NOTHING;
+        END IF;
+        v_n := v_n + 1;
+    END LOOP;
+
+    RETURN 'move ' || v_n;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION fedi_inbox_process(p_act inbox_activities,
                                               p_base text)
 RETURNS text
@@ -838,6 +902,8 @@ BEGIN
         RETURN fedi_inbox_featured(p_act, p_base, true);
     WHEN 'Remove' THEN
         RETURN fedi_inbox_featured(p_act, p_base, false);
+    WHEN 'Move' THEN
+        RETURN fedi_inbox_move(p_act, p_base);
     WHEN 'Block' THEN
         v_target := fedi_local_by_uri(fedi_ap_id(v_object), p_base);
         IF v_target IS NULL THEN

@@ -417,6 +417,39 @@ is($b1->{account}{acct}, 'bob@other.test', 'fetched, its author resolved');
 is($b1->{content}, '<p>from other</p>', 'sanitized');
 is($b1->{reblogs_count}, 1, 'and boosted');
 
+# --- Move: to an account that names mallory in alsoKnownAs --------------
+
+sub actor_doc {
+    my ($name, %o) = @_;
+    my $id = "https://peer.test/users/$name";
+    return Fedi::Test::json_encode({
+        '@context' => 'https://www.w3.org/ns/activitystreams', id => $id,
+        type => 'Person', preferredUsername => $name, inbox => "$id/inbox",
+        publicKey => { id => "$id#main-key", owner => $id,
+                       publicKeyPem => $key->get_public_key_x509_string() },
+        %o });
+}
+
+$t->psql("SELECT fedi_follow($alice_id, $mallory_id, NULL, NULL)");
+$lab->https('peer.test', 'POST', '/_lab/serve?path=/users/stranger', actor_doc('stranger'));
+like(deliver(activity(type => 'Move', object => $MALLORY,
+                      target => 'https://peer.test/users/stranger')),
+     qr/alsoKnownAs/, 'Move to an account that does not name mallory: refused');
+ok(api("/api/v1/accounts/relationships?id[]=$mallory_id")->[0]{following},
+   'alice still follows mallory');
+
+$lab->https('peer.test', 'POST', '/_lab/serve?path=/users/mallory2',
+            actor_doc('mallory2', alsoKnownAs => [$MALLORY]));
+is(deliver(activity(type => 'Move', object => $MALLORY,
+                    target => 'https://peer.test/users/mallory2')),
+   'move 2', 'Move to mallory2, who names mallory: its two local followers');
+my ($m2) = $t->psql("SELECT id FROM accounts WHERE uri = 'https://peer.test/users/mallory2'");
+is(($t->psql("SELECT moved_to_account_id FROM accounts WHERE id = $mallory_id"))[0],
+   $m2, 'the old account says where it went');
+$rel = api("/api/v1/accounts/relationships?id[]=$mallory_id&id[]=$m2");
+ok(!$rel->[0]{following}, 'alice follows the old one no more');
+ok($rel->[1]{requested}, 'and asks to follow the new one');
+
 # --- Delete of the actor: its content goes -------------------------------
 
 is(deliver(activity(type => 'Delete', object => $MALLORY)), 'delete actor',
