@@ -49,8 +49,14 @@ $$;
 CREATE FUNCTION fedi_url_host(p text)
 RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN h ~ '^[a-z0-9.-]+$' THEN rtrim(h, '.') END
-      FROM (SELECT lower(substring(p FROM '^https://([^/?#:@]+)(:[0-9]+)?([/?#]|$)')) AS h) x
+    SELECT CASE WHEN p LIKE 'https://%'
+                 AND translate(lower(split_part(split_part(split_part(
+                         split_part(substr(p, 9), '/', 1), '?', 1), '#', 1),
+                         ':', 1)),
+                         'abcdefghijklmnopqrstuvwxyz0123456789.-', '') = ''
+                THEN nullif(rtrim(lower(split_part(split_part(split_part(
+                         split_part(substr(p, 9), '/', 1), '?', 1), '#', 1),
+                         ':', 1)), '.'), '') END
 $$;
 
 -- the strings of a JSON value that is a string or an array of them (or
