@@ -723,6 +723,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_object jsonb := p_act.body -> 'object';
     v_local  bigint;
+    v_uri    text;
     v_actor  text := (SELECT uri FROM accounts WHERE id = p_act.account_id);
 BEGIN
     SELECT account_id INTO v_local FROM follow_requests
@@ -753,7 +754,16 @@ BEGIN
                || ': no such follow request';
     END IF;
 
+    -- the follow keeps the Follow's id, for a Reject that comes later
+    SELECT uri INTO v_uri FROM follow_requests
+     WHERE account_id = v_local AND target_account_id = p_act.account_id;
+
     PERFORM fedi_follow_request(p_act.account_id, v_local, p_accept);
+
+    IF p_accept THEN
+        UPDATE follows SET uri = v_uri
+         WHERE account_id = v_local AND target_account_id = p_act.account_id;
+    END IF;
 
     RETURN CASE WHEN p_accept THEN 'accept' ELSE 'reject' END;
 END

@@ -309,6 +309,20 @@ is(deliver(activity(type => 'Accept', object => 'https://ours.test/follows/bob-1
 my $rel = api("/api/v1/accounts/relationships?id[]=$mallory_id", $bob)->[0];
 ok($rel->{following} && !$rel->{requested}, 'bob follows mallory now');
 
+is(($t->psql("SELECT uri FROM follows WHERE account_id = $bob_id"
+              . " AND target_account_id = $mallory_id"))[0],
+   'https://ours.test/follows/bob-1', 'the follow keeps the id of our Follow');
+
+my ($dave, $dave_id) = $t->sign_up('dave');
+$t->psql("INSERT INTO follow_requests (account_id, target_account_id, uri)"
+         . " VALUES ($dave_id, $mallory_id, 'https://ours.test/follows/dave-1')");
+is(deliver(activity(type => 'Accept', object => 'https://ours.test/follows/dave-1')),
+   'accept', 'Accept of dave\'s Follow');
+is(deliver(activity(type => 'Reject', object => 'https://ours.test/follows/dave-1')),
+   'reject: follow ended', 'then a Reject of it');
+ok(!api("/api/v1/accounts/relationships?id[]=$mallory_id", $dave)->[0]{following},
+   'ends the follow');
+
 my ($carol, $carol_id) = $t->sign_up('carol');
 $t->psql("INSERT INTO follow_requests (account_id, target_account_id, uri)"
          . " VALUES ($carol_id, $mallory_id, 'https://ours.test/follows/carol-1')");
