@@ -180,17 +180,23 @@ LANGUAGE sql IMMUTABLE AS $$
         || fedi_ap_escape(p_url) || '</a></p>'
 $$;
 
--- the accounts a Note mentions (tag of type Mention), those we know
+-- the accounts a Note mentions (tag of type Mention), those we know,
+-- and, as Mastodon, the local accounts it is addressed to (to, cc)
 CREATE FUNCTION fedi_ap_mentions(p_obj jsonb, p_base text)
 RETURNS bigint[]
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(array_agg(DISTINCT a), '{}') FROM (
-        SELECT fedi_account_by_uri(t ->> 'href', p_base) AS a
-          FROM jsonb_array_elements(CASE jsonb_typeof(p_obj -> 'tag')
-                   WHEN 'array' THEN p_obj -> 'tag'
-                   WHEN 'object' THEN jsonb_build_array(p_obj -> 'tag')
-                   ELSE '[]' END) t
-         WHERE t ->> 'type' = 'Mention' LIMIT 100) x
+        (SELECT fedi_account_by_uri(t ->> 'href', p_base) AS a
+           FROM jsonb_array_elements(CASE jsonb_typeof(p_obj -> 'tag')
+                    WHEN 'array' THEN p_obj -> 'tag'
+                    WHEN 'object' THEN jsonb_build_array(p_obj -> 'tag')
+                    ELSE '[]' END) t
+          WHERE t ->> 'type' = 'Mention' LIMIT 100)
+        UNION ALL
+        (SELECT fedi_local_by_uri(u, p_base)
+           FROM unnest(fedi_ap_ids(p_obj -> 'to')
+                       || fedi_ap_ids(p_obj -> 'cc')) u
+          WHERE u LIKE p_base || '/users/%' LIMIT 100)) x
      WHERE a IS NOT NULL
 $$;
 

@@ -208,6 +208,15 @@ is($st->{content}, '<p>A &lt;title&gt;</p><p>about it</p><p><a href="https://pee
    'an Article: its name, summary and a link, as Mastodon converts it');
 is($st->{spoiler_text}, '', 'with no content warning');
 
+create('4b', to => ['https://ours.test/users/alice'], cc => [], tag => []);
+my $s4b = status_by_uri('https://peer.test/notes/4b');
+is(api("/api/v1/statuses/$s4b")->{visibility}, 'direct',
+   'addressed to alice alone, with no Mention: direct');
+ok((grep { $_->{type} eq 'mention' && $_->{status}{id} eq $s4b }
+    @{ api('/api/v1/notifications') }), 'alice sees it, as Mastodon, notified');
+is($t->get("/api/v1/statuses/$s4b", token => $bob)->{status}, 404,
+   'bob does not');
+
 # --- a reply to alice, and a poll ----------------------------------------
 
 my $own = $t->post('/api/v1/statuses', token => $alice,
