@@ -545,6 +545,12 @@ BEGIN
                        WHERE account_id = v_account.id
                          AND reblog_of_id IS NOT NULL
                          AND deleted_at IS NULL);
+        UPDATE statuses s SET replies_count = greatest(s.replies_count - r.n, 0)
+          FROM (SELECT in_reply_to_id, count(*) AS n FROM statuses
+                 WHERE account_id = v_account.id AND deleted_at IS NULL
+                   AND in_reply_to_id IS NOT NULL
+                 GROUP BY in_reply_to_id) r
+         WHERE s.id = r.in_reply_to_id;
         UPDATE statuses SET favourites_count = greatest(favourites_count - 1, 0)
          WHERE id IN (SELECT status_id FROM favourites
                        WHERE account_id = v_account.id);

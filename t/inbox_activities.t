@@ -479,6 +479,8 @@ is(deliver(activity(type => 'Delete', object => $MALLORY)), 'delete actor',
    'Delete of the actor');
 is($t->get("/api/v1/statuses/$s1", token => $alice)->{status}, 404,
    'its statuses are gone');
+is(api("/api/v1/statuses/$own")->{replies_count}, 0,
+   'its reply to alice no longer counts');
 is_deeply(api("/api/v1/accounts/$mallory_id/followers"), [],
           'its follows too');
 
