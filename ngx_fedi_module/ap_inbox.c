@@ -190,7 +190,10 @@ ap_inbox(fedi_req_t *rq)
         return;
     }
 
-    if (ngx_strlen(in->body_z) != in->body_len) {
+    /* PostgreSQL's jsonb holds no NUL, escaped or not */
+    if (ngx_strlen(in->body_z) != in->body_len
+        || ngx_strstr(in->body_z, "\\u0000"))
+    {
         fedi_send_error(rq, NGX_HTTP_BAD_REQUEST, "A NUL in the activity");
         return;
     }

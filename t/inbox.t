@@ -145,6 +145,12 @@ is($t->psql("SELECT count(*) FROM inbox_activities") + 0, $before,
    'nothing of them was stored');
 is_deeply(followers(), [], 'nor done');
 
+$r = signed('/users/alice/inbox', activity(type => 'Create',
+            object => { id => 'https://peer.test/notes/nul', type => 'Note',
+                        attributedTo => $MALLORY, content => "a\x{0}b" }));
+is($r->{status}, 400, 'an escaped NUL: 400');
+like($r->{json}{error} // '', qr/NUL/, 'saying why');
+
 $r = signed('/users/alice/inbox', '{"actor":"' . $MALLORY . '","x":"'
             . ('a' x (2 * 1024 * 1024)) . '"}');
 is($r->{status}, 413, 'a 2 MB activity: 413');
