@@ -473,6 +473,23 @@ $rel = api("/api/v1/accounts/relationships?id[]=$mallory_id&id[]=$m2");
 ok(!$rel->[0]{following}, 'alice follows the old one no more');
 ok($rel->[1]{requested}, 'and asks to follow the new one');
 
+# an Announce of an object whose author is on another host: not taken
+$lab->https('other.test', 'POST', '/_lab/serve?path=/notes/b2',
+            Fedi::Test::json_encode({ id => 'https://other.test/notes/b2',
+                type => 'Note', attributedTo => $MALLORY,
+                to => [$PUBLIC], content => '<p>not theirs</p>' }));
+is(deliver(activity(type => 'Announce', object => 'https://other.test/notes/b2',
+                    to => [$PUBLIC])), 'announce: no such status',
+   'Announce of an object whose author is on another host: dropped');
+ok(!status_by_uri('https://other.test/notes/b2'), 'nothing stored');
+
+# a Like of a status the actor may not see
+my $secret = $t->post('/api/v1/statuses', token => $alice,
+                      form => { status => 'for my followers', visibility => 'private' })->{json}{id};
+is(deliver(activity(type => 'Like', object => "https://ours.test/users/alice/statuses/$secret")),
+   'like: not visible to the actor', 'Like of a private status by a non-follower: refused');
+is(api("/api/v1/statuses/$secret")->{favourites_count}, 0, 'no favourite');
+
 # --- Delete of the actor: its content goes -------------------------------
 
 is(deliver(activity(type => 'Delete', object => $MALLORY)), 'delete actor',
