@@ -254,6 +254,7 @@ BEGIN
     IF v_author.domain IS NULL
        OR p_obj ->> 'type' NOT IN ('Note', 'Question', 'Article', 'Page')
        OR fedi_https_url(p_obj -> 'id') IS NULL
+       OR fedi_url_host(v_uri) IS NULL
        OR fedi_url_host(v_uri) IS DISTINCT FROM fedi_url_host(v_author.uri)
        OR fedi_ap_ids(p_obj -> 'attributedTo') <> ARRAY[v_author.uri]
     THEN
