@@ -153,6 +153,20 @@ fedi_attr(GumboNode *node, const char *name)
 }
 
 
+/* translate="no", the only value Mastodon keeps, on a and span */
+static void
+fedi_translate(fedi_buf_t *b, GumboNode *node)
+{
+    const char  *t;
+
+    t = fedi_attr(node, "translate");
+
+    if (t && strcasecmp(t, "no") == 0) {
+        fedi_puts(b, " translate=\"no\"");
+    }
+}
+
+
 /* an href we keep: http or https */
 static const char *
 fedi_href(GumboNode *node)
@@ -255,6 +269,7 @@ fedi_open(fedi_buf_t *b, GumboNode *node, fedi_el_e kind)
         if (href == NULL) {
             fedi_puts(b, "<span");
             fedi_classes(b, node);
+            fedi_translate(b, node);
             fedi_puts(b, ">");
             return;
         }
@@ -264,6 +279,7 @@ fedi_open(fedi_buf_t *b, GumboNode *node, fedi_el_e kind)
         fedi_puts(b, "\" rel=\"nofollow noopener noreferrer\""
                      " target=\"_blank\"");
         fedi_classes(b, node);
+        fedi_translate(b, node);
         fedi_puts(b, ">");
         return;
     }
@@ -276,6 +292,7 @@ fedi_open(fedi_buf_t *b, GumboNode *node, fedi_el_e kind)
     case GUMBO_TAG_SPAN:
         fedi_puts(b, "<span");
         fedi_classes(b, node);
+        fedi_translate(b, node);
         fedi_puts(b, ">");
         return;
 

@@ -23,9 +23,9 @@
  * a, del, s, pre, blockquote, code, b, strong, u, i, em, ul, ol, li, ruby,
  * rt, rp; links http(s) only, with rel="nofollow noopener noreferrer" and
  * target="_blank"; classes of a and span only microformats (h-, p-, u-,
- * dt-, e-) and mention, hashtag, ellipsis, invisible; headings become
- * paragraphs of strong text; script, style and the like go with their
- * content; any other element goes, its content stays.
+ * dt-, e-) and mention, hashtag, ellipsis, invisible, and translate="no";
+ * headings become paragraphs of strong text; script, style and the like
+ * go with their content; any other element goes, its content stays.
  *
  * Returns a NUL-terminated string to free(), or NULL when out of memory.
  */

@@ -16,7 +16,7 @@ static const char  *tags[] = { "p", "br", "span", "a", "del", "s", "pre",
     "ruby", "rt", "rp", NULL };
 
 static const char  *attrs[] = { "href", "rel", "target", "class", "start",
-    "reversed", "value", NULL };
+    "reversed", "value", "translate", NULL };
 
 
 static int

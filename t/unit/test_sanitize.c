@@ -60,6 +60,11 @@ main(void)
        "rel=\"nofollow noopener noreferrer\" target=\"_blank\" "
        "class=\"u-url mention\">@<span>u</span></a></span>",
        "classes: microformats and Mastodon's own only");
+    is("<a href=\"https://ex.test/\" translate=\"no\"><span translate=\"yes\">"
+       "x</span></a>",
+       "<a href=\"https://ex.test/\" rel=\"nofollow noopener noreferrer\" "
+       "target=\"_blank\" translate=\"no\"><span>x</span></a>",
+       "translate=\"no\" only");
     is("<div><img src=x onerror=alert(1)>text</div>", "text",
        "unknown elements go, their text stays");
     is("<h1>Title</h1><p>x</p>", "<p><strong>Title</strong></p><p>x</p>",
