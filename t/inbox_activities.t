@@ -199,6 +199,8 @@ is($t->get("/api/v1/statuses/$s4", token => $alice)->{status}, 404,
    'alice cannot see it');
 ok((grep { $_->{type} eq 'mention' && $_->{status}{id} eq $s4 }
     @{ api('/api/v1/notifications', $bob) }), 'bob is notified');
+ok((grep { ($_->{last_status}{id} // '') eq $s4 }
+    @{ api('/api/v1/conversations', $bob) }), 'in his conversations');
 
 create('7', type => 'Article', name => 'A <title>', summary => 'about it',
        content => '<p>the whole article</p>', url => 'https://peer.test/a/7');
