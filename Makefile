@@ -11,7 +11,7 @@ CFLAGS_W    := -Wall -Wextra -Wno-unused-parameter -Werror
 
 # Debian packages the build, the instance and the tests need.
 DEB_BUILD   := nginx nginx-dev libpq-dev libjansson-dev libssl-dev \
-               libcurl4-openssl-dev libcrypt-dev libidn2-dev pkg-config gcc make \
+               libcurl4-openssl-dev libcrypt-dev libidn2-dev libgumbo-dev pkg-config gcc make \
                libvips-dev libmagic-dev
 DEB_RUN     := postgresql postgresql-contrib postgresql-common curl ffmpeg
 DEB_TEST    := perl libjson-pp-perl libio-socket-ssl-perl \
@@ -28,7 +28,8 @@ PURE_SRCS   := $(wildcard $(TOP)/ngx_fedi_module/fedi_json.c \
                           $(TOP)/ngx_fedi_module/fedi_sql.c \
                           $(TOP)/ngx_fedi_module/fedi_addr.c \
                           $(TOP)/ngx_fedi_module/fedi_ws.c \
-                          $(TOP)/ngx_fedi_module/fedi_blurhash.c)
+                          $(TOP)/ngx_fedi_module/fedi_blurhash.c \
+                          $(TOP)/ngx_fedi_module/fedi_sanitize.c)
 MOD_SRCS    := $(wildcard $(TOP)/ngx_fedi_module/*.c $(TOP)/ngx_fedi_module/*.h) \
                $(TOP)/config
 

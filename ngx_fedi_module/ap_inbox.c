@@ -12,6 +12,7 @@
 
 #include "fedi.h"
 #include "ap_verify.h"
+#include "ap_inbox_object.h"
 
 
 #define FEDI_INBOX_MAX_BODY     (1024 * 1024)
@@ -24,12 +25,15 @@ typedef struct {
     char                    *body_z;
     char                    *actor;          /* the activity's */
     char                    *activity_id;
+    json_t                  *act;            /* parsed, ours */
 } fedi_inbox_t;
 
 
 static void ap_inbox(fedi_req_t *rq);
 static void fedi_inbox_verified(fedi_req_t *rq, fedi_verify_t *v);
+static void fedi_inbox_prepared(fedi_req_t *rq, char *object);
 static void fedi_inbox_stored(fedi_req_t *rq, PGresult *res);
+static void fedi_inbox_cleanup(void *data);
 
 
 const fedi_route_t  fedi_routes_inbox[] = {
@@ -46,6 +50,7 @@ ap_inbox(fedi_req_t *rq)
     json_t              *act, *actor, *id;
     const char          *why;
     fedi_inbox_t        *in;
+    ngx_pool_cleanup_t  *cln;
     ngx_http_request_t  *r = rq->r;
 
     in = ngx_pcalloc(r->pool, sizeof(fedi_inbox_t));
@@ -94,13 +99,23 @@ ap_inbox(fedi_req_t *rq)
         return;
     }
 
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        json_decref(act);
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    cln->handler = fedi_inbox_cleanup;
+    cln->data = act;
+    in->act = act;
+
     in->actor = fedi_pstrz(r->pool, (u_char *) json_string_value(actor),
                            json_string_length(actor));
     in->activity_id = id ? fedi_pstrz(r->pool,
                                       (u_char *) json_string_value(id),
                                       json_string_length(id))
                          : NULL;
-    json_decref(act);
 
     in->body_z = fedi_pstrz(r->pool, in->body, in->body_len);
 
@@ -111,7 +126,10 @@ ap_inbox(fedi_req_t *rq)
         return;
     }
 
-    if (ngx_strlen(in->body_z) != in->body_len) {
+    /* PostgreSQL's jsonb holds no NUL, escaped or not */
+    if (ngx_strlen(in->body_z) != in->body_len
+        || ngx_strstr(in->body_z, "\\u0000"))
+    {
         fedi_send_error(rq, NGX_HTTP_BAD_REQUEST, "A NUL in the activity");
         return;
     }
@@ -131,8 +149,25 @@ fedi_inbox_verified(fedi_req_t *rq, fedi_verify_t *v)
         return;
     }
 
-    fedi_query(rq, FEDI_SQL_INBOX_STORE, fedi_inbox_stored, 3,
-               in->activity_id, v->account_id, in->body_z);
+    /* the object made trustworthy (origin rules, sanitized HTML) */
+    fedi_inbox_object(rq, in->act, in->actor, fedi_inbox_prepared);
+}
+
+
+static void
+fedi_inbox_prepared(fedi_req_t *rq, char *object)
+{
+    fedi_inbox_t  *in = rq->data;
+
+    fedi_query(rq, FEDI_SQL_INBOX_STORE, fedi_inbox_stored, 4,
+               in->activity_id, in->v.account_id, in->body_z, object);
+}
+
+
+static void
+fedi_inbox_cleanup(void *data)
+{
+    json_decref(data);
 }
 
 

@@ -210,7 +210,7 @@ fedi_resolve_checked(fedi_req_t *rq, PGresult *res)
 }
 
 
-static ngx_int_t
+ngx_int_t
 fedi_is_ap_type(const char *t)
 {
     return ngx_strcmp(t, "application/activity+json") == 0

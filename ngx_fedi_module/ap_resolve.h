@@ -24,5 +24,8 @@ void fedi_resolve_url(fedi_req_t *rq, const char *url, fedi_resolved_pt done);
  */
 ngx_int_t fedi_resolve_domain(fedi_req_t *rq, const char *in, char **out);
 
+/* a content type (its parameters cut) that is ActivityPub's */
+ngx_int_t fedi_is_ap_type(const char *type);
+
 
 #endif /* _AP_RESOLVE_H_INCLUDED_ */

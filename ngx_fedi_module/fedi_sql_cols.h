@@ -42,6 +42,7 @@
     " 'options', (SELECT json_agg(json_build_object('title', o.title,"       \
     "   'votes_count', CASE WHEN p.hide_totals AND p.expires_at > now()"     \
     "   AND p.account_id IS DISTINCT FROM $1 THEN NULL ELSE"                 \
+    "   coalesce(p.remote_counts[o.n], 0) +"                                 \
     "   (SELECT count(*) FROM poll_votes v WHERE v.poll_id = p.id"           \
     "    AND v.choice = o.n - 1) END) ORDER BY o.n)"                         \
     "   FROM unnest(p.options) WITH ORDINALITY o(title, n)),"                \

@@ -30,10 +30,14 @@ FEDI_SQL(INBOX_KEY, 1,
     " WHERE public_key_id = $1 AND domain IS NOT NULL"
     " AND suspended_at IS NULL")
 
-/* a verified activity: $1 its id, $2 its actor's account, $3 the body;
- * see fedi_inbox_store() */
-FEDI_SQL(INBOX_STORE, 3,
-    "SELECT fedi_inbox_store($1, $2, $3::jsonb)")
+/* a verified activity: $1 its id, $2 its actor's account, $3 the body,
+ * $4 its object as C prepared it, or NULL; see fedi_inbox_store() */
+FEDI_SQL(INBOX_STORE, 4,
+    "SELECT fedi_inbox_store($1, $2, $3::jsonb, $4::jsonb)")
+
+/* a status we hold by its URI $1, ours ($2 the base URL) or remote */
+FEDI_SQL(INBOX_STATUS_KNOWN, 2,
+    "SELECT fedi_status_by_uri($1, $2)")
 
 /* the background processing: $1 at most, $2 the base URL */
 FEDI_SQL(INBOX_RUN, 2,

@@ -276,6 +276,81 @@ is_deeply([ map { $_->{acct} } @$followers ], ['bob@peer.test'],
           "the peer's bob follows alice")
     or diag($t->error_log(), $lab->peer_log('peer.test'));
 
+# the peer's bob posts to alice, signed by Fedify: Create, a reply, Like,
+# Announce, Update and Delete, each seen through alice's API once
+# processed
+
+sub eventually_ok {
+    my ($code) = @_;
+    for (1 .. 100) {
+        my $v = $code->();
+        return $v if $v;
+        select(undef, undef, undef, 0.1);
+    }
+    return undef;
+}
+
+sub status_of {
+    my ($uri) = @_;
+    return eventually_ok(sub {
+        ($t->psql("SELECT id FROM statuses WHERE uri = '$uri'"
+                  . " AND deleted_at IS NULL"))[0] });
+}
+
+sub send_as_bob {
+    my (%q) = @_;
+    my $r = $lab->peer('peer.test', 'send', to => '@alice@ours.test', %q);
+    is($r->{status}, 200, "the peer sends a $q{what}") or diag($r->{body});
+}
+
+my $hers = $t->post('/api/v1/statuses', token => $alice,
+                    form => { status => 'alice here' })->{json}{id};
+my $hers_uri = "https://ours.test/users/alice/statuses/$hers";
+
+send_as_bob(what => 'create', id => 'f1',
+            content => '<p>hello alice<script>alert(1)</script></p>');
+my $f1 = status_of('https://peer.test/notes/f1');
+ok($f1, 'its Create is a status here') or diag($t->error_log());
+$r = $t->get("/api/v1/statuses/$f1", token => $alice)->{json};
+is($r->{account}{acct}, 'bob@peer.test', "bob's");
+is($r->{content}, '<p>hello alice</p>', 'sanitized');
+is($r->{visibility}, 'public', 'public (Fedify writes as:Public)');
+ok(eventually_ok(sub { grep { $_->{type} eq 'mention' && $_->{status}{id} eq $f1 }
+                       @{ $t->get('/api/v1/notifications', token => $alice)->{json} } }),
+   'alice is notified of the mention');
+
+send_as_bob(what => 'create', id => 'f2', content => '<p>a reply</p>',
+            inReplyTo => $hers_uri);
+my $f2 = status_of('https://peer.test/notes/f2');
+is($t->get("/api/v1/statuses/$f2", token => $alice)->{json}{in_reply_to_id},
+   $hers, 'a reply to her status joins its thread');
+
+send_as_bob(what => 'like', id => 'l1', object => $hers_uri);
+ok(eventually_ok(sub { $t->get("/api/v1/statuses/$hers", token => $alice)
+                          ->{json}{favourites_count} == 1 }), 'Like: a favourite');
+
+send_as_bob(what => 'announce', id => 'a1', object => $hers_uri);
+ok(eventually_ok(sub { $t->get("/api/v1/statuses/$hers", token => $alice)
+                          ->{json}{reblogs_count} == 1 }), 'Announce: a boost');
+ok(eventually_ok(sub { grep { $_->{type} eq 'reblog' }
+                       @{ $t->get('/api/v1/notifications', token => $alice)->{json} } }),
+   'alice is notified of it');
+
+send_as_bob(what => 'undo-like', id => 'l1', object => $hers_uri);
+ok(eventually_ok(sub { $t->get("/api/v1/statuses/$hers", token => $alice)
+                          ->{json}{favourites_count} == 0 }), 'Undo of the Like');
+
+send_as_bob(what => 'update', id => 'f1', content => '<p>hello again</p>');
+ok(eventually_ok(sub { $t->get("/api/v1/statuses/$f1", token => $alice)
+                          ->{json}{content} eq '<p>hello again</p>' }),
+   'Update: the status is edited');
+is(scalar @{ $t->get("/api/v1/statuses/$f1/history", token => $alice)->{json} },
+   2, 'with its history');
+
+send_as_bob(what => 'delete', id => 'f1');
+ok(eventually_ok(sub { $t->get("/api/v1/statuses/$f1", token => $alice)
+                          ->{status} == 404 }), 'Delete: the status is gone');
+
 # instances that lack one of the settings: bob@peer.test is out of reach,
 # for the reason the log gives
 

@@ -13,12 +13,11 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Crypt::OpenSSL::RSA;
-use Digest::SHA qw(sha256);
-use MIME::Base64 qw(encode_base64);
 use POSIX qw(strftime);
 use Test::More;
 use Fedi::Test;
 use Fedi::Lab;
+use Fedi::Cavage;
 
 my $lab = Fedi::Lab->new();
 $lab->host('ours.test');
@@ -72,20 +71,9 @@ sub activity {
 # a draft-cavage POST as Mastodon signs it; %o changes one thing
 sub signed {
     my ($path, $body, %o) = @_;
-    my $date = $o{date} // strftime('%a, %d %b %Y %H:%M:%S GMT', gmtime);
-    my $digest = 'SHA-256=' . encode_base64(sha256($o{signed_body} // $body), '');
-    my @names = @{ $o{headers} // [qw{(request-target) host date digest}] };
-    my %v = ('(request-target)' => "post $path", host => $o{host} // 'ours.test',
-             date => $date, digest => $digest);
-    my $string = join "\n", map { "$_: $v{$_}" } @names;
-    my $sig = encode_base64(($o{key} // $key)->sign($string), '');
-    my $key_id = $o{key_id} // "$MALLORY#main-key";
-    my @h = ('Content-Type' => 'application/activity+json', Date => $date,
-             Digest => $digest);
-    push @h, Signature => qq{keyId="$key_id",algorithm="rsa-sha256",}
-                          . qq{headers="@names",signature="$sig"}
-        unless $o{unsigned};
-    return $t->post($path, body => $body, headers => \@h);
+    return $t->post($path, body => $body, headers => Fedi::Cavage::headers(
+        key => $key, key_id => "$MALLORY#main-key", path => $path,
+        body => $body, %o));
 }
 
 sub followers {
@@ -167,6 +155,12 @@ is($r->{status}, 202, 'a 300 kB activity from the temporary file: 202')
 is($t->psql("SELECT length(body ->> 'content') FROM inbox_activities"
             . " WHERE uri = '" . Fedi::Test::json_decode($long)->{id} . "'") + 0,
    300 * 1024, 'stored whole');
+
+$r = signed('/users/alice/inbox', activity(type => 'Create',
+            object => { id => 'https://peer.test/notes/nul', type => 'Note',
+                        attributedTo => $MALLORY, content => "a\x{0}b" }));
+is($r->{status}, 400, 'an escaped NUL: 400');
+like($r->{json}{error} // '', qr/NUL/, 'saying why');
 
 $r = signed('/users/alice/inbox', '{"actor":"' . $MALLORY . '","x":"'
             . ('a' x (2 * 1024 * 1024)) . '"}');

@@ -632,6 +632,7 @@ report "POST /inbox, signed, key cached (16 conns)" \
 # the streaming API: idle connections held, delay from a post to its
 # event at many subscribers (its own nginx, sized for the connections)
 "$TOP/tools/bench_stream.sh" "$CONNINFO" "$B" "$MODULE"
+
 # Deliveries (issue 6): one post by an account with 10,000 followers on
 # 1,000 servers (ten a server, each with a shared inbox) answering each
 # POST after 50 ms: the time until every server has it, and the CPU the
@@ -738,6 +739,89 @@ row "RSA-2048 signature alone (openssl speed)" "" \
 row "one signed delivery (TLS, HTTP, queue)" "" \
     "$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TCK" 'BEGIN { printf "%.3f", (b - a) / t }')" "" \
     "$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TCK" -v s="$rsa" 'BEGIN { printf "%.2f", ((b - a) / t) / (1000 / s) }')"
+
+# Create activities fully processed: N distinct signed Creates of a Note
+# (HTML with a mention, a hashtag and a link, so the sanitizer works) by
+# the same remote actor, followed by 50 local accounts, POSTed by wrk
+# (each once, then it stops); the rate is N over the time from the first
+# one received to the last one processed (stored as a status, fanned
+# out), beside the static baseline measured above
+N_CREATES=${BENCH_CREATES:-3000}
+psql -X -q -v ON_ERROR_STOP=1 "$CONNINFO" <<'SQL'
+INSERT INTO accounts (username, display_name)
+SELECT 'inboxfan' || g, 'Fan ' || g FROM generate_series(1, 50) g;
+INSERT INTO follows (account_id, target_account_id)
+SELECT a.id, r.id FROM accounts a, accounts r
+ WHERE a.username LIKE 'inboxfan%' AND r.uri = 'https://remote.example/users/remote';
+SQL
+openssl pkey -in "$B/actor.key" -traditional -out "$B/actor.rsa" 2>/dev/null
+DATE=$(LC_ALL=C date -u '+%a, %d %b %Y %H:%M:%S GMT')
+perl -MCrypt::OpenSSL::RSA -MDigest::SHA=sha256 -MMIME::Base64 -e '
+    my ($keyfile, $n, $host, $date) = @ARGV;
+    open my $fh, "<", $keyfile or die; local $/; my $pem = <$fh>;
+    my $key = Crypt::OpenSSL::RSA->new_private_key($pem);
+    $key->use_sha256_hash();
+    my $a = "https://remote.example/users/remote";
+    print "local items = {\n";
+    for my $i (1 .. $n) {
+        my $body = qq({"\@context":"https://www.w3.org/ns/activitystreams","id":"$a/creates/$i","type":"Create","actor":"$a","object":{"id":"https://remote.example/notes/c$i","type":"Note","attributedTo":"$a","to":["https://www.w3.org/ns/activitystreams#Public"],"cc":["$a/followers"],"content":"<p>Note $i for <span class=\\"h-card\\"><a href=\\"https://remote.example/\@x\\" class=\\"u-url mention\\">\@<span>x</span></a></span> <a href=\\"https://remote.example/tags/bench\\" class=\\"mention hashtag\\" rel=\\"tag\\">#<span>bench</span></a> see <a href=\\"https://example.com/page\\">example.com/page</a><script>x()</script></p>","tag":[{"type":"Hashtag","name":"#bench","href":"https://remote.example/tags/bench"}]}});
+        my $digest = "SHA-256=" . encode_base64(sha256($body), "");
+        my $sig = encode_base64($key->sign("(request-target): post /inbox\nhost: $host\ndate: $date\ndigest: $digest"), "");
+        print "{b=[==[$body]==], d=\"$digest\", s=[==[keyId=\"$a#main-key\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date digest\",signature=\"$sig\"]==]},\n";
+    }
+    print "}\n";
+' "$B/actor.rsa" "$N_CREATES" "127.0.0.1:$PORT" "$DATE" >"$B/creates.lua"
+cat >>"$B/creates.lua" <<LUA
+local reqs, i, done = {}, 0, 0
+function init(args)
+    for k, it in ipairs(items) do
+        reqs[k] = wrk.format("POST", "/inbox", {
+            ["Content-Type"] = "application/activity+json",
+            ["Date"] = "$DATE", ["Digest"] = it.d, ["Signature"] = it.s }, it.b)
+    end
+end
+function request()
+    i = i % #reqs + 1
+    return reqs[i]
+end
+function response(status, headers, body)
+    done = done + 1
+    if done >= #reqs then wrk.thread:stop() end
+end
+LUA
+wrk -t1 -c16 -d"$((N_CREATES / 500 + 5))s" -s "$B/creates.lua" "$URL" \
+    >"$B/creates.out" 2>&1
+if grep -q 'Non-2xx' "$B/creates.out"; then
+    cat "$B/creates.out" >&2
+    echo "bench: a signed Create was refused" >&2
+    exit 1
+fi
+psql -X -At -v ON_ERROR_STOP=1 "$CONNINFO" <<SQL | tail -1 | {
+DO \$\$
+BEGIN
+    FOR i IN 1..12000 LOOP
+        EXIT WHEN (SELECT count(*) FROM inbox_activities
+                    WHERE uri LIKE '%/creates/%' AND processed_at IS NULL) = 0;
+        PERFORM pg_sleep(0.005);
+    END LOOP;
+END
+\$\$;
+SELECT count(*) FILTER (WHERE outcome LIKE 'create %'), count(*),
+       extract(epoch FROM max(processed_at) - min(received_at)),
+       (SELECT count(*) FROM statuses WHERE uri LIKE 'https://remote.example/notes/c%'
+           AND content NOT LIKE '%<script%')
+  FROM inbox_activities WHERE uri LIKE '%/creates/%';
+SQL
+    IFS='|' read -r created total secs statuses
+    if [ "$created" != "$N_CREATES" ] || [ "$statuses" != "$N_CREATES" ]; then
+        echo "bench: $created of $total Creates made $statuses statuses, not $N_CREATES" >&2
+        exit 1
+    fi
+    row "Create activities fully processed ($N_CREATES)" \
+        "$(awk -v n="$N_CREATES" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')" \
+        "" "" ""
+    row "  (first received to last processed, s)" "$secs" "" "" ""
+}
 
 if grep -E '\[(alert|crit|emerg)\]' "$B/nginx/logs/error.log"; then
     echo "bench: nginx logged alerts" >&2

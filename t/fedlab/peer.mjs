@@ -11,6 +11,9 @@
 //                                  {type, id, json} or 404
 //   GET  /_lab/inbox               the activities bob's inboxes received
 //   GET  /_lab/follow?q=H          bob follows H (sent now, signed by Fedify)
+//   POST /_lab/serve?path=P&type=T the body is served at P (as type T,
+//                                  application/activity+json by default)
+//   GET  /_lab/send?...            bob sends an activity (see sendControl)
 //
 // and hostile accounts, each with a WebFinger answer pointing at an actor
 // document that breaks one rule (see HOSTILE below).
@@ -25,7 +28,7 @@ import {
 } from "@fedify/fedify";
 import {
     Person, Endpoints, Follow, Accept, Undo, Create, Update, Delete, Like,
-    Announce, Activity,
+    Announce, Activity, Note, Tombstone, Mention, PUBLIC_COLLECTION,
 } from "@fedify/vocab";
 
 const env = (name) => {
@@ -203,6 +206,7 @@ function mallory(res, url) {
                      "https://w3id.org/security/v1"],
         id, type: "Person", preferredUsername: "mallory",
         inbox: `${id}/inbox`, outbox: `${id}/outbox`,
+        followers: `${id}/followers`,
         publicKey: { id: `${id}#main-key`, owner: id,
                      publicKeyPem: readFileSync(process.env.LAB_ACTOR_PEM,
                                                 "utf8") },
@@ -210,8 +214,17 @@ function mallory(res, url) {
     return true;
 }
 
+// documents the tests put up with /_lab/serve, by path
+const documents = new Map();
+
 function hostile(req, res, url) {
     if (mallory(res, url)) {
+        return true;
+    }
+
+    if (req.method === "GET" && documents.has(url.pathname)) {
+        const d = documents.get(url.pathname);
+        send(res, 200, d.type, d.body);
         return true;
     }
 
@@ -280,6 +293,21 @@ async function control(req, res, url) {
     case "/_lab/inbox":
         return json(res, 200, received);
 
+    case "/_lab/serve": {
+        const chunks = [];
+        for await (const c of req) {
+            chunks.push(c);
+        }
+        documents.set(url.searchParams.get("path"), {
+            type: url.searchParams.get("type") ?? "application/activity+json",
+            body: Buffer.concat(chunks).toString("utf8"),
+        });
+        return json(res, 200, { ok: true });
+    }
+
+    case "/_lab/send":
+        return sendControl(ctx, res, url);
+
     case "/_lab/follow": {
         // bob follows the account q (a handle or URL), signed by Fedify
         const target = await ctx.lookupObject(url.searchParams.get("q"));
@@ -298,6 +326,57 @@ async function control(req, res, url) {
     }
 
     return json(res, 404, { error: "no such control" });
+}
+
+// bob sends an activity to the account "to" (a handle or URL), signed
+// by Fedify, now: what=create|update (a public Note N with content,
+// inReplyTo, mentioning "to"), delete (Note N), like|announce|undo-like|
+// undo-announce (of the status "object")
+async function sendControl(ctx, res, url) {
+    const q = (k) => url.searchParams.get(k);
+    const target = await ctx.lookupObject(q("to"));
+    if (target == null || target.id == null) {
+        return json(res, 404, { error: "not found" });
+    }
+    const bob = ctx.getActorUri("bob");
+    const noteId = new URL(`${ORIGIN}/notes/${q("id")}`);
+    const note = () => new Note({
+        id: noteId, attribution: bob, content: q("content"),
+        to: PUBLIC_COLLECTION, cc: new URL(`${ORIGIN}/users/bob/followers`),
+        replyTarget: q("inReplyTo") ? new URL(q("inReplyTo")) : null,
+        tags: [new Mention({ href: target.id, name: q("to") })],
+    });
+    const stamp = `${Date.now()}-${Math.random()}`;
+    const act = {
+        create: () => new Create({ id: new URL(`${noteId.href}/create`),
+            actor: bob, object: note(), to: PUBLIC_COLLECTION }),
+        update: () => new Update({ id: new URL(`${noteId.href}/update/${stamp}`),
+            actor: bob, object: note(), to: PUBLIC_COLLECTION }),
+        delete: () => new Delete({ id: new URL(`${noteId.href}/delete`),
+            actor: bob, object: new Tombstone({ id: noteId }),
+            to: PUBLIC_COLLECTION }),
+        like: () => new Like({ id: new URL(`${ORIGIN}/likes/${q("id")}`),
+            actor: bob, object: new URL(q("object")) }),
+        announce: () => new Announce({
+            id: new URL(`${ORIGIN}/announces/${q("id")}`), actor: bob,
+            object: new URL(q("object")), to: PUBLIC_COLLECTION }),
+        "undo-like": () => new Undo({ id: new URL(`${ORIGIN}/undo/${stamp}`),
+            actor: bob, object: new Like({
+                id: new URL(`${ORIGIN}/likes/${q("id")}`), actor: bob,
+                object: new URL(q("object")) }) }),
+        "undo-announce": () => new Undo({
+            id: new URL(`${ORIGIN}/undo/${stamp}`), actor: bob,
+            object: new Announce({
+                id: new URL(`${ORIGIN}/announces/${q("id")}`), actor: bob,
+                object: new URL(q("object")) }) }),
+    }[q("what")];
+    if (act == null) {
+        return json(res, 400, { error: "what?" });
+    }
+    const activity = act();
+    await ctx.sendActivity({ identifier: "bob" }, target, activity,
+                           { immediate: true });
+    return json(res, 200, { id: activity.id.href });
 }
 
 const server = createServer({

@@ -28,7 +28,7 @@ $(BUILD)/fuzz/%: $(TOP)/t/fuzz/%.c $(PURE_SRCS) \
                  $(wildcard $(TOP)/ngx_fedi_module/*.h $(TOP)/t/unit/*.h)
 	@mkdir -p $(BUILD)/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(PURE_SRCS) \
-	    -ljansson -lcrypto -lcrypt -lidn2 -lm
+	    -ljansson -lcrypto -lcrypt -lidn2 -lgumbo -lm
 
 .PHONY: fuzz-build fuzz
 fuzz-build: $(FUZZ_RUN)

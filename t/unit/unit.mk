@@ -13,7 +13,7 @@ UNIT_CFLAGS := $(CFLAGS_W) -g -O1 -fsanitize=address,undefined \
 $(BUILD)/unit/%: $(TOP)/t/unit/%.c $(PURE_SRCS) \
                  $(wildcard $(TOP)/ngx_fedi_module/*.h $(TOP)/t/unit/*.h)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(PURE_SRCS) -ljansson -lcrypto -lcrypt -lidn2 -lm \
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(PURE_SRCS) -ljansson -lcrypto -lcrypt -lidn2 -lgumbo -lm \
 	    $(UNIT_EXTRA)
 
 # the blurhash test loads the reference pictures with libvips
