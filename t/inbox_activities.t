@@ -289,6 +289,51 @@ is(deliver(activity(type => 'Update', object => {
 is(api("/api/v1/accounts/$mallory_id")->{display_name}, 'Mallory M',
    'the profile is the new one');
 
+# --- attachments: Documents become media_attachments, shown remote ------
+
+my @docs = map { { type => 'Document', mediaType => 'image/jpeg',
+                   url => "https://peer.test/media/$_.jpg", name => "picture $_",
+                   blurhash => 'UBL_:rOpGG-oBUNG,qRj2so|=eE1w^n4S5NH',
+                   width => 800, height => 600, focalPoint => [0.5, -2] } } 1 .. 5;
+push @docs, { type => 'Document', mediaType => 'image/png',
+              url => 'javascript:alert(1)' };
+like(create('m1', attachment => [@docs[0, 1]], content => '<p>pictures</p>'),
+     qr/^create \d+$/, 'a Create with two attachments');
+my $sm = status_by_uri('https://peer.test/notes/m1');
+$st = api("/api/v1/statuses/$sm");
+is(scalar @{ $st->{media_attachments} }, 2, 'two media attachments');
+my $att = $st->{media_attachments}[0];
+is($att->{type}, 'image', 'an image');
+is($att->{remote_url}, 'https://peer.test/media/1.jpg', 'its remote URL');
+is($att->{description}, 'picture 1', 'its name is the description');
+is($att->{blurhash}, 'UBL_:rOpGG-oBUNG,qRj2so|=eE1w^n4S5NH', 'its blurhash');
+is($att->{meta}{original}{width}, 800, 'its width');
+is($att->{meta}{focus}{y}, -1, 'the focal point, held within -1..1');
+ok((grep { $_->{id} eq $sm } @{ api('/api/v1/timelines/public?only_media=true') }),
+   'in the public timeline with only_media');
+
+like(create('m2', attachment => [@docs]), qr/^create \d+$/,
+     'a Create with six attachments, one not https');
+is_deeply([map { $_->{remote_url} } @{ api('/api/v1/statuses/'
+              . status_by_uri('https://peer.test/notes/m2'))->{media_attachments} }],
+          [map { "https://peer.test/media/$_.jpg" } 1 .. 4],
+          'four kept, in order, as Mastodon');
+
+is(deliver(activity(type => 'Update', object => obj('m1', content => '<p>pictures</p>',
+                    attachment => [$docs[1], { %{ $docs[2] }, name => 'new' }]))),
+   'update: unchanged', 'an Update changing only the attachments');
+is_deeply([map { $_->{description} } @{ api("/api/v1/statuses/$sm")->{media_attachments} }],
+          ['picture 2', 'new'], 'the attachments follow the Note');
+
+my $FEDICTL = "$Fedi::Test::TOP/build/fedictl";
+my $out = `$FEDICTL --db '@{[ $t->conninfo() ]}' domains block peer.test --severity noop --reject-media 2>&1`;
+is($?, 0, 'fedictl domains block peer.test --reject-media') or diag($out);
+like(create('m3', attachment => [$docs[0]]), qr/^create \d+$/,
+     'then a Create with an attachment');
+is(scalar @{ api('/api/v1/statuses/' . status_by_uri('https://peer.test/notes/m3'))->{media_attachments} },
+   0, 'the status comes, its media does not');
+`$FEDICTL --db '@{[ $t->conninfo() ]}' domains unblock peer.test 2>&1`;
+
 # --- Add / Remove: featured ----------------------------------------------
 
 is(deliver(activity(type => 'Add', object => 'https://peer.test/notes/3b',
