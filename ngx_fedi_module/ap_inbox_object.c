@@ -38,12 +38,14 @@ typedef struct {
     const char              *base;          /* our base URL */
     char                    *out;           /* the object, malloc()ed */
     unsigned                 announce:1;
+    unsigned                 again:1;       /* fetched once more by id */
     unsigned                 move:1;
     unsigned                 oom:1;
 } fedi_iobj_t;
 
 
 static void fedi_iobj_fetch(fedi_iobj_t *io, const char *url);
+static ngx_uint_t fedi_iobj_same_origin(const char *id, ngx_str_t *url);
 static void fedi_iobj_fetched(fedi_fetch_t *f);
 static void fedi_iobj_check(fedi_iobj_t *io);
 static void fedi_iobj_known(fedi_req_t *rq, PGresult *res);
@@ -274,6 +276,30 @@ fedi_iobj_known(fedi_req_t *rq, PGresult *res)
 }
 
 
+/* id on the scheme, host and port of url */
+static ngx_uint_t
+fedi_iobj_same_origin(const char *id, ngx_str_t *url)
+{
+    size_t   n;
+    u_char  *p;
+
+    if (url->len < 8 || ngx_strncmp(url->data, "https://", 8) != 0) {
+        return 0;
+    }
+
+    for (p = url->data + 8; p < url->data + url->len; p++) {
+        if (*p == '/' || *p == '?' || *p == '#') {
+            break;
+        }
+    }
+
+    n = p - url->data;
+
+    return ngx_strlen(id) > n && ngx_strncmp(id, url->data, n) == 0
+           && id[n] == '/';
+}
+
+
 static void
 fedi_iobj_fetch(fedi_iobj_t *io, const char *url)
 {
@@ -337,6 +363,22 @@ fedi_iobj_fetched(fedi_fetch_t *f)
     doc = json_loadb((char *) f->body.data, f->body.len,
                      JSON_REJECT_DUPLICATES, NULL);
     id = json_string_value(json_object_get(doc, "id"));
+
+    /*
+     * a page's URL (https://host/@name/ID) may serve the document whose
+     * id is another URL of the same host: as Mastodon does, that id is
+     * fetched once, and there the document must be its own
+     */
+    if (json_is_object(doc) && id && !io->again
+        && fedi_iobj_same_origin(id, &f->final_url)
+        && !(ngx_strlen(id) == f->final_url.len
+             && ngx_strncmp(id, f->final_url.data, f->final_url.len) == 0))
+    {
+        io->again = 1;
+        fedi_iobj_fetch(io, id);
+        json_decref(doc);
+        goto done;
+    }
 
     if (!json_is_object(doc) || id == NULL
         || ngx_strlen(id) != f->final_url.len

@@ -3,13 +3,17 @@
  *
  * GET /api/v2/search: accounts and hashtags by prefix; with resolve=true
  * (and a token, as Mastodon), a remote handle (@user@domain) or an actor's
- * URL is fetched and stored first (ap_resolve.c).  Statuses come with the
- * full-text search of the search issue: an empty list until then.
+ * URL is fetched and stored first (ap_resolve.c), and a status's URL
+ * finds it, fetched from its origin under the inbox's origin rules
+ * (fedi_inbox_object) when it is not here yet.  Full-text search of
+ * statuses is not there yet.
  */
 
 #include "fedi.h"
 #include "fedi_account.h"
+#include "fedi_status.h"
 #include "ap_resolve.h"
+#include "ap_inbox_object.h"
 
 
 typedef struct {
@@ -18,7 +22,10 @@ typedef struct {
     char          *like;        /* the query, LIKE-escaped */
     char          *user;        /* a remote handle's parts */
     char          *domain;
-    char          *url;         /* an actor's URL */
+    char          *url;         /* an actor's or a status's URL */
+    char          *base;
+    json_t        *act;         /* the status to fetch, as an Announce */
+    unsigned       fetched:1;
     char           limit[NGX_INT64_LEN + 1];
     char           offset[NGX_INT64_LEN + 1];
 } fedi_search_t;
@@ -30,6 +37,11 @@ static void fedi_search_known(fedi_req_t *rq, PGresult *res);
 static void fedi_search_resolved(fedi_req_t *rq, ngx_int_t found);
 static void fedi_search_accounts_found(fedi_req_t *rq, PGresult *res);
 static void fedi_search_tags(fedi_req_t *rq);
+static void fedi_search_status(fedi_req_t *rq, PGresult *res);
+static void fedi_search_status_fetched(fedi_req_t *rq, char *object);
+static void fedi_search_status_stored(fedi_req_t *rq, PGresult *res);
+static void fedi_search_hashtags(fedi_req_t *rq);
+static void fedi_search_cleanup(void *data);
 static void fedi_search_tags_found(fedi_req_t *rq, PGresult *res);
 
 
@@ -227,9 +239,100 @@ fedi_search_tags(fedi_req_t *rq)
 
     fedi_json_arr_close(s->j);
 
-    /* statuses: with full-text search (the search issue) */
     fedi_json_key(s->j, "statuses");
     fedi_json_arr_open(s->j);
+
+    if (s->url == NULL || !fedi_search_wants(s, "statuses")) {
+        fedi_search_hashtags(rq);
+        return;
+    }
+
+    s->base = fedi_pstrz(rq->r->pool, rq->mcf->base_url.data,
+                         rq->mcf->base_url.len);
+    if (s->base == NULL) {
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_STATUS_BY_URL, fedi_search_status, 3,
+               rq->token->has_user ? rq->token->account_id : NULL, s->base,
+               s->url);
+}
+
+
+/* a status's URL: here already, or fetched once as a boost would be */
+static void
+fedi_search_status(fedi_req_t *rq, PGresult *res)
+{
+    ngx_pool_cleanup_t  *cln;
+    fedi_search_t       *s = rq->data;
+
+    if (PQntuples(res) == 1) {
+        fedi_status_render(rq, s->j, res, 0);
+        fedi_search_hashtags(rq);
+        return;
+    }
+
+    if (s->fetched) {
+        fedi_search_hashtags(rq);
+        return;
+    }
+
+    s->fetched = 1;
+
+    s->act = json_pack("{s:s, s:s}", "type", "Announce", "object", s->url);
+    cln = ngx_pool_cleanup_add(rq->r->pool, 0);
+    if (s->act == NULL || cln == NULL) {
+        json_decref(s->act);
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    cln->handler = fedi_search_cleanup;
+    cln->data = s->act;
+
+    fedi_inbox_object(rq, s->act, NULL, fedi_search_status_fetched);
+}
+
+
+static void
+fedi_search_cleanup(void *data)
+{
+    json_decref(data);
+}
+
+
+static void
+fedi_search_status_fetched(fedi_req_t *rq, char *object)
+{
+    fedi_search_t  *s = rq->data;
+
+    if (object == NULL) {
+        fedi_search_hashtags(rq);
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_STATUS_STORE_REMOTE, fedi_search_status_stored,
+               2, object, s->base);
+}
+
+
+static void
+fedi_search_status_stored(fedi_req_t *rq, PGresult *res)
+{
+    fedi_search_t  *s = rq->data;
+
+    fedi_query(rq, FEDI_SQL_STATUS_BY_URL, fedi_search_status, 3,
+               rq->token->has_user ? rq->token->account_id : NULL, s->base,
+               s->url);
+}
+
+
+static void
+fedi_search_hashtags(fedi_req_t *rq)
+{
+    fedi_search_t  *s = rq->data;
+
     fedi_json_arr_close(s->j);
 
     fedi_json_key(s->j, "hashtags");

@@ -102,4 +102,32 @@ is($r->{json}{accounts}[0]{acct}, 'carol@two.test',
 is($one->psql("SELECT uri FROM accounts WHERE username = 'carol'") =~ s/\s+$//r,
    'https://two.test/users/carol', 'stored under its id');
 
+# a status's URL: fetched from its origin (its page's URL serves the Note,
+# whose id is fetched once more), stored, found
+my $post = $two->post('/api/v1/statuses', token => $bob,
+                      json => { status => 'Found by its URL' })->{json};
+my $secret = $two->post('/api/v1/statuses', token => $bob,
+                        json => { status => 'for followers',
+                                  visibility => 'private' })->{json};
+
+sub search_status {
+    my ($q) = @_;
+    my $r = $one->get("/api/v2/search?resolve=true&type=statuses&q=$q",
+                      token => $alice);
+    return $r->{json}{statuses} // [];
+}
+
+my $found = search_status($post->{url});
+is(scalar @$found, 1, 'a post URL of two.test is found from one.test')
+    or diag(explain($found), $one->error_log());
+is($found->[0]{uri}, $post->{uri}, 'the post, by its id');
+like($found->[0]{content}, qr/Found by its URL/, 'with its content');
+is($found->[0]{account}{acct}, 'bob@two.test', 'by bob@two.test');
+is($one->psql("SELECT count(*) FROM statuses WHERE uri = '$post->{uri}'") + 0, 1,
+   'stored once');
+is(search_status($post->{uri})->[0]{id}, $found->[0]{id}, 'by its id too, not fetched again');
+is(scalar @{ search_status($secret->{url}) }, 0, 'a private post is not found');
+is(scalar @{ $one->get("/api/v2/search?type=statuses&q=$post->{url}")->{json}{statuses} // [1] },
+   0, 'without a token: nothing is resolved');
+
 done_testing();
