@@ -43,7 +43,8 @@ sub fetch {
     my $string = "(request-target): get $path\nhost: ours.test\ndate: $date";
     my $sig = encode_base64(($o{key} // $key)->sign($string), '');
     my @h = (Accept => $o{accept} // $AP, Date => $date);
-    push @h, Signature => qq{keyId="$MALLORY#main-key",algorithm="rsa-sha256",}
+    my $key_id = $o{key_id} // "$MALLORY#main-key";
+    push @h, Signature => qq{keyId="$key_id",algorithm="rsa-sha256",}
                           . qq{headers="(request-target) host date",signature="$sig"}
         if $o{signed};
     return $t->get($path, headers => \@h);
@@ -93,6 +94,31 @@ for (1 .. 2) {
 }
 like($t->error_log(), qr/mallory#main-key" failed again within a minute: its actor is not fetched again/,
      'but peer.test is not asked again within the minute');
+
+# a key published apart from its actor, as GoToSocial does: the keyId
+# (https://peer.test/users/gary/main-key, no fragment) serves a stub whose
+# id is the actor's; the actor is fetched by that id, and names the key
+my $GARY = 'https://peer.test/users/gary';
+my $pem = $key->get_public_key_x509_string();
+my $enc = sub { JSON::PP->new->canonical->encode($_[0]) };
+$lab->https('peer.test', 'POST', '/_lab/serve?path=/users/gary/main-key',
+    $enc->({ '@context' => ['https://w3id.org/security/v1',
+                            'https://www.w3.org/ns/activitystreams'],
+             id => $GARY, type => 'Person', preferredUsername => 'gary',
+             publicKey => { id => "$GARY/main-key", owner => $GARY,
+                            publicKeyPem => $pem } }));
+$lab->https('peer.test', 'POST', '/_lab/serve?path=/users/gary',
+    $enc->({ '@context' => ['https://www.w3.org/ns/activitystreams',
+                            'https://w3id.org/security/v1'],
+             id => $GARY, type => 'Person', preferredUsername => 'gary',
+             inbox => "$GARY/inbox",
+             publicKey => { id => "$GARY/main-key", owner => $GARY,
+                            publicKeyPem => $pem } }));
+$r = fetch('/users/alice', signed => 1, key_id => "$GARY/main-key");
+is($r->{status}, 200, 'signed with a GoToSocial-style keyId: 200')
+    or diag($r->{body}, $t->error_log());
+is($t->psql("SELECT public_key_id FROM accounts WHERE uri = '$GARY'") =~ s/\s+$//r,
+   "$GARY/main-key", 'the actor is stored with that key id');
 
 # the instance actor and WebFinger stay open
 
