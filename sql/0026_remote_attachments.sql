@@ -128,7 +128,7 @@ DECLARE
 BEGIN
     v_id := fedi_remote_status_text(p_obj, p_author, p_base, p_later);
 
-    IF v_id IS NOT NULL
+    IF v_id IS NOT NULL AND p_obj ? 'attachment'
        AND NOT EXISTS (SELECT 1 FROM media_attachments
                         WHERE status_id = v_id)
     THEN
@@ -152,7 +152,12 @@ DECLARE
 BEGIN
     v_outcome := fedi_inbox_update_text(p_act, p_base);
 
-    IF v_outcome IN ('update status', 'update: unchanged') THEN
+    IF v_outcome IN ('update status', 'update: unchanged')
+       AND (p_act.object ? 'attachment'
+            OR EXISTS (SELECT 1 FROM media_attachments m
+                         JOIN statuses s ON s.id = m.status_id
+                        WHERE s.uri = p_act.object ->> 'id'))
+    THEN
         SELECT id INTO v_status FROM statuses
          WHERE uri = p_act.object ->> 'id' AND account_id = p_act.account_id;
         PERFORM fedi_remote_attachments(v_status, p_act.object);

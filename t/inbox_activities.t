@@ -519,6 +519,9 @@ is(($t->psql("SELECT moved_to_account_id FROM accounts WHERE id = $mallory_id"))
 $rel = api("/api/v1/accounts/relationships?id[]=$mallory_id&id[]=$m2");
 ok(!$rel->[0]{following}, 'alice follows the old one no more');
 ok($rel->[1]{requested}, 'and asks to follow the new one');
+is($t->psql("SELECT count(*) FROM follow_requests WHERE target_account_id = $m2"
+            . " AND uri LIKE 'https://ours.test/users/%#follows/%'") + 0,
+   2, 'each a request with the id of the Follow sent for it');
 
 # an Announce of an object whose author is on another host: not taken
 $lab->https('other.test', 'POST', '/_lab/serve?path=/notes/b2',
