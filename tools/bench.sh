@@ -789,7 +789,7 @@ function response(status, headers, body)
     if done >= #reqs then wrk.thread:stop() end
 end
 LUA
-wrk -t1 -c16 -d"$((N_CREATES / 500 + 5))s" -s "$B/creates.lua" "$URL" \
+wrk -t1 -c16 -d"$((N_CREATES / 200 + 10))s" -s "$B/creates.lua" "$URL" \
     >"$B/creates.out" 2>&1
 if grep -q 'Non-2xx' "$B/creates.out"; then
     cat "$B/creates.out" >&2
