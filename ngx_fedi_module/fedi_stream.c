@@ -1917,7 +1917,8 @@ fedi_stream_events(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
     }
 
     fedi_st->nev = n;
-    fedi_st->full = (n == FEDI_STREAM_BATCH);
+    /* (rows of one event for many home feeds count for more) */
+    fedi_st->full = (n >= FEDI_STREAM_BATCH);
 
     for (i = 0; i < n; i++) {
         e = &fedi_st->ev[i];
@@ -2072,6 +2073,13 @@ fedi_stream_advance(void)
             continue;
         }
 
+        /* another row of the event just counted (one per home feed) */
+        if (i > 0 && fedi_st->ev[i].id == fedi_st->ev[i - 1].id
+            && fedi_st->ev[i].id == expected - 1)
+        {
+            continue;
+        }
+
         /* a gap before this event */
         if (fedi_st->gap_at != expected) {
             fedi_st->gap_at = expected;
@@ -2087,7 +2095,9 @@ fedi_stream_advance(void)
         }
 
         for (j = i; j < fedi_st->nev; j++) {
-            if (!fedi_st->ev[j].seen) {
+            if (!fedi_st->ev[j].seen
+                && (j == i || fedi_st->ev[j].id != fedi_st->ev[j - 1].id))
+            {
                 fedi_st->seen[fedi_st->nseen++] = fedi_st->ev[j].id;
             }
         }

@@ -10,10 +10,14 @@
 FEDI_SQL(STREAM_START, 0,
     "SELECT coalesce(max(id), 0) FROM stream_events")
 
-/* $1 the last event seen, $2 how many */
+/* $1 the last event seen, $2 how many; an event for several home feeds
+ * (accounts set, sql/0029) comes as one row per account, of one id */
 FEDI_SQL(STREAM_EVENTS, 2,
-    "SELECT id, stream, event, object_id, local FROM stream_events"
-    " WHERE id > $1::bigint ORDER BY id LIMIT $2::bigint")
+    "SELECT e.id, coalesce('user:' || u.a, e.stream), e.event, e.object_id,"
+    " e.local FROM (SELECT * FROM stream_events WHERE id > $1::bigint"
+    "   ORDER BY id LIMIT $2::bigint) e"
+    " LEFT JOIN LATERAL unnest(e.accounts) u(a) ON true"
+    " ORDER BY e.id, u.a")
 
 /* the statuses of a batch, for no viewer in particular ($1 NULL); the
  * viewer's marks come from STREAM_VIEW; $3 their ids */
