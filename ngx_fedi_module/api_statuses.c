@@ -873,32 +873,15 @@ fedi_poll_loaded(fedi_req_t *rq, PGresult *res)
 static char *
 fedi_idempotency_key(fedi_req_t *rq)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    part = &rq->r->headers_in.headers.part;
-    h = part->elts;
+    h = fedi_header(rq->r, "Idempotency-Key");
 
-    for (i = 0; /* void */ ; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Idempotency-Key") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Idempotency-Key",
-                               h[i].key.len) == 0
-            && h[i].value.len > 0 && h[i].value.len <= 256)
-        {
-            return fedi_pstrz(rq->r->pool, h[i].value.data, h[i].value.len);
-        }
+    if (h == NULL || h->value.len == 0 || h->value.len > 256) {
+        return NULL;
     }
+
+    return fedi_pstrz(rq->r->pool, h->value.data, h->value.len);
 }
 
 

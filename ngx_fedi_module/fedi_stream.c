@@ -215,8 +215,6 @@ static void fedi_stream_sub_del(fedi_stream_sub_t *s);
 static ngx_uint_t fedi_stream_count(u_char *key, size_t len);
 static ngx_int_t fedi_ws_handshake(fedi_req_t *rq, ngx_str_t *accept,
     ngx_table_elt_t **proto);
-static ngx_table_elt_t *fedi_stream_header(ngx_http_request_t *r,
-    const char *name);
 static ngx_int_t fedi_stream_start(fedi_stream_client_t *cl,
     ngx_str_t *accept, ngx_table_elt_t *proto);
 static void fedi_stream_cleanup(void *data);
@@ -838,39 +836,6 @@ fedi_stream_count(u_char *key, size_t len)
 }
 
 
-static ngx_table_elt_t *
-fedi_stream_header(ngx_http_request_t *r, const char *name)
-{
-    size_t            len;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    len = ngx_strlen(name);
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i];
-        }
-    }
-}
-
-
 /*
  * The token of a stream when there is no Authorization header: the
  * access_token parameter, or the Sec-WebSocket-Protocol header (browsers
@@ -890,7 +855,7 @@ fedi_stream_token(fedi_req_t *rq, u_char **p, size_t *n)
         return NGX_OK;
     }
 
-    h = fedi_stream_header(rq->r, "Sec-WebSocket-Protocol");
+    h = fedi_header(rq->r, "Sec-WebSocket-Protocol");
 
     if (h && h->value.len) {
         *p = h->value.data;
@@ -918,8 +883,8 @@ fedi_ws_handshake(fedi_req_t *rq, ngx_str_t *accept, ngx_table_elt_t **proto)
 
     r = rq->r;
 
-    h = fedi_stream_header(r, "Upgrade");
-    c = fedi_stream_header(r, "Connection");
+    h = fedi_header(r, "Upgrade");
+    c = fedi_header(r, "Connection");
 
     if (h == NULL || h->value.len != 9
         || ngx_strncasecmp(h->value.data, (u_char *) "websocket", 9) != 0
@@ -937,7 +902,7 @@ fedi_ws_handshake(fedi_req_t *rq, ngx_str_t *accept, ngx_table_elt_t **proto)
         return NGX_DECLINED;
     }
 
-    h = fedi_stream_header(r, "Sec-WebSocket-Version");
+    h = fedi_header(r, "Sec-WebSocket-Version");
 
     if (h == NULL || h->value.len != 2
         || ngx_strncmp(h->value.data, "13", 2) != 0)
@@ -954,7 +919,7 @@ fedi_ws_handshake(fedi_req_t *rq, ngx_str_t *accept, ngx_table_elt_t **proto)
         return NGX_DECLINED;
     }
 
-    h = fedi_stream_header(r, "Sec-WebSocket-Key");
+    h = fedi_header(r, "Sec-WebSocket-Key");
 
     if (h == NULL || h->value.len != 24) {
         fedi_send_error(rq, NGX_HTTP_BAD_REQUEST,
@@ -990,7 +955,7 @@ fedi_ws_handshake(fedi_req_t *rq, ngx_str_t *accept, ngx_table_elt_t **proto)
     /* the token came as the subprotocol: it is echoed, or browsers fail */
     *proto = (r->headers_in.authorization == NULL
               && fedi_param_str(rq->params, "access_token") == NULL)
-             ? fedi_stream_header(r, "Sec-WebSocket-Protocol") : NULL;
+             ? fedi_header(r, "Sec-WebSocket-Protocol") : NULL;
 
     return NGX_OK;
 }
