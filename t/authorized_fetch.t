@@ -12,11 +12,10 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
-use MIME::Base64 qw(encode_base64);
-use POSIX qw(strftime);
 use Test::More;
 use Fedi::Test;
 use Fedi::Lab;
+use Fedi::Cavage;
 
 my $lab = Fedi::Lab->new();
 $lab->host($_) for qw(ours.test peer.test open.test);
@@ -39,15 +38,10 @@ my $MALLORY = 'https://peer.test/users/mallory';
 # a draft-cavage GET as Mastodon signs its fetches; %o changes one thing
 sub fetch {
     my ($path, %o) = @_;
-    my $date = strftime('%a, %d %b %Y %H:%M:%S GMT', gmtime);
-    my $string = "(request-target): get $path\nhost: ours.test\ndate: $date";
-    my $sig = encode_base64(($o{key} // $key)->sign($string), '');
-    my @h = (Accept => $o{accept} // $AP, Date => $date);
-    my $key_id = $o{key_id} // "$MALLORY#main-key";
-    push @h, Signature => qq{keyId="$key_id",algorithm="rsa-sha256",}
-                          . qq{headers="(request-target) host date",signature="$sig"}
-        if $o{signed};
-    return $t->get($path, headers => \@h);
+    my $h = Fedi::Cavage::headers(method => 'get', path => $path,
+        key => $o{key} // $key, key_id => $o{key_id} // "$MALLORY#main-key",
+        unsigned => !$o{signed});
+    return $t->get($path, headers => [Accept => $o{accept} // $AP, @$h]);
 }
 
 # unsigned: refused, for every kind of document

@@ -24,37 +24,15 @@ $lab->host('ours.test');
 $lab->host('peer.test');
 $lab->start_dns();
 
-my $key = Crypt::OpenSSL::RSA->generate_key(2048);
-$key->use_sha256_hash();
+my $key = $lab->mallory_key();
 my $other = Crypt::OpenSSL::RSA->generate_key(2048);
 $other->use_sha256_hash();
 
-my $pem = $lab->dir() . '/mallory.pem';
-open(my $fh, '>', $pem) or die "$pem: $!";
-print $fh $key->get_public_key_x509_string();
-close $fh;
-
-$lab->start_peer('peer.test', LAB_ACTOR_PEM => $pem);
+$lab->start_peer('peer.test', LAB_ACTOR_PEM => $lab->mallory_pem());
 
 $ENV{FEDI_TEST_LOG_LEVEL} = 'info';
 
-my $t = Fedi::Test->new(domain => 'ours.test', https => 'on');
-my ($ours, $dns, $peer_ip, $ca) = ($lab->address('ours.test'), $lab->dns(),
-                                   $lab->address('peer.test'), $lab->ca());
-my ($crt, $ckey) = ($lab->cert('ours.test'), $lab->key('ours.test'));
-
-$t->write_default_conf(<<"EOF", <<"EOF2");
-    resolver $dns valid=30s ipv6=off;
-    fedi_outbound_allow $peer_ip/32;
-    fedi_ssl_trusted_certificate $ca;
-    fedi_fetch_timeout 5s;
-EOF
-        listen $ours:443 ssl;
-        server_name ours.test;
-        ssl_certificate $crt;
-        ssl_certificate_key $ckey;
-EOF2
-$t->run();
+my $t = $lab->instance('ours.test');
 
 my ($alice, $alice_id) = $t->sign_up('alice');
 
