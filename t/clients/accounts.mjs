@@ -4,21 +4,9 @@
 // failure.  Usage: node accounts.mjs http://127.0.0.1:PORT
 import { createRestAPIClient, createOAuthAPIClient } from 'masto';
 import generator, { detector } from 'megalodon';
+import { ok, done } from './tap.mjs';
 
 const base = process.argv[2];
-let n = 0;
-let failed = 0;
-
-function ok(cond, name, diag) {
-  n++;
-  console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${name}`);
-  if (!cond) {
-    failed++;
-    if (diag !== undefined) {
-      console.log('# ' + JSON.stringify(diag).slice(0, 2000));
-    }
-  }
-}
 
 async function attempt(name, fn) {
   try {
@@ -123,5 +111,4 @@ await attempt('megalodon', async () => {
   ok(acc.data.acct === name, 'megalodon: getAccount', acc.data);
 });
 
-console.log(`1..${n}`);
-process.exit(failed ? 1 : 0);
+done();

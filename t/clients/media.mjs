@@ -5,21 +5,9 @@
 // Usage: node media.mjs http://127.0.0.1:PORT TOKEN picture.jpg avatar.png
 import { readFileSync } from 'node:fs';
 import { createRestAPIClient } from 'masto';
+import { ok, done } from './tap.mjs';
 
 const [base, accessToken, picture, avatar] = process.argv.slice(2);
-let n = 0;
-let failed = 0;
-
-function ok(cond, name, diag) {
-  n++;
-  console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${name}`);
-  if (!cond) {
-    failed++;
-    if (diag !== undefined) {
-      console.log('# ' + JSON.stringify(diag).slice(0, 2000));
-    }
-  }
-}
 
 try {
   const client = createRestAPIClient({ url: base, accessToken });
@@ -65,5 +53,4 @@ try {
   ok(false, `masto: ${e && e.message}`, e && (e.description || e.stack));
 }
 
-console.log(`1..${n}`);
-process.exit(failed ? 1 : 0);
+done();

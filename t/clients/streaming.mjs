@@ -6,22 +6,10 @@
 // follows bob, carol does not, dave mutes bob)
 import { createStreamingAPIClient } from 'masto';
 import generator from 'megalodon';
+import { ok, done } from './tap.mjs';
 
 const [base, alice, bob, carol, dave] = process.argv.slice(2);
 const wsBase = base.replace(/^http/, 'ws');
-let n = 0;
-let failed = 0;
-
-function ok(cond, name, diag) {
-  n++;
-  console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${name}`);
-  if (!cond) {
-    failed++;
-    if (diag !== undefined) {
-      console.log('# ' + JSON.stringify(diag).slice(0, 2000));
-    }
-  }
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -120,5 +108,4 @@ mA.sub.unsubscribe(); mC.sub.unsubscribe(); mD.sub.unsubscribe();
 mA.client.close(); mC.client.close(); mD.client.close();
 gA.socket.stop(); gC.socket.stop();
 
-console.log(`1..${n}`);
-process.exit(failed ? 1 : 0);
+done();
