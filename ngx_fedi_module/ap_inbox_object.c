@@ -45,7 +45,6 @@ typedef struct {
 
 
 static void fedi_iobj_fetch(fedi_iobj_t *io, const char *url);
-static ngx_uint_t fedi_iobj_same_origin(const char *id, ngx_str_t *url);
 static void fedi_iobj_fetched(fedi_fetch_t *f);
 static void fedi_iobj_check(fedi_iobj_t *io);
 static void fedi_iobj_known(fedi_req_t *rq, PGresult *res);
@@ -276,30 +275,6 @@ fedi_iobj_known(fedi_req_t *rq, PGresult *res)
 }
 
 
-/* id on the scheme, host and port of url */
-static ngx_uint_t
-fedi_iobj_same_origin(const char *id, ngx_str_t *url)
-{
-    size_t   n;
-    u_char  *p;
-
-    if (url->len < 8 || ngx_strncmp(url->data, "https://", 8) != 0) {
-        return 0;
-    }
-
-    for (p = url->data + 8; p < url->data + url->len; p++) {
-        if (*p == '/' || *p == '?' || *p == '#') {
-            break;
-        }
-    }
-
-    n = p - url->data;
-
-    return ngx_strlen(id) > n && ngx_strncmp(id, url->data, n) == 0
-           && id[n] == '/';
-}
-
-
 static void
 fedi_iobj_fetch(fedi_iobj_t *io, const char *url)
 {
@@ -370,7 +345,7 @@ fedi_iobj_fetched(fedi_fetch_t *f)
      * fetched once, and there the document must be its own
      */
     if (json_is_object(doc) && id && !io->again
-        && fedi_iobj_same_origin(id, &f->final_url)
+        && fedi_same_origin(id, &f->final_url)
         && !(ngx_strlen(id) == f->final_url.len
              && ngx_strncmp(id, f->final_url.data, f->final_url.len) == 0))
     {

@@ -333,9 +333,8 @@ fedi_actor_done(fedi_fetch_t *f)
 static ngx_int_t
 fedi_actor_by_id(fedi_resolve_t *rs, const char *body, const char *url)
 {
-    size_t         n;
     json_t        *doc;
-    ngx_str_t      id;
+    ngx_str_t      id, u;
     const char    *s;
     fedi_fetch_t  *f;
 
@@ -352,12 +351,11 @@ fedi_actor_by_id(fedi_resolve_t *rs, const char *body, const char *url)
                 : NULL;
     json_decref(doc);
 
-    /* the same host: "https://" and the authority up to the path */
-    n = 8 + strcspn(url + 8, "/?#");
+    u.data = (u_char *) url;
+    u.len = ngx_strlen(url);
 
     if (id.data == NULL || ngx_strcmp(id.data, url) == 0
-        || id.len <= n || ngx_strncmp(id.data, url, n) != 0
-        || id.data[n] != '/')
+        || !fedi_same_origin((char *) id.data, &u))
     {
         return NGX_DECLINED;
     }
@@ -435,4 +433,27 @@ fedi_resolve_domain(fedi_req_t *rq, const char *in, char **out)
     *out = fedi_pstrz(rq->r->pool, (u_char *) buf, n);
 
     return *out ? NGX_OK : NGX_ERROR;
+}
+
+
+ngx_uint_t
+fedi_same_origin(const char *id, ngx_str_t *url)
+{
+    size_t   n;
+    u_char  *p;
+
+    if (url->len < 8 || ngx_strncmp(url->data, "https://", 8) != 0) {
+        return 0;
+    }
+
+    for (p = url->data + 8; p < url->data + url->len; p++) {
+        if (*p == '/' || *p == '?' || *p == '#') {
+            break;
+        }
+    }
+
+    n = p - url->data;
+
+    return ngx_strlen(id) > n && ngx_strncmp(id, url->data, n) == 0
+           && id[n] == '/';
 }

@@ -24,6 +24,9 @@ void fedi_resolve_url(fedi_req_t *rq, const char *url, fedi_resolved_pt done);
  */
 ngx_int_t fedi_resolve_domain(fedi_req_t *rq, const char *in, char **out);
 
+/* id is a URL on the scheme, host and port of url (an https URL) */
+ngx_uint_t fedi_same_origin(const char *id, ngx_str_t *url);
+
 /* a content type (its parameters cut) that is ActivityPub's */
 ngx_int_t fedi_is_ap_type(const char *type);
 
