@@ -37,6 +37,7 @@ static void fedi_search_known(fedi_req_t *rq, PGresult *res);
 static void fedi_search_resolved(fedi_req_t *rq, ngx_int_t found);
 static void fedi_search_accounts_found(fedi_req_t *rq, PGresult *res);
 static void fedi_search_tags(fedi_req_t *rq);
+static void fedi_search_status_lookup(fedi_req_t *rq);
 static void fedi_search_status(fedi_req_t *rq, PGresult *res);
 static void fedi_search_status_fetched(fedi_req_t *rq, char *object);
 static void fedi_search_status_stored(fedi_req_t *rq, PGresult *res);
@@ -254,6 +255,16 @@ fedi_search_tags(fedi_req_t *rq)
         return;
     }
 
+    fedi_search_status_lookup(rq);
+}
+
+
+/* the status at s->url as the viewer may see it, if we hold it */
+static void
+fedi_search_status_lookup(fedi_req_t *rq)
+{
+    fedi_search_t  *s = rq->data;
+
     fedi_query(rq, FEDI_SQL_STATUS_BY_URL, fedi_search_status, 3,
                rq->token->has_user ? rq->token->account_id : NULL, s->base,
                s->url);
@@ -320,11 +331,7 @@ fedi_search_status_fetched(fedi_req_t *rq, char *object)
 static void
 fedi_search_status_stored(fedi_req_t *rq, PGresult *res)
 {
-    fedi_search_t  *s = rq->data;
-
-    fedi_query(rq, FEDI_SQL_STATUS_BY_URL, fedi_search_status, 3,
-               rq->token->has_user ? rq->token->account_id : NULL, s->base,
-               s->url);
+    fedi_search_status_lookup(rq);
 }
 
 
