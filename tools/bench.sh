@@ -789,7 +789,22 @@ function response(status, headers, body)
     if done >= #reqs then wrk.thread:stop() end
 end
 LUA
-wrk -t1 -c16 -d"$((N_CREATES / 200 + 10))s" -s "$B/creates.lua" "$URL" \
+# the CPU the work took, nginx's and PostgreSQL's (their processes,
+# living and ended): on a shared machine a steadier figure than the rate
+tree_ticks() {
+    local t c
+    t=$(awk '{ print $16 + $17 }' "/proc/$1/stat")
+    for c in $(pgrep -P "$1"); do
+        t=$((t + $(awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null \
+                   || echo 0)))
+    done
+    echo "$t"
+}
+NGX_MASTER=$(cat "$B/nginx/nginx.pid")
+PG_MASTER=$(head -1 "$B/pg/data/postmaster.pid")
+ngx0=$(tree_ticks "$NGX_MASTER")
+pg0=$(tree_ticks "$PG_MASTER")
+wrk -t1 -c16 -d"$((N_CREATES / 20 + 10))s" -s "$B/creates.lua" "$URL" \
     >"$B/creates.out" 2>&1
 if grep -q 'Non-2xx' "$B/creates.out"; then
     cat "$B/creates.out" >&2
@@ -822,6 +837,13 @@ SQL
         "" "" ""
     row "  (first received to last processed, s)" "$secs" "" "" ""
 }
+ngx1=$(tree_ticks "$NGX_MASTER")
+pg1=$(tree_ticks "$PG_MASTER")
+awk -v n="$N_CREATES" -v t="$TCK" -v c="$(nproc)" \
+    -v ng=$((ngx1 - ngx0)) -v pg=$((pg1 - pg0)) 'BEGIN {
+    a = ng * 1000 / t / n; b = pg * 1000 / t / n
+    printf "%-44s %10.2f %9.2f\n", "  CPU ms per Create: nginx, PostgreSQL", a, b
+    printf "%-44s %10.0f\n", "  Creates/s that CPU allows on " c " cores", c * 1000 / (a + b) }'
 
 if grep -E '\[(alert|crit|emerg)\]' "$B/nginx/logs/error.log"; then
     echo "bench: nginx logged alerts" >&2
