@@ -110,7 +110,6 @@ const fedi_route_t  fedi_routes_accounts[] = {
     /* empty until the issue that builds each */
     { GET, "/api/v1/filters", api_empty_list, "read:filters", CORS|USER },
     { GET, "/api/v2/filters", api_empty_list, "read:filters", CORS|USER },
-    { GET, "/api/v1/lists", api_empty_list, "read:lists", CORS|USER },
     { GET, "/api/v1/followed_tags", api_empty_list, "read:follows",
       CORS|USER },
     { GET, "/api/v1/announcements", api_empty_list, NULL, CORS },
