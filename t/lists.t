@@ -33,7 +33,7 @@ for my $id ($bob_id, $carol_id, $erin_id) {
     $t->post("/api/v1/accounts/$id/follow", token => $alice);
 }
 
-sub api { $t->get($_[0], token => $_[1] // $alice) }
+sub api { $t->get($_[0], token => @_ > 1 ? $_[1] : $alice) }
 sub ids { [ map { $_->{id} } @{ $_[0] // [] } ] }
 sub post_status {
     my ($token, %j) = @_;
@@ -48,7 +48,9 @@ sub add {
     return $t->post("/api/v1/lists/$list/accounts", token => $alice,
                     json => { account_ids => \@ids });
 }
-sub timeline { ids(api("/api/v1/timelines/list/$_[0]", $_[1])->{json}) }
+sub timeline {
+    ids(api("/api/v1/timelines/list/$_[0]", $_[1] // $alice)->{json})
+}
 sub home { ids(api('/api/v1/timelines/home?limit=40')->{json}) }
 sub has { my ($ids, $id) = @_; scalar grep { $_ eq $id } @$ids }
 
@@ -192,7 +194,7 @@ ok(has($tl, $a1->{id}), "one's own post, as a member of one's list");
 ok(!has($tl, $e1->{id}), "a followed account off the list is not");
 ok(!has($tl, $d1->{id}), 'an unfollowed account is not');
 
-my $boost = $t->post("/api/v1/statuses/$e1->{id}/reblog", token => $bob)
+my $boost = $t->post("/api/v1/statuses/$d1->{id}/reblog", token => $bob)
     ->{json};
 ok(has(timeline($f), $boost->{id}), "a member's boost is in the list");
 
@@ -316,7 +318,7 @@ is_deeply(ids(api("/api/v1/lists/$f/accounts")->{json}), [$alice_id],
 
 my $app = $t->post('/api/v1/apps', form => {
     client_name => 'narrow', redirect_uris => 'urn:ietf:wg:oauth:2.0:oob',
-    scopes => 'read write' })->{json};
+    scopes => 'read:statuses read:lists write:lists' })->{json};
 sub scoped {
     return $t->post('/oauth/token', form => {
         grant_type => 'password', client_id => $app->{client_id},
@@ -325,6 +327,7 @@ sub scoped {
         scope => $_[0] })->{json}{access_token};
 }
 my $rs = scoped('read:statuses');
+ok($rs, 'a token for read:statuses');
 is(api('/api/v1/lists', $rs)->{status}, 403, 'read:statuses cannot read lists');
 my $rl = scoped('read:lists');
 is(api('/api/v1/lists', $rl)->{status}, 200, 'read:lists can');
