@@ -20,7 +20,6 @@
 
 
 #define FEDI_LIST_TITLE_MAX     256         /* characters */
-#define FEDI_LIST_ADD_MAX       100         /* accounts in one request */
 
 
 /* the List entity's columns (FEDI_LIST_COLS) */
@@ -52,12 +51,13 @@ static void api_list_accounts_add(fedi_req_t *rq);
 static void fedi_list_accounts_added(fedi_req_t *rq, PGresult *res);
 static void api_list_accounts_remove(fedi_req_t *rq);
 static void fedi_list_accounts_removed(fedi_req_t *rq, PGresult *res);
-static char *fedi_list_account_ids(fedi_req_t *rq);
 static void api_account_lists(fedi_req_t *rq);
 static void api_timeline_list(fedi_req_t *rq);
 static void fedi_timeline_list_loaded(fedi_req_t *rq, PGresult *res);
 static void fedi_timeline_list_empty(fedi_req_t *rq, PGresult *res);
 static char *fedi_list_arg(fedi_req_t *rq);
+static void fedi_list_query(fedi_req_t *rq, fedi_sql_id_e stmt,
+    fedi_result_pt next);
 static void fedi_list_render(fedi_json_t *j, PGresult *res, int row);
 static void fedi_lists_send(fedi_req_t *rq, PGresult *res);
 static void fedi_list_empty_answer(fedi_req_t *rq);
@@ -106,15 +106,7 @@ fedi_lists_loaded(fedi_req_t *rq, PGresult *res)
 static void
 api_list_get(fedi_req_t *rq)
 {
-    char  *id;
-
-    id = fedi_list_arg(rq);
-    if (id == NULL) {
-        return;
-    }
-
-    fedi_query(rq, FEDI_SQL_LIST_GET, fedi_list_loaded, 2,
-               rq->token->account_id, id);
+    fedi_list_query(rq, FEDI_SQL_LIST_GET, fedi_list_loaded);
 }
 
 
@@ -184,15 +176,7 @@ fedi_list_loaded(fedi_req_t *rq, PGresult *res)
 static void
 api_list_delete(fedi_req_t *rq)
 {
-    char  *id;
-
-    id = fedi_list_arg(rq);
-    if (id == NULL) {
-        return;
-    }
-
-    fedi_query(rq, FEDI_SQL_LIST_DELETE, fedi_list_deleted, 2,
-               rq->token->account_id, id);
+    fedi_list_query(rq, FEDI_SQL_LIST_DELETE, fedi_list_deleted);
 }
 
 
@@ -373,7 +357,7 @@ api_list_accounts_add(fedi_req_t *rq)
         return;
     }
 
-    ids = fedi_list_account_ids(rq);
+    ids = fedi_id_array(rq, "account_ids", 1);
     if (ids == NULL) {
         return;
     }
@@ -421,7 +405,7 @@ api_list_accounts_remove(fedi_req_t *rq)
         return;
     }
 
-    ids = fedi_list_account_ids(rq);
+    ids = fedi_id_array(rq, "account_ids", 1);
     if (ids == NULL) {
         return;
     }
@@ -438,74 +422,12 @@ fedi_list_accounts_removed(fedi_req_t *rq, PGresult *res)
 }
 
 
-/*
- * account_ids[] as a PostgreSQL array; NULL after answering: 404 for
- * what cannot be an id (Account.find), 422 for too many
- */
-static char *
-fedi_list_account_ids(fedi_req_t *rq)
-{
-    u_char      *p, *out;
-    size_t       n, i, len;
-    const char  *ids[FEDI_LIST_ADD_MAX + 1];
-
-    n = fedi_param_strs(rq->params, "account_ids", ids, FEDI_LIST_ADD_MAX + 1);
-
-    if (n > FEDI_LIST_ADD_MAX) {
-        fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
-                        "Too many accounts");
-        return NULL;
-    }
-
-    len = 3;
-
-    for (i = 0; i < n; i++) {
-        if (fedi_is_id(ids[i]) != NGX_OK) {
-            fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
-            return NULL;
-        }
-
-        len += ngx_strlen(ids[i]) + 1;
-    }
-
-    out = ngx_pnalloc(rq->r->pool, len);
-    if (out == NULL) {
-        fedi_send_internal_error(rq);
-        return NULL;
-    }
-
-    p = out;
-    *p++ = '{';
-
-    for (i = 0; i < n; i++) {
-        if (i) {
-            *p++ = ',';
-        }
-
-        p = ngx_cpymem(p, ids[i], ngx_strlen(ids[i]));
-    }
-
-    *p++ = '}';
-    *p = '\0';
-
-    return (char *) out;
-}
-
-
 /* GET /api/v1/accounts/:id/lists: the viewer's lists that hold it */
 
 static void
 api_account_lists(fedi_req_t *rq)
 {
-    char  *id;
-
-    id = fedi_list_arg(rq);
-    if (id == NULL) {
-        return;
-    }
-
-    fedi_query(rq, FEDI_SQL_ACCOUNT_LISTS, fedi_lists_loaded, 2,
-               rq->token->account_id, id);
+    fedi_list_query(rq, FEDI_SQL_ACCOUNT_LISTS, fedi_lists_loaded);
 }
 
 
@@ -585,6 +507,21 @@ fedi_list_arg(fedi_req_t *rq)
     }
 
     return id;
+}
+
+
+/* a statement of the viewer ($1) and the id in the path ($2) */
+static void
+fedi_list_query(fedi_req_t *rq, fedi_sql_id_e stmt, fedi_result_pt next)
+{
+    char  *id;
+
+    id = fedi_list_arg(rq);
+    if (id == NULL) {
+        return;
+    }
+
+    fedi_query(rq, stmt, next, 2, rq->token->account_id, id);
 }
 
 

@@ -508,4 +508,4 @@ is($r->{json}{error},
    'Validation failed: You have reached the maximum number of lists',
    "Mastodon's message");
 
-done_testing();
+$t->done_testing();
