@@ -69,15 +69,21 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 
--- New home feed rows: the list feeds' share of them, an update on the
--- list streams (one stream_events row per status naming its lists, as
--- sql/0029 does for home feeds), and the rows exclusive lists keep out
--- of the home feed.
+-- New home feed rows: the list feeds' share of them, and the rows
+-- exclusive lists keep out of the home feed.  Both start from the list
+-- memberships of the statuses' authors, a few rows, and meet the feed
+-- rows in one hash join.
 CREATE FUNCTION fedi_lists_feeds_new() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
+    v_listed    integer;
     v_excluded  integer;
 BEGIN
+    -- an instance without lists pays one look
+    IF NOT EXISTS (SELECT 1 FROM list_accounts) THEN
+        RETURN NULL;
+    END IF;
+
     WITH st AS (
         SELECT s.id, s.account_id, s.in_reply_to_account_id FROM statuses s
          WHERE s.id IN (SELECT DISTINCT status_id FROM new_feeds)
@@ -95,23 +101,20 @@ BEGIN
           FROM m JOIN new_feeds n ON n.account_id = m.owner
                                  AND n.status_id = m.status_id
         ON CONFLICT DO NOTHING
-        RETURNING list_id, status_id)
-    INSERT INTO stream_events (stream, event, object_id, accounts)
-    SELECT 'list:*', 'update', i.status_id,
-           array_agg(i.list_id ORDER BY i.list_id)
-      FROM ins i
-     WHERE NOT fedi_stream_quiet()
-     GROUP BY i.status_id
-     ORDER BY i.status_id;
+        RETURNING 1)
+    SELECT count(*) INTO v_listed FROM ins;
 
     -- what exclusive lists hold stays out of the home feed; one's own
     -- posts never do (Mastodon's filter_from_home)
-    DELETE FROM feeds f
-     USING new_feeds n, statuses s, list_accounts la, lists l
-     WHERE f.account_id = n.account_id AND f.status_id = n.status_id
-       AND s.id = n.status_id AND s.account_id <> n.account_id
-       AND la.account_id = s.account_id AND l.id = la.list_id
-       AND l.account_id = n.account_id AND l.exclusive;
+    WITH x AS (
+        SELECT DISTINCT l.account_id AS owner, s.id AS status_id
+          FROM statuses s
+          JOIN list_accounts la ON la.account_id = s.account_id
+          JOIN lists l ON l.id = la.list_id AND l.exclusive
+                      AND l.account_id <> s.account_id
+         WHERE s.id IN (SELECT DISTINCT status_id FROM new_feeds))
+    DELETE FROM feeds f USING x
+     WHERE f.account_id = x.owner AND f.status_id = x.status_id;
 
     GET DIAGNOSTICS v_excluded = ROW_COUNT;
 
@@ -126,6 +129,75 @@ $$;
 CREATE TRIGGER feeds_lists_new AFTER INSERT ON feeds
     REFERENCING NEW TABLE AS new_feeds
     FOR EACH STATEMENT EXECUTE FUNCTION fedi_lists_feeds_new();
+
+
+-- New list feed rows: an update on the list streams, one stream_events
+-- row per status naming its lists (as sql/0029 does for home feeds)
+CREATE FUNCTION fedi_lists_stream_new() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF fedi_stream_quiet() THEN
+        RETURN NULL;
+    END IF;
+
+    INSERT INTO stream_events (stream, event, object_id, accounts)
+    SELECT 'list:*', 'update', n.status_id,
+           array_agg(n.list_id ORDER BY n.list_id)
+      FROM new_list_feeds n
+     GROUP BY n.status_id
+     ORDER BY n.status_id;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER list_feeds_stream_new AFTER INSERT ON list_feeds
+    REFERENCING NEW TABLE AS new_list_feeds
+    FOR EACH STATEMENT EXECUTE FUNCTION fedi_lists_stream_new();
+
+
+-- A member's boost goes to the list even when the boosted status is in
+-- the owner's home feed already, which keeps the boost out of it (the
+-- list has not seen the status, as in Mastodon); the rules are the home
+-- feed's for boosts: the member's boosts shown, no block or mute of
+-- either account, the boosted status visible to the owner.
+CREATE FUNCTION fedi_lists_reblogs_new() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO list_feeds (list_id, status_id)
+    SELECT l.id, n.id
+      FROM new_statuses n
+      JOIN statuses o ON o.id = n.reblog_of_id
+      JOIN list_accounts la ON la.account_id = n.account_id
+      JOIN lists l ON l.id = la.list_id
+     WHERE n.reblog_of_id IS NOT NULL AND n.deleted_at IS NULL
+       AND o.deleted_at IS NULL AND o.account_id <> l.account_id
+       AND (l.account_id = n.account_id
+            OR EXISTS (SELECT 1 FROM follows f
+                        WHERE f.account_id = l.account_id
+                          AND f.target_account_id = n.account_id
+                          AND f.show_reblogs))
+       AND NOT EXISTS (SELECT 1 FROM list_feeds x
+                        WHERE x.list_id = l.id AND x.status_id = o.id)
+       AND NOT EXISTS (SELECT 1 FROM blocks b
+                        WHERE (b.account_id = l.account_id
+                               AND b.target_account_id IN (n.account_id,
+                                                           o.account_id))
+                           OR (b.account_id = o.account_id
+                               AND b.target_account_id = l.account_id))
+       AND NOT EXISTS (SELECT 1 FROM mutes m
+                        WHERE m.account_id = l.account_id
+                          AND m.target_account_id IN (n.account_id,
+                                                      o.account_id)
+                          AND (m.expires_at IS NULL OR m.expires_at > now()))
+       AND fedi_status_visible(o.id, o.account_id, o.visibility, l.account_id)
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER statuses_lists_reblogs AFTER INSERT ON statuses
+    REFERENCING NEW TABLE AS new_statuses
+    FOR EACH STATEMENT EXECUTE FUNCTION fedi_lists_reblogs_new();
 
 
 -- The home stream's trigger (sql/0029), which fires after the one above:
@@ -248,7 +320,8 @@ CREATE FUNCTION fedi_list_add(p_owner bigint, p_list bigint,
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_list lists;
+    v_list   lists;
+    v_quiet  text;
 BEGIN
     SELECT * INTO v_list FROM lists
      WHERE id = p_list AND account_id = p_owner FOR UPDATE;
@@ -282,6 +355,10 @@ BEGIN
     INSERT INTO list_accounts (list_id, account_id)
     SELECT p_list, a FROM unnest(p_accounts) a;
 
+    -- unannounced: the stream has them from no one's fan-out
+    v_quiet := coalesce(current_setting('fedi.stream_quiet', true), '');
+    PERFORM set_config('fedi.stream_quiet', 'on', true);
+
     INSERT INTO list_feeds (list_id, status_id)
     SELECT p_list, s.id
       FROM unnest(p_accounts) a
@@ -299,6 +376,8 @@ BEGIN
                           AND m.target_account_id = s.account_id
                           AND (m.expires_at IS NULL OR m.expires_at > now()))
     ON CONFLICT DO NOTHING;
+
+    PERFORM set_config('fedi.stream_quiet', v_quiet, true);
 
     UPDATE lists SET updated_at = now() WHERE id = p_list;
 

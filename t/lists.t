@@ -197,6 +197,12 @@ ok(!has($tl, $d1->{id}), 'an unfollowed account is not');
 my $boost = $t->post("/api/v1/statuses/$d1->{id}/reblog", token => $bob)
     ->{json};
 ok(has(timeline($f), $boost->{id}), "a member's boost is in the list");
+my $boost2 = $t->post("/api/v1/statuses/$e1->{id}/reblog", token => $bob)
+    ->{json};
+ok(!has(home(), $boost2->{id}),
+   '(a boost of what the home feed has is not in it)');
+ok(has(timeline($f), $boost2->{id}),
+   '... but in the list, which has not seen the status');
 
 # replies: to a member, to someone followed off the list, to the owner
 my $c_to_bob = post_status($carol, status => '@bob yes',
@@ -409,6 +415,14 @@ $t->delete("/api/v1/statuses/$live->{id}", token => $bob);
 @ev = grep { $_->[0] eq 'delete' } sse_events($mine);
 is_deeply([ map { $_->[1] } @ev ], [ $live->{id} ], 'delete on the list stream');
 
+my $e_live = post_status($erin, status => 'erin, for bob to boost');
+sse_events($mine, 0.5);
+my $b_boost = $t->post("/api/v1/statuses/$e_live->{id}/reblog", token => $bob)
+    ->{json};
+@up = grep { $_->[0] eq 'update' } sse_events($mine);
+is(eval { json_decode($up[0][1])->{reblog}{id} }, $e_live->{id},
+   "a member's boost on the list stream") or diag(explain(\@up));
+
 my $c_live = post_status($carol, status => 'carol, unfollowed');
 is(scalar(grep { $_->[0] eq 'update' } sse_events($mine, 1)), 0,
    'nothing from an account off the list');
@@ -495,6 +509,30 @@ is(scalar(grep { ($_->{event} // '') eq 'update' } ws_texts($wa, 1)), 0,
    'unsubscribed: nothing more');
 
 close $_->{sock} for $mine, $other, $wa, $wb;
+
+
+# ---- real clients: masto.js and megalodon (t/clients/lists.mjs) ----
+
+my $dir = "$FindBin::Bin/clients";
+my $node = "$dir/node_modules/.bin/node";
+ok(-x $node, 't/clients is installed (make deps-npm)');
+my $for_clients = post_status($bob, status => 'for the clients');
+my $base = 'http://127.0.0.1:' . $t->port(8080);
+my $out = -x $node
+    ? `cd $dir && $node lists.mjs $base $alice $bob_id $for_clients->{id} 2>&1`
+    : '';
+my $rc = $? >> 8;
+my $checks = 0;
+for my $line (split /\n/, $out) {
+    if ($line =~ /^(not )?ok \d+ - (.*)$/) {
+        ok(!$1, $2);
+        $checks++;
+    } elsif ($line =~ /^#/) {
+        diag($line);
+    }
+}
+is($checks, 12, 'the client script ran its checks') or diag($out);
+is($rc, 0, 'the client script succeeded');
 
 
 # ---- fifty lists at most ----
