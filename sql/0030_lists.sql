@@ -30,8 +30,11 @@ CREATE TABLE lists (
 
 CREATE INDEX lists_account ON lists (account_id, id);
 
--- members: accounts the owner follows, or the owner (Mastodon's rule);
--- an unfollow takes the account off the owner's lists (below)
+-- members: accounts the owner follows or asked to follow, or the owner
+-- (Mastodon's rule, 4.3); an unfollow, or a request that ends without a
+-- follow, takes the account off the owner's lists (below).  A requested
+-- account's posts reach the list once the request is accepted: they
+-- come from the home feed.
 CREATE TABLE list_accounts (
     list_id     bigint NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
     account_id  bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
@@ -132,7 +135,9 @@ CREATE TRIGGER feeds_lists_new AFTER INSERT ON feeds
 
 
 -- New list feed rows: an update on the list streams, one stream_events
--- row per status naming its lists (as sql/0029 does for home feeds)
+-- row per status naming its lists (as sql/0029 does for home feeds); not
+-- the older posts of an account whose follow was just accepted, which
+-- join unannounced, as in the home feed
 CREATE FUNCTION fedi_lists_stream_new() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -144,6 +149,13 @@ BEGIN
     SELECT 'list:*', 'update', n.status_id,
            array_agg(n.list_id ORDER BY n.list_id)
       FROM new_list_feeds n
+      JOIN lists l ON l.id = n.list_id
+      JOIN statuses s ON s.id = n.status_id
+     WHERE NOT EXISTS (SELECT 1 FROM follows f
+                        WHERE f.account_id = l.account_id
+                          AND f.target_account_id = s.account_id
+                          AND f.created_at = now()
+                          AND fedi_id_at(now()) > s.id)
      GROUP BY n.status_id
      ORDER BY n.status_id;
     RETURN NULL;
@@ -292,6 +304,33 @@ CREATE TRIGGER follows_lists_gone AFTER DELETE ON follows
     REFERENCING OLD TABLE AS old_follows
     FOR EACH STATEMENT EXECUTE FUNCTION fedi_lists_follow_gone();
 
+-- A follow request gone: rejected or withdrawn, the account leaves the
+-- lists; accepted, it stays.  Asked at the commit, since an acceptance
+-- deletes the request before it inserts the follow.
+CREATE FUNCTION fedi_lists_request_gone() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM follows f
+                    WHERE f.account_id = OLD.account_id
+                      AND f.target_account_id = OLD.target_account_id)
+       AND NOT EXISTS (SELECT 1 FROM follow_requests r
+                        WHERE r.account_id = OLD.account_id
+                          AND r.target_account_id = OLD.target_account_id)
+    THEN
+        DELETE FROM list_accounts la USING lists l
+         WHERE l.account_id = OLD.account_id AND la.list_id = l.id
+           AND la.account_id = OLD.target_account_id;
+    END IF;
+
+    RETURN NULL;
+END
+$$;
+
+CREATE CONSTRAINT TRIGGER follow_requests_lists_gone
+    AFTER DELETE ON follow_requests
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION fedi_lists_request_gone();
+
 
 -- An account leaving a list takes its statuses out of the list's feed
 -- (Mastodon's unmerge_from_list)
@@ -312,8 +351,8 @@ CREATE TRIGGER list_accounts_gone AFTER DELETE ON list_accounts
 
 
 -- Adding accounts to a list, all or none: 'ok', 'not_found' (no such
--- account), 'not_followed' (neither followed nor the owner), 'taken'
--- (already on the list).  Their recent statuses join the list's feed
+-- account), 'not_followed' (neither followed, nor asked to follow, nor
+-- the owner), 'taken' (already on the list).  Their recent statuses join the list's feed
 -- (Mastodon's merge_into_list), unannounced.
 CREATE FUNCTION fedi_list_add(p_owner bigint, p_list bigint,
                               p_accounts bigint[])
@@ -341,7 +380,10 @@ BEGIN
                 WHERE a <> p_owner
                   AND NOT EXISTS (SELECT 1 FROM follows f
                                    WHERE f.account_id = p_owner
-                                     AND f.target_account_id = a)) THEN
+                                     AND f.target_account_id = a)
+                  AND NOT EXISTS (SELECT 1 FROM follow_requests r
+                                   WHERE r.account_id = p_owner
+                                     AND r.target_account_id = a)) THEN
         RETURN 'not_followed';
     END IF;
 

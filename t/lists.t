@@ -320,6 +320,34 @@ is_deeply(ids(api("/api/v1/lists/$f/accounts")->{json}), [$alice_id],
           'alice alone');
 
 
+# ---- accounts alice asked to follow (Mastodon 4.3) ----
+
+my ($frank, $frank_id) = $t->sign_up('frank');
+my ($gina, $gina_id) = $t->sign_up('gina');
+for my $tok ($frank, $gina) {
+    $t->patch('/api/v1/accounts/update_credentials', token => $tok,
+              json => { locked => JSON::PP::true() });
+}
+for my $id ($frank_id, $gina_id) {
+    is($t->post("/api/v1/accounts/$id/follow", token => $alice)
+       ->{json}{requested}, JSON::PP::true(), 'a follow request');
+}
+my $req = new_list(title => 'requested');
+is(add($req->{id}, $frank_id, $gina_id)->{status}, 200,
+   'accounts asked to follow may join');
+is(scalar @{ api("/api/v1/lists/$req->{id}/accounts")->{json} }, 2,
+   'both are members');
+my $g0 = post_status($gina, status => 'before the acceptance');
+ok(!has(timeline($req->{id}), $g0->{id}), 'nothing of theirs yet');
+
+$t->post("/api/v1/follow_requests/$alice_id/reject", token => $frank);
+$t->post("/api/v1/follow_requests/$alice_id/authorize", token => $gina);
+is_deeply(ids(api("/api/v1/lists/$req->{id}/accounts")->{json}),
+          [$gina_id], 'a rejected request leaves the list, an accepted one stays');
+my $g1 = post_status($gina, status => 'after the acceptance');
+ok(has(timeline($req->{id}), $g1->{id}), 'then her posts reach the list');
+
+
 # ---- scopes ----
 
 my $app = $t->post('/api/v1/apps', form => {
