@@ -283,6 +283,18 @@ $t->delete("/api/v1/statuses/$gone->{id}", token => $bob);
 ok(!has(timeline($f), $gone->{id}), 'deleted: gone from the list');
 
 
+# a list deleted takes its feed along; a status removed for good too
+ok($t->psql("SELECT count(*) FROM list_feeds WHERE list_id = $fol->{id}") > 0,
+   'a list with a feed');
+$t->delete("/api/v1/lists/$fol->{id}", token => $alice);
+is($t->psql("SELECT count(*) FROM list_feeds WHERE list_id = $fol->{id}"),
+   0, 'deleted: its feed rows are gone');
+$t->psql("DELETE FROM statuses WHERE id = $c2_post->{id}");
+is($t->psql("SELECT count(*) FROM list_feeds"
+            . " WHERE status_id = $c2_post->{id}"), 0,
+   'a status deleted for good leaves every list feed');
+
+
 # ---- exclusive lists keep their members out of the home feed ----
 
 my $x = new_list(title => 'exclusive', exclusive => 'true');
