@@ -108,6 +108,7 @@ struct fedi_stream_client_s {
     ngx_queue_t          subs;
     ngx_uint_t           nsubs;
     ngx_queue_t          checks;        /* list subscriptions pending */
+    ngx_uint_t           nchecks;
     int64_t              account;
     u_char              *out;           /* unsent output, or NULL */
     size_t               out_pos;
@@ -691,7 +692,10 @@ fedi_ws_list_check(fedi_stream_client_t *cl, const char *list)
         return;
     }
 
-    if (cl->nsubs + 1 >= FEDI_STREAM_SUBS_MAX || fedi_db() == NULL) {
+    /* pending ones count: a client cannot queue queries without end */
+    if (cl->nsubs + cl->nchecks >= FEDI_STREAM_SUBS_MAX
+        || fedi_db() == NULL)
+    {
         fedi_ws_error(cl, NGX_HTTP_BAD_REQUEST,
                       "Too many streams on one connection");
         return;
@@ -716,6 +720,7 @@ fedi_ws_list_check(fedi_stream_client_t *cl, const char *list)
     chk->op.log = cl->c->log;
 
     ngx_queue_insert_tail(&cl->checks, &chk->queue);
+    cl->nchecks++;
     fedi_pg_exec(fedi_db(), &chk->op);
 }
 
@@ -730,6 +735,7 @@ fedi_ws_list_checked(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
 
     cl = chk->client;
     ngx_queue_remove(&chk->queue);
+    cl->nchecks--;
 
     if (cl->closing || cl->gone) {
         ngx_free(chk);
@@ -1855,7 +1861,7 @@ fedi_ws_send(fedi_stream_client_t *cl, unsigned opcode, u_char *data,
 static void
 fedi_ws_message(fedi_stream_client_t *cl, u_char *p, size_t n)
 {
-    u_char                        key[160];
+    u_char                        key[160], lbuf[NGX_INT64_LEN + 2];
     size_t                        klen;
     json_t                       *msg;
     ngx_uint_t                    status, subscribe;
@@ -1881,8 +1887,12 @@ fedi_ws_message(fedi_stream_client_t *cl, u_char *p, size_t n)
     tag = json_string_value(json_object_get(msg, "tag"));
     list = json_string_value(json_object_get(msg, "list"));
 
+    /* a list id may come as a number */
     if (list == NULL && json_is_integer(json_object_get(msg, "list"))) {
-        list = "0";
+        ngx_sprintf(lbuf, "%L%Z",
+                    (int64_t) json_integer_value(json_object_get(msg,
+                                                                 "list")));
+        list = (const char *) lbuf;
     }
 
     if (type == NULL || stream == NULL) {

@@ -374,10 +374,11 @@ CREATE TRIGGER list_accounts_gone AFTER DELETE ON list_accounts
     FOR EACH STATEMENT EXECUTE FUNCTION fedi_lists_member_gone();
 
 
--- Adding accounts to a list, all or none: 'ok', 'not_found' (no such
--- account), 'not_followed' (neither followed, nor asked to follow, nor
--- the owner), 'taken' (already on the list).  Their recent statuses join the list's feed
--- (Mastodon's merge_into_list), unannounced.
+-- Adding accounts to a list, all or none: 'ok', 'no_list' (not the
+-- owner's), 'not_found' (no such account), 'not_followed' (neither
+-- followed, nor asked to follow, nor the owner), 'taken' (already on the
+-- list).  Their recent statuses join the list's feed (Mastodon's
+-- merge_into_list), unannounced.
 CREATE FUNCTION fedi_list_add(p_owner bigint, p_list bigint,
                               p_accounts bigint[])
 RETURNS text

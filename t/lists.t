@@ -355,7 +355,8 @@ ok(!has(timeline($req->{id}), $g0->{id}), 'nothing of theirs yet');
 $t->post("/api/v1/follow_requests/$alice_id/reject", token => $frank);
 $t->post("/api/v1/follow_requests/$alice_id/authorize", token => $gina);
 is_deeply(ids(api("/api/v1/lists/$req->{id}/accounts")->{json}),
-          [$gina_id], 'a rejected request leaves the list, an accepted one stays');
+          [$gina_id],
+          'a rejected request leaves the list, an accepted one stays');
 my $g1 = post_status($gina, status => 'after the acceptance');
 ok(has(timeline($req->{id}), $g1->{id}), 'then her posts reach the list');
 
@@ -453,7 +454,8 @@ like($su[0][1] // '', qr/live, edited/, 'the edited text');
 
 $t->delete("/api/v1/statuses/$live->{id}", token => $bob);
 @ev = grep { $_->[0] eq 'delete' } sse_events($mine);
-is_deeply([ map { $_->[1] } @ev ], [ $live->{id} ], 'delete on the list stream');
+is_deeply([ map { $_->[1] } @ev ], [ $live->{id} ],
+          'delete on the list stream');
 
 my $e_live = post_status($erin, status => 'erin, for bob to boost');
 sse_events($mine, 0.5);
@@ -488,13 +490,18 @@ sub ws_open {
     return $ws;
 }
 
-sub ws_send_text {
-    my ($ws, $text) = @_;
+sub ws_frame_text {
+    my ($text) = @_;
     my $mask = pack 'N', int rand 0xffffffff;
     my @m = unpack 'C4', $mask;
     my $i = 0;
-    my $x = join '', map { chr(ord($_) ^ $m[$i++ % 4]) } split //, $text;
-    $ws->{sock}->syswrite(chr(0x81) . chr(0x80 | length $text) . $mask . $x);
+    return chr(0x81) . chr(0x80 | length $text) . $mask
+         . join '', map { chr(ord($_) ^ $m[$i++ % 4]) } split //, $text;
+}
+
+sub ws_send_text {
+    my ($ws, $text) = @_;
+    $ws->{sock}->syswrite(ws_frame_text($text));
 }
 
 # the text messages that come within $quiet seconds of each other
@@ -521,8 +528,9 @@ sub ws_texts {
 
 my $wa = ws_open($alice);
 like($wa->{head}, qr{^HTTP/1\.1 101}, 'WebSocket');
+# (the id as a JSON number, which Mastodon's server takes too)
 ws_send_text($wa, json_encode({ type => 'subscribe', stream => 'list',
-                                list => $s->{id} }));
+                                list => 0 + $s->{id} }));
 my $wb = ws_open($bob);
 ws_send_text($wb, json_encode({ type => 'subscribe', stream => 'list',
                                 list => $s->{id} }));
@@ -547,6 +555,17 @@ ws_texts($wa, 0.5);
 post_status($bob, status => 'after unsubscribing');
 is(scalar(grep { ($_->{event} // '') eq 'update' } ws_texts($wa, 1)), 0,
    'unsubscribed: nothing more');
+
+# a flood of list subscriptions in one write: the queries waiting for
+# the database are bounded by the streams a socket may hold
+$wb->{sock}->syswrite(join '', map {
+    ws_frame_text(json_encode({ type => 'subscribe', stream => 'list',
+                                list => $s->{id} }))
+} 1 .. 40);
+my @flood = ws_texts($wb, 2);
+is(scalar @flood, 40, 'every subscription is answered');
+ok((grep { ($_->{error} // '') eq 'Too many streams on one connection' }
+    @flood) >= 8, 'past the limit, refused before any query');
 
 close $_->{sock} for $mine, $other, $wa, $wb;
 
@@ -580,7 +599,8 @@ is($rc, 0, 'the client script succeeded');
 my $n = scalar @{ api('/api/v1/lists')->{json} };
 new_list(title => "more $_") for $n + 1 .. 50;
 is(scalar @{ api('/api/v1/lists')->{json} }, 50, 'fifty lists');
-$r = $t->post('/api/v1/lists', token => $alice, json => { title => 'one more' });
+$r = $t->post('/api/v1/lists', token => $alice,
+              json => { title => 'one more' });
 is($r->{status}, 422, 'the fifty-first is refused');
 is($r->{json}{error},
    'Validation failed: You have reached the maximum number of lists',
