@@ -50,7 +50,6 @@ static void fedi_list_accounts_loaded(fedi_req_t *rq, PGresult *res);
 static void api_list_accounts_add(fedi_req_t *rq);
 static void fedi_list_accounts_added(fedi_req_t *rq, PGresult *res);
 static void api_list_accounts_remove(fedi_req_t *rq);
-static void fedi_list_accounts_removed(fedi_req_t *rq, PGresult *res);
 static void api_account_lists(fedi_req_t *rq);
 static void api_timeline_list(fedi_req_t *rq);
 static void fedi_timeline_list_loaded(fedi_req_t *rq, PGresult *res);
@@ -59,7 +58,6 @@ static char *fedi_list_arg(fedi_req_t *rq);
 static void fedi_list_query(fedi_req_t *rq, fedi_sql_id_e stmt,
     fedi_result_pt next);
 static void fedi_list_render(fedi_json_t *j, PGresult *res, int row);
-static void fedi_lists_send(fedi_req_t *rq, PGresult *res);
 static void fedi_list_empty_answer(fedi_req_t *rq);
 
 
@@ -91,13 +89,6 @@ api_lists(fedi_req_t *rq)
 {
     fedi_query(rq, FEDI_SQL_LISTS, fedi_lists_loaded, 1,
                rq->token->account_id);
-}
-
-
-static void
-fedi_lists_loaded(fedi_req_t *rq, PGresult *res)
-{
-    fedi_lists_send(rq, res);
 }
 
 
@@ -410,15 +401,9 @@ api_list_accounts_remove(fedi_req_t *rq)
         return;
     }
 
-    fedi_query(rq, FEDI_SQL_LIST_ACCOUNTS_REMOVE, fedi_list_accounts_removed,
-               3, rq->token->account_id, id, ids);
-}
-
-
-static void
-fedi_list_accounts_removed(fedi_req_t *rq, PGresult *res)
-{
-    fedi_list_deleted(rq, res);
+    /* answered as a delete: 404 when the list is not the viewer's */
+    fedi_query(rq, FEDI_SQL_LIST_ACCOUNTS_REMOVE, fedi_list_deleted, 3,
+               rq->token->account_id, id, ids);
 }
 
 
@@ -540,7 +525,7 @@ fedi_list_render(fedi_json_t *j, PGresult *res, int row)
 /* an array of lists; a row with a NULL id (ACCOUNT_LISTS) is none, and
  * no row at all there means no such account */
 static void
-fedi_lists_send(fedi_req_t *rq, PGresult *res)
+fedi_lists_loaded(fedi_req_t *rq, PGresult *res)
 {
     int           i, n;
     fedi_json_t  *j;
