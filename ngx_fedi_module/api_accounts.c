@@ -82,7 +82,6 @@ static void api_markers_get(fedi_req_t *rq);
 static void api_markers_set(fedi_req_t *rq);
 static void fedi_markers_loaded(fedi_req_t *rq, PGresult *res);
 static void api_empty_list(fedi_req_t *rq);
-static char *fedi_id_array(fedi_req_t *rq, const char *key);
 static size_t fedi_utf8_chars(const char *s);
 
 
@@ -110,7 +109,6 @@ const fedi_route_t  fedi_routes_accounts[] = {
     /* empty until the issue that builds each */
     { GET, "/api/v1/filters", api_empty_list, "read:filters", CORS|USER },
     { GET, "/api/v2/filters", api_empty_list, "read:filters", CORS|USER },
-    { GET, "/api/v1/lists", api_empty_list, "read:lists", CORS|USER },
     { GET, "/api/v1/followed_tags", api_empty_list, "read:follows",
       CORS|USER },
     { GET, "/api/v1/announcements", api_empty_list, NULL, CORS },
@@ -1039,7 +1037,7 @@ api_relationships(fedi_req_t *rq)
 {
     char  *ids;
 
-    ids = fedi_id_array(rq, "id");
+    ids = fedi_id_array(rq, "id", 0);
     if (ids == NULL) {
         return;
     }
@@ -1076,19 +1074,36 @@ fedi_relationships_loaded(fedi_req_t *rq, PGresult *res)
 
 
 /* '{1,2,3}' from id[]= (or id=); answers 422 itself when malformed */
-static char *
-fedi_id_array(fedi_req_t *rq, const char *key)
+/*
+ * key[] as a PostgreSQL array of ids, 80 at most; NULL after answering.
+ * What is not an id is ignored (relationships), or with strict, answered
+ * 404 as Account.find does, and more than 80 is 422.
+ */
+char *
+fedi_id_array(fedi_req_t *rq, const char *key, ngx_uint_t strict)
 {
     u_char      *p, *out;
     size_t       n, i, len;
-    const char  *ids[80];
+    const char  *ids[81];
 
-    n = fedi_param_strs(rq->params, key, ids, 80);
+    n = fedi_param_strs(rq->params, key, ids, 81);
 
+    if (n > 80 && strict) {
+        fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                        "Too many accounts");
+        return NULL;
+    }
+
+    n = ngx_min(n, 80);
     len = 3;
 
     for (i = 0; i < n; i++) {
         if (fedi_is_id(ids[i]) != NGX_OK) {
+            if (strict) {
+                fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+                return NULL;
+            }
+
             /* Mastodon ignores what is not an id */
             ids[i] = NULL;
             continue;

@@ -176,6 +176,7 @@ int64_t fedi_pg_int(PGresult *res, int row, int col);
 
 /* api_accounts.c: a decimal id of 1 to 19 digits */
 ngx_int_t fedi_is_id(const char *s);
+char *fedi_id_array(fedi_req_t *rq, const char *key, ngx_uint_t strict);
 
 /* fedi_auth.c */
 ngx_int_t fedi_auth_init(ngx_cycle_t *cycle);
@@ -241,6 +242,7 @@ extern const fedi_route_t  fedi_routes_inbox[];
 extern const fedi_route_t  fedi_routes_ap[];
 extern const fedi_route_t  fedi_routes_streaming[];
 extern const fedi_route_t  fedi_routes_media[];
+extern const fedi_route_t  fedi_routes_lists[];
 
 
 #define GET     NGX_HTTP_GET

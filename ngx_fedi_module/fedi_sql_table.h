@@ -20,4 +20,5 @@
 #include "sql_ap.h"
 #include "sql_stream.h"
 #include "sql_media.h"
+#include "sql_lists.h"
 #include "sql_deliver.h"

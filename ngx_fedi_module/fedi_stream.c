@@ -58,7 +58,7 @@
 #define FEDI_CH_PUBLIC   2              /* public */
 #define FEDI_CH_HASHTAG  3              /* hashtag:NAME */
 #define FEDI_CH_DIRECT   4              /* direct:ACCOUNT */
-#define FEDI_CH_LIST     5              /* no lists yet */
+#define FEDI_CH_LIST     5              /* list:LIST, the viewer's */
 #define FEDI_CH_TOKEN    6              /* token:DIGEST, counts streams */
 
 #define FEDI_CHF_LOCAL   0x01
@@ -107,6 +107,8 @@ struct fedi_stream_client_s {
     ngx_queue_t          all;
     ngx_queue_t          subs;
     ngx_uint_t           nsubs;
+    ngx_queue_t          checks;        /* list subscriptions pending */
+    ngx_uint_t           nchecks;
     int64_t              account;
     u_char              *out;           /* unsent output, or NULL */
     size_t               out_pos;
@@ -126,6 +128,15 @@ struct fedi_stream_client_s {
     unsigned             closing:1;
     unsigned             gone:1;
 };
+
+
+/* a list subscription waiting for the database to say whose list it is */
+typedef struct {
+    fedi_pg_op_t           op;
+    ngx_queue_t            queue;       /* in the client's checks */
+    fedi_stream_client_t  *client;
+    char                   list[NGX_INT64_LEN + 1];
+} fedi_stream_check_t;
 
 
 /* one row of stream_events */
@@ -200,6 +211,11 @@ typedef struct {
 
 static void fedi_stream_health(fedi_req_t *rq);
 static void fedi_stream_handler(fedi_req_t *rq);
+static ngx_int_t fedi_stream_list_first(fedi_req_t *rq, ngx_str_t *path);
+static void fedi_stream_list_owned(fedi_req_t *rq, PGresult *res);
+static void fedi_ws_list_check(fedi_stream_client_t *cl, const char *list);
+static void fedi_ws_list_checked(fedi_pg_op_t *op, PGresult *res,
+    ngx_int_t rc);
 static const fedi_stream_channel_t *fedi_stream_channel(const char *name,
     size_t len);
 static size_t fedi_stream_key(fedi_req_t *rq, const fedi_stream_channel_t *ch,
@@ -470,6 +486,11 @@ fedi_stream_handler(fedi_req_t *rq)
         path.len--;
     }
 
+    /* a list stream is the viewer's list or nothing: asked first */
+    if (fedi_stream_list_first(rq, &path) != NGX_OK) {
+        return;
+    }
+
     if (path.len == 0) {
         if (fedi_ws_handshake(rq, &accept, &proto) != NGX_OK) {
             return;
@@ -538,6 +559,7 @@ fedi_stream_handler(fedi_req_t *rq)
     cl->account = ngx_atoof((u_char *) rq->token->account_id,
                             ngx_strlen(rq->token->account_id));
     ngx_queue_init(&cl->subs);
+    ngx_queue_init(&cl->checks);
 
     if (ch) {
         status = 0;
@@ -599,6 +621,155 @@ fedi_stream_handler(fedi_req_t *rq)
     if (fedi_stream_start(cl, &accept, proto) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_CLOSE);
     }
+}
+
+
+/*
+ * /api/v1/streaming/list?list=ID and /api/v1/streaming?stream=list&list=ID:
+ * NGX_OK to go on (not a list stream, or the list is the viewer's, when
+ * fedi_stream_list_owned() calls the handler again), NGX_DONE while the
+ * database is asked
+ */
+static ngx_int_t
+fedi_stream_list_first(fedi_req_t *rq, ngx_str_t *path)
+{
+    const char  *list, *name;
+
+    static u_char  owned;
+
+    if (rq->data == &owned) {
+        rq->data = NULL;
+        return NGX_OK;
+    }
+
+    name = fedi_param_str(rq->params, "stream");
+
+    if (!(path->len == sizeof("/list") - 1
+          && ngx_strncmp(path->data, "/list", path->len) == 0)
+        && !(path->len == 0 && name && ngx_strcmp(name, "list") == 0))
+    {
+        return NGX_OK;
+    }
+
+    list = fedi_param_str(rq->params, "list");
+
+    /* a missing or malformed id is answered by fedi_stream_key() */
+    if (list == NULL || fedi_is_id(list) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    rq->data = &owned;
+    fedi_query(rq, FEDI_SQL_LIST_GET, fedi_stream_list_owned, 2,
+               rq->token->account_id, list);
+
+    return NGX_DONE;
+}
+
+
+static void
+fedi_stream_list_owned(fedi_req_t *rq, PGresult *res)
+{
+    if (PQntuples(res) == 0) {
+        rq->data = NULL;
+        fedi_send_error(rq, NGX_HTTP_UNAUTHORIZED,
+                        "Not authorized to stream this list");
+        return;
+    }
+
+    fedi_stream_handler(rq);
+}
+
+
+/* {"type":"subscribe","stream":"list","list":ID}: whose list, first */
+static void
+fedi_ws_list_check(fedi_stream_client_t *cl, const char *list)
+{
+    fedi_stream_check_t  *chk;
+
+    if (fedi_is_id(list) != NGX_OK) {
+        fedi_ws_error(cl, NGX_HTTP_UNAUTHORIZED,
+                      "Not authorized to stream this list");
+        return;
+    }
+
+    /* pending ones count: a client cannot queue queries without end */
+    if (cl->nsubs + cl->nchecks >= FEDI_STREAM_SUBS_MAX
+        || fedi_db() == NULL)
+    {
+        fedi_ws_error(cl, NGX_HTTP_BAD_REQUEST,
+                      "Too many streams on one connection");
+        return;
+    }
+
+    chk = ngx_alloc(sizeof(fedi_stream_check_t), cl->c->log);
+    if (chk == NULL) {
+        fedi_stream_drop(cl);
+        return;
+    }
+
+    ngx_memzero(chk, sizeof(fedi_stream_check_t));
+    chk->client = cl;
+    ngx_cpystrn((u_char *) chk->list, (u_char *) list, sizeof(chk->list));
+
+    chk->op.stmt = FEDI_SQL_LIST_GET;
+    chk->op.nparams = 2;
+    chk->op.values[0] = cl->rq->token->account_id;
+    chk->op.values[1] = chk->list;
+    chk->op.handler = fedi_ws_list_checked;
+    chk->op.data = chk;
+    chk->op.log = cl->c->log;
+
+    ngx_queue_insert_tail(&cl->checks, &chk->queue);
+    cl->nchecks++;
+    fedi_pg_exec(fedi_db(), &chk->op);
+}
+
+
+static void
+fedi_ws_list_checked(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
+{
+    fedi_stream_check_t   *chk = op->data;
+    fedi_stream_client_t  *cl;
+    ngx_uint_t             status;
+    const char            *err;
+
+    cl = chk->client;
+    ngx_queue_remove(&chk->queue);
+    cl->nchecks--;
+
+    if (cl->closing || cl->gone) {
+        ngx_free(chk);
+        return;
+    }
+
+    status = 0;
+    err = NULL;
+
+    if (rc != NGX_OK || res == NULL
+        || PQresultStatus(res) != PGRES_TUPLES_OK)
+    {
+        fedi_ws_error(cl, NGX_HTTP_SERVICE_UNAVAILABLE,
+                      "The database is unavailable, try again later");
+
+    } else if (PQntuples(res) == 0) {
+        fedi_ws_error(cl, NGX_HTTP_UNAUTHORIZED,
+                      "Not authorized to stream this list");
+
+    } else if (fedi_stream_resolve(cl->rq, cl,
+                                   fedi_stream_channel("list", 4), NULL,
+                                   chk->list, &status, &err)
+               != NGX_OK)
+    {
+        if (status == 0) {
+            ngx_free(chk);
+            fedi_stream_drop(cl);
+            return;
+        }
+
+        fedi_ws_error(cl, status, err);
+    }
+
+    ngx_free(chk);
 }
 
 
@@ -674,10 +845,16 @@ fedi_stream_key(fedi_req_t *rq, const fedi_stream_channel_t *ch,
             return 0;
         }
 
-        /* no lists exist yet, so none is the viewer's */
-        *status = NGX_HTTP_UNAUTHORIZED;
-        *err = "Not authorized to stream this list";
-        return 0;
+        /* whose list it is was asked before (fedi_stream_list_first,
+         * fedi_ws_list_check): what is not an id is nobody's */
+        if (fedi_is_id(list) != NGX_OK) {
+            *status = NGX_HTTP_UNAUTHORIZED;
+            *err = "Not authorized to stream this list";
+            return 0;
+        }
+
+        k = ngx_slprintf(key, key + size, "list:%s", list);
+        break;
     }
 
     return k - key;
@@ -740,6 +917,10 @@ fedi_stream_resolve(fedi_req_t *rq, fedi_stream_client_t *cl,
 
     if (ch->kind == FEDI_CH_HASHTAG) {
         fedi_json_cstr(&j, tag[0] == '#' ? tag + 1 : tag);
+    }
+
+    if (ch->kind == FEDI_CH_LIST) {
+        fedi_json_cstr(&j, list);
     }
 
     fedi_json_arr_close(&j);
@@ -1084,7 +1265,8 @@ fedi_stream_cleanup(void *data)
 {
     fedi_stream_client_t *cl = data;
 
-    u_char  buf[8];
+    u_char                buf[8];
+    fedi_stream_check_t  *chk;
 
     if (cl->gone) {
         return;
@@ -1111,6 +1293,14 @@ fedi_stream_cleanup(void *data)
     while (!ngx_queue_empty(&cl->subs)) {
         fedi_stream_sub_del(ngx_queue_data(ngx_queue_head(&cl->subs),
                                            fedi_stream_sub_t, mine));
+    }
+
+    while (cl->checks.next && !ngx_queue_empty(&cl->checks)) {
+        chk = ngx_queue_data(ngx_queue_head(&cl->checks),
+                             fedi_stream_check_t, queue);
+        fedi_pg_cancel(&chk->op);
+        ngx_queue_remove(&chk->queue);
+        ngx_free(chk);
     }
 
     if (cl->all.next) {
@@ -1671,7 +1861,7 @@ fedi_ws_send(fedi_stream_client_t *cl, unsigned opcode, u_char *data,
 static void
 fedi_ws_message(fedi_stream_client_t *cl, u_char *p, size_t n)
 {
-    u_char                        key[160];
+    u_char                        key[160], lbuf[NGX_INT64_LEN + 2];
     size_t                        klen;
     json_t                       *msg;
     ngx_uint_t                    status, subscribe;
@@ -1697,8 +1887,12 @@ fedi_ws_message(fedi_stream_client_t *cl, u_char *p, size_t n)
     tag = json_string_value(json_object_get(msg, "tag"));
     list = json_string_value(json_object_get(msg, "list"));
 
+    /* a list id may come as a number */
     if (list == NULL && json_is_integer(json_object_get(msg, "list"))) {
-        list = "0";
+        ngx_sprintf(lbuf, "%L%Z",
+                    (int64_t) json_integer_value(json_object_get(msg,
+                                                                 "list")));
+        list = (const char *) lbuf;
     }
 
     if (type == NULL || stream == NULL) {
@@ -1721,6 +1915,12 @@ fedi_ws_message(fedi_stream_client_t *cl, u_char *p, size_t n)
 
     if (ch == NULL) {
         fedi_ws_error(cl, NGX_HTTP_BAD_REQUEST, "Unknown stream type");
+        json_decref(msg);
+        return;
+    }
+
+    if (subscribe && ch->kind == FEDI_CH_LIST && list && list[0]) {
+        fedi_ws_list_check(cl, list);
         json_decref(msg);
         return;
     }
@@ -1996,6 +2196,10 @@ fedi_stream_accepts(fedi_stream_sub_t *s, fedi_stream_event_t *e)
 
     case FEDI_CH_DIRECT:
         return e->event == FEDI_EV_CONVERSATION;
+
+    case FEDI_CH_LIST:
+        return e->event == FEDI_EV_UPDATE || e->event == FEDI_EV_STATUS_UPDATE
+               || e->event == FEDI_EV_DELETE;
 
     default:
         return 0;

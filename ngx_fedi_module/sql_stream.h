@@ -11,9 +11,11 @@ FEDI_SQL(STREAM_START, 0,
     "SELECT coalesce(max(id), 0) FROM stream_events")
 
 /* $1 the last event seen, $2 how many; an event for several home feeds
- * (accounts set, sql/0029) comes as one row per account, of one id */
+ * or lists ('user:*' or 'list:*' with the accounts or lists, sql/0029,
+ * sql/0030) comes as one row per account or list, of one id */
 FEDI_SQL(STREAM_EVENTS, 2,
-    "SELECT e.id, coalesce('user:' || u.a, e.stream), e.event, e.object_id,"
+    "SELECT e.id, coalesce(replace(e.stream, '*', u.a::text), e.stream),"
+    " e.event, e.object_id,"
     " e.local FROM (SELECT * FROM stream_events WHERE id > $1::bigint"
     "   ORDER BY id LIMIT $2::bigint) e"
     " LEFT JOIN LATERAL unnest(e.accounts) u(a) ON true"

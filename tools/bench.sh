@@ -558,6 +558,9 @@ awk -v n="$backlog" -v t0="$drain_start" -v t1="$(date +%s.%N)" 'BEGIN {
     printf "%-44s %10s %9s %9s\n", "  fan-out left behind: " n " posts", "", "", ""
     printf "%-44s %10.0f %9s %9s\n", "  ... drained in " sprintf("%.1f", d) " s, feed rows/s",
            (d > 0 ? n * 1000 / d : 0), "", "" }'
+# $1 the row's label, $2 the followers whose exclusive lists keep the
+# post out of their home feeds
+fanout_median() {
 for i in 1 2 3 4 5; do
     sid=$(curl -sf -H "Authorization: Bearer poster1" \
                -d "status=fan-out $i" "$URL/api/v1/statuses" \
@@ -566,7 +569,7 @@ for i in 1 2 3 4 5; do
 DO \$\$
 DECLARE n bigint; want bigint;
 BEGIN
-    SELECT count(*) INTO want FROM follows WHERE target_account_id = 1;
+    SELECT count(*) - $2 INTO want FROM follows WHERE target_account_id = 1;
     FOR i IN 1..2000 LOOP
         SELECT count(*) INTO n FROM feeds WHERE status_id = $sid;
         EXIT WHEN n >= want + 1;
@@ -580,8 +583,43 @@ END
 SQL
 done 2>&1 | awk '/fanout/ { if ($3 + 0 < $4 + 0) bad = 1; print $5 }
     END { if (bad) { print "bench: a fan-out did not complete" > "/dev/stderr"; exit 1 } }' \
-  | sort -n | awk '{ t[NR] = $1 } END {
-        printf "%-44s %10s %9.1f %9s\n", "post by 10,000 followers: in all feeds", "", t[3], "" }'
+  | sort -n | awk -v label="$1" '{ t[NR] = $1 } END {
+        printf "%-44s %10s %9.1f %9s\n", label, "", t[3], "" }'
+}
+fanout_median "post by 10,000 followers: in all feeds" 0
+
+# lists (sql/0030): 1,000 of account 1's followers hold it in three
+# lists each, one list in ten exclusive; the list feeds are filled from
+# the same fan-out.  Readers 101-200 each read a list of 20 accounts
+# they follow (its id is theirs), filled with their recent posts.
+psql -X -q -v ON_ERROR_STOP=1 "$CONNINFO" <<'SQL'
+INSERT INTO lists (account_id, title, exclusive)
+SELECT g, 'list ' || k, k = 3 AND g % 10 = 0
+  FROM generate_series(1001, 2000) g, generate_series(1, 3) k;
+INSERT INTO list_accounts (list_id, account_id)
+SELECT id, 1 FROM lists;
+INSERT INTO lists (id, account_id, title)
+SELECT g, g, 'reading' FROM generate_series(101, 200) g;
+DO $$ BEGIN
+    PERFORM fedi_list_add(r, r, ARRAY(
+                SELECT target_account_id FROM follows
+                 WHERE account_id = r AND target_account_id > 4
+                 ORDER BY target_account_id LIMIT 20))
+       FROM generate_series(101, 200) r;
+END $$;
+ANALYZE lists; ANALYZE list_accounts; ANALYZE list_feeds;
+SQL
+fanout_median "  ... 3,000 lists (100 exclusive) hold the author" 100
+cat >"$B/list.lua" <<'LUA'
+request = function()
+    local r = math.random(101, 200)
+    return wrk.format("GET", "/api/v1/timelines/list/" .. r .. "?limit=40",
+                      { ["Authorization"] = "Bearer reader" .. r })
+end
+LUA
+read -r lrps lp50 lp99 <<<"$(measure -s "$B/list.lua" "$URL")"
+row "GET /api/v1/timelines/list/:id?limit=40" "$lrps" "$lp50" "$lp99" \
+    "$(awk -v a="$lrps" -v b="$HTPS" 'BEGIN { printf "%.2f", a / b }')"
 
 fi   # BENCH_QUICK
 
