@@ -1073,9 +1073,9 @@ fedi_relationships_loaded(fedi_req_t *rq, PGresult *res)
 }
 
 
-/* '{1,2,3}' from id[]= (or id=); answers 422 itself when malformed */
 /*
- * key[] as a PostgreSQL array of ids, 80 at most; NULL after answering.
+ * key[] (or key=) as a PostgreSQL array of ids, '{1,2,3}', 80 at most;
+ * NULL after answering.
  * What is not an id is ignored (relationships), or with strict, answered
  * 404 as Account.find does, and more than 80 is 422.
  */

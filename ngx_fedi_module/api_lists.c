@@ -47,9 +47,8 @@ static ngx_int_t fedi_list_form(fedi_req_t *rq, fedi_list_form_t *f,
     ngx_uint_t create);
 static void api_list_accounts(fedi_req_t *rq);
 static void fedi_list_accounts_loaded(fedi_req_t *rq, PGresult *res);
-static void api_list_accounts_add(fedi_req_t *rq);
+static void api_list_accounts_change(fedi_req_t *rq);
 static void fedi_list_accounts_added(fedi_req_t *rq, PGresult *res);
-static void api_list_accounts_remove(fedi_req_t *rq);
 static void api_account_lists(fedi_req_t *rq);
 static void api_timeline_list(fedi_req_t *rq);
 static void fedi_timeline_list_loaded(fedi_req_t *rq, PGresult *res);
@@ -70,9 +69,9 @@ const fedi_route_t  fedi_routes_lists[] = {
       CORS|USER },
     { GET, "/api/v1/lists/:id/accounts", api_list_accounts, "read:lists",
       CORS|USER },
-    { POST, "/api/v1/lists/:id/accounts", api_list_accounts_add,
+    { POST, "/api/v1/lists/:id/accounts", api_list_accounts_change,
       "write:lists", CORS|USER },
-    { DELETE, "/api/v1/lists/:id/accounts", api_list_accounts_remove,
+    { DELETE, "/api/v1/lists/:id/accounts", api_list_accounts_change,
       "write:lists", CORS|USER },
     { GET, "/api/v1/accounts/:id/lists", api_account_lists, "read:lists",
       CORS|USER },
@@ -336,10 +335,14 @@ fedi_list_accounts_loaded(fedi_req_t *rq, PGresult *res)
 }
 
 
-/* POST /api/v1/lists/:id/accounts: account_ids[], all or none */
+/*
+ * POST /api/v1/lists/:id/accounts: account_ids[] join, all or none;
+ * DELETE: they leave (what is not on the list is ignored), answered as a
+ * delete: 404 when the list is not the viewer's
+ */
 
 static void
-api_list_accounts_add(fedi_req_t *rq)
+api_list_accounts_change(fedi_req_t *rq)
 {
     char  *id, *ids;
 
@@ -353,8 +356,14 @@ api_list_accounts_add(fedi_req_t *rq)
         return;
     }
 
-    fedi_query(rq, FEDI_SQL_LIST_ACCOUNTS_ADD, fedi_list_accounts_added, 3,
-               rq->token->account_id, id, ids);
+    if (rq->r->method == NGX_HTTP_POST) {
+        fedi_query(rq, FEDI_SQL_LIST_ACCOUNTS_ADD, fedi_list_accounts_added,
+                   3, rq->token->account_id, id, ids);
+
+    } else {
+        fedi_query(rq, FEDI_SQL_LIST_ACCOUNTS_REMOVE, fedi_list_deleted, 3,
+                   rq->token->account_id, id, ids);
+    }
 }
 
 
@@ -381,29 +390,6 @@ fedi_list_accounts_added(fedi_req_t *rq, PGresult *res)
         /* no such list, or no such account */
         fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
     }
-}
-
-
-/* DELETE /api/v1/lists/:id/accounts: account_ids[] */
-
-static void
-api_list_accounts_remove(fedi_req_t *rq)
-{
-    char  *id, *ids;
-
-    id = fedi_list_arg(rq);
-    if (id == NULL) {
-        return;
-    }
-
-    ids = fedi_id_array(rq, "account_ids", 1);
-    if (ids == NULL) {
-        return;
-    }
-
-    /* answered as a delete: 404 when the list is not the viewer's */
-    fedi_query(rq, FEDI_SQL_LIST_ACCOUNTS_REMOVE, fedi_list_deleted, 3,
-               rq->token->account_id, id, ids);
 }
 
 

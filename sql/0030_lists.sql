@@ -244,15 +244,16 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_excluded  boolean;
 BEGIN
-    IF fedi_stream_quiet() THEN
-        RETURN NULL;
-    END IF;
-
+    -- the flag is this statement's: taken down first, quiet or not
     v_excluded := coalesce(current_setting('fedi.feeds_excluded', true), '')
                   = 'on';
 
     IF v_excluded THEN
         PERFORM set_config('fedi.feeds_excluded', '', true);
+    END IF;
+
+    IF fedi_stream_quiet() THEN
+        RETURN NULL;
     END IF;
 
     INSERT INTO stream_events (stream, event, object_id, accounts)
