@@ -174,13 +174,23 @@ END
 $$;
 
 -- The statement triggers of the streams: nothing to say for a statement
--- that added no rows (restated whole from sql/0029 and sql/0018, which
+-- that added no rows (restated whole from sql/0030 and sql/0018, which
 -- they replace; the change is the first test, and for the home feeds a
 -- follow's backfill told apart without drawing an id from the sequence
 -- for every row)
 CREATE OR REPLACE FUNCTION fedi_stream_feeds_new() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    v_excluded  boolean;
 BEGIN
+    -- the flag is this statement's: taken down first, quiet or not
+    v_excluded := coalesce(current_setting('fedi.feeds_excluded', true), '')
+                  = 'on';
+
+    IF v_excluded THEN
+        PERFORM set_config('fedi.feeds_excluded', '', true);
+    END IF;
+
     IF fedi_stream_quiet() OR NOT EXISTS (SELECT 1 FROM new_feeds) THEN
         RETURN NULL;
     END IF;
@@ -195,6 +205,10 @@ BEGIN
                           AND f.target_account_id = s.account_id
                           AND f.created_at = now()
                           AND fedi_id_floor(now()) > s.id)
+       AND (NOT v_excluded
+            OR EXISTS (SELECT 1 FROM feeds x
+                        WHERE x.account_id = n.account_id
+                          AND x.status_id = n.status_id))
      GROUP BY n.status_id
      ORDER BY n.status_id;
     RETURN NULL;
