@@ -62,6 +62,8 @@ typedef struct {
     ngx_str_t            media_root;   /* uploads' directory, or none */
     ngx_str_t            media_url;    /* its URL prefix */
     ngx_msec_t           media_wait;   /* v2: 202 after this much */
+    ngx_flag_t           media_cache;  /* remote media fetched, kept */
+    size_t               media_cache_max_size;
     ngx_uint_t           configured;   /* fedi_db seen */
 } ngx_http_fedi_main_conf_t;
 
@@ -220,6 +222,12 @@ ngx_int_t fedi_media_ids(fedi_req_t *rq, char **ids);
 ngx_int_t fedi_media_pg_error(fedi_req_t *rq, PGresult *res);
 void fedi_media_documents(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     int row, int col);
+void fedi_media_remove_file(const char *root, const char *path);
+
+/* fedi_media_cache.c */
+ngx_int_t fedi_media_cache_init(ngx_cycle_t *cycle);
+void fedi_media_cache_wake(void);
+void fedi_media_cache_exit(ngx_cycle_t *cycle);
 
 /* api_accounts.c */
 void fedi_update_credentials(fedi_req_t *rq);

@@ -724,18 +724,25 @@ fedi_media_waited(ngx_event_t *ev)
 static void
 fedi_media_meta(fedi_media_job_t *job)
 {
-    fedi_media_proc_t  *mp = &job->proc[0];
+    fedi_media_meta_of(&job->proc[0], job->meta, sizeof(job->meta),
+                       job->size);
+}
 
-    ngx_sprintf((u_char *) job->size, "%L%Z", (int64_t) mp->size);
+
+/* the meta (a JSON object) and the size (a number) of a processed file */
+void
+fedi_media_meta_of(fedi_media_proc_t *mp, char *meta, size_t len,
+    char *size)
+{
+    ngx_sprintf((u_char *) size, "%L%Z", (int64_t) mp->size);
 
     if (mp->meta[0]) {
         /* video and audio: fedi_media_av.c wrote it */
-        ngx_cpystrn((u_char *) job->meta, (u_char *) mp->meta,
-                    sizeof(job->meta));
+        ngx_cpystrn((u_char *) meta, (u_char *) mp->meta, len);
         return;
     }
 
-    ngx_snprintf((u_char *) job->meta, sizeof(job->meta),
+    ngx_snprintf((u_char *) meta, len,
                  "{\"original\":{\"width\":%d,\"height\":%d,"
                  "\"size\":\"%dx%d\",\"aspect\":%.6f},"
                  "\"small\":{\"width\":%d,\"height\":%d,"
@@ -1557,6 +1564,13 @@ fedi_media_chars(const char *s)
 
 
 /* a stored file removed on the thread pool: unlink() waits for the disk */
+
+void
+fedi_media_remove_file(const char *root, const char *path)
+{
+    fedi_media_remove(root, path);
+}
+
 
 static void
 fedi_media_remove(const char *root, const char *path)

@@ -89,6 +89,11 @@ int fedi_media_blurhash_of(fedi_media_proc_t *mp, void *img);
 int fedi_media_preview(fedi_media_proc_t *mp, const char *file,
     const char *hex, const char *ext);
 
+/* fedi_media.c: Mastodon's meta of a processed file, its size as text
+ * (size: 24 bytes) */
+void fedi_media_meta_of(fedi_media_proc_t *mp, char *meta, size_t len,
+    char *size);
+
 /* fedi_media_av.c: video, audio and animated GIFs, through ffmpeg */
 int fedi_media_av_available(void);
 int fedi_media_av_process(fedi_media_proc_t *mp);

@@ -191,6 +191,20 @@ static ngx_command_t  ngx_http_fedi_commands[] = {
       offsetof(ngx_http_fedi_main_conf_t, media_wait),
       NULL },
 
+    { ngx_string("fedi_media_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, media_cache),
+      NULL },
+
+    { ngx_string("fedi_media_cache_max_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, media_cache_max_size),
+      NULL },
+
     { ngx_string("fedi_rate_limit"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -303,6 +317,8 @@ ngx_http_fedi_create_main_conf(ngx_conf_t *cf)
     mcf->instance_cache = NGX_CONF_UNSET_MSEC;
     mcf->stream_buffer = NGX_CONF_UNSET_SIZE;
     mcf->media_wait = NGX_CONF_UNSET_MSEC;
+    mcf->media_cache = NGX_CONF_UNSET;
+    mcf->media_cache_max_size = NGX_CONF_UNSET_SIZE;
     mcf->rate_limit = NGX_CONF_UNSET_UINT;
     mcf->authorized_fetch = NGX_CONF_UNSET;
     mcf->fetch.timeout = NGX_CONF_UNSET_MSEC;
@@ -400,6 +416,14 @@ ngx_http_fedi_init_main_conf(ngx_conf_t *cf, void *conf)
 
     /* media: served by nginx under base_url/system unless told otherwise */
     ngx_conf_init_msec_value(mcf->media_wait, 5000);
+    ngx_conf_init_value(mcf->media_cache, 0);
+    ngx_conf_init_size_value(mcf->media_cache_max_size, 16 * 1024 * 1024);
+
+    if (mcf->media_cache && mcf->media_root.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fedi_media_cache on\" needs \"fedi_media_root\"");
+        return NGX_CONF_ERROR;
+    }
 
     if (mcf->media_url.len == 0) {
         mcf->media_url.len = mcf->base_url.len + sizeof("/system") - 1;
@@ -530,10 +554,15 @@ ngx_http_fedi_init_process(ngx_cycle_t *cycle)
     }
 
     if (fedi_pg_listen(fedi_pool, "LISTEN fedi_cache; LISTEN fedi_fanout;"
-                                    " LISTEN fedi_inbox; LISTEN fedi_stream",
+                                    " LISTEN fedi_inbox; LISTEN fedi_stream;"
+                                    " LISTEN fedi_media_cache",
                        ngx_http_fedi_notify)
         != NGX_OK)
     {
+        return NGX_ERROR;
+    }
+
+    if (fedi_media_cache_init(cycle) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -553,6 +582,12 @@ ngx_http_fedi_notify(const char *channel, const char *payload)
         fedi_jobs_inbox();
         fedi_fetch_key_load();
         fedi_stream_wake();
+        fedi_media_cache_wake();
+        return;
+    }
+
+    if (ngx_strcmp(channel, "fedi_media_cache") == 0) {
+        fedi_media_cache_wake();
         return;
     }
 
@@ -591,6 +626,7 @@ ngx_http_fedi_exit_process(ngx_cycle_t *cycle)
     ngx_http_fedi_main_conf_t  *mcf;
 
     fedi_jobs_exit(cycle);
+    fedi_media_cache_exit(cycle);
     fedi_stream_exit(cycle);
     fedi_pg_pool_destroy(fedi_pool);
     fedi_pool = NULL;

@@ -4,6 +4,9 @@
  * fedictl media remove: uploads never attached to a status, older than
  * --days (1 by default, as Mastodon's cleanup), go with their files under
  * --root (fedi_media_root; fedictl does not read nginx's configuration).
+ * Remote media cached longer than that (fedi_media_cache) loses our
+ * copy and is shown by its remote URL again, as tootctl media remove
+ * does; jobs of the cache nobody claimed for that long go too.
  * Blocking libpq and unlink() are fine here: this is not nginx.
  */
 
@@ -37,10 +40,29 @@ fedictl_media_unlink(const char *root, const char *path, int *files)
 }
 
 
+/* the files of each row's two columns */
+static int
+fedictl_media_unlink_rows(const char *root, PGresult *res)
+{
+    int  i, files;
+
+    files = 0;
+
+    for (i = 0; i < PQntuples(res); i++) {
+        fedictl_media_unlink(root, PQgetisnull(res, i, 0)
+                                   ? NULL : PQgetvalue(res, i, 0), &files);
+        fedictl_media_unlink(root, PQgetisnull(res, i, 1)
+                                   ? NULL : PQgetvalue(res, i, 1), &files);
+    }
+
+    return files;
+}
+
+
 int
 fedictl_media_remove(PGconn *db, int argc, char **argv)
 {
-    int          i, files;
+    int          files;
     char        *end;
     long         days;
     PGresult    *res;
@@ -72,17 +94,32 @@ fedictl_media_remove(PGconn *db, int argc, char **argv)
         return FEDICTL_FAILED;
     }
 
-    files = 0;
-
-    for (i = 0; i < PQntuples(res); i++) {
-        fedictl_media_unlink(root, PQgetisnull(res, i, 0)
-                                   ? NULL : PQgetvalue(res, i, 0), &files);
-        fedictl_media_unlink(root, PQgetisnull(res, i, 1)
-                                   ? NULL : PQgetvalue(res, i, 1), &files);
-    }
+    files = fedictl_media_unlink_rows(root, res);
 
     printf("removed %d unattached uploads (%d files)\n", PQntuples(res),
            files);
+
+    PQclear(res);
+
+    res = fedictl_exec(db,
+        "WITH c AS (SELECT id, file_path, preview_path"
+        "  FROM media_attachments"
+        "  WHERE cached_at < now() - $1::integer * interval '1 day'"
+        "  FOR UPDATE),"
+        " j AS (DELETE FROM media_cache_jobs"
+        "  WHERE next_at < now() - $1::integer * interval '1 day')"
+        " UPDATE media_attachments m SET file_path = NULL,"
+        " preview_path = NULL, cached_at = NULL, updated_at = now()"
+        " FROM c WHERE m.id = c.id"
+        " RETURNING c.file_path, c.preview_path", 1, v);
+    if (res == NULL) {
+        return FEDICTL_FAILED;
+    }
+
+    files = fedictl_media_unlink_rows(root, res);
+
+    printf("removed %d cached remote attachments (%d files)\n",
+           PQntuples(res), files);
 
     PQclear(res);
 
