@@ -70,6 +70,7 @@ typedef struct {
     ngx_event_t          timer;
     fedi_pg_op_t         op;            /* a detached job's last word */
     unsigned             v2:1;
+    unsigned             put:1;         /* PUT /api/v1/media/:id */
     unsigned             running:1;
     unsigned             failed:1;
 } fedi_media_job_t;
@@ -115,7 +116,12 @@ static void fedi_media_recorded(fedi_pg_op_t *op, PGresult *res,
     ngx_int_t rc);
 static void api_media_get(fedi_req_t *rq);
 static void api_media_update(fedi_req_t *rq);
-static void fedi_media_update(fedi_req_t *rq);
+static void fedi_media_update(fedi_req_t *rq, const char *thumbnail);
+static void fedi_media_thumbnail_done(fedi_req_t *rq, void *data);
+static void fedi_media_updated(fedi_req_t *rq, PGresult *res);
+static void fedi_media_job_unlink(fedi_media_job_t *job);
+static const char *fedi_media_mime_of(const char *path);
+static const char *fedi_media_job_error(fedi_media_job_t *job);
 static void api_media_delete(fedi_req_t *rq);
 static void fedi_media_deleted(fedi_req_t *rq, PGresult *res);
 static void fedi_media_loaded(fedi_req_t *rq, PGresult *res);
@@ -213,7 +219,9 @@ fedi_media_create(fedi_req_t *rq, ngx_uint_t v2)
                          rq->mcf->video_size_limit);
     job->parts[0].name = "file";
     job->parts[0].kind = FEDI_MEDIA_ATTACHMENT;
-    job->nparts = 1;
+    job->parts[1].name = "thumbnail";
+    job->parts[1].kind = FEDI_MEDIA_THUMBNAIL;
+    job->nparts = 2;
 
     fedi_thread_run(rq, fedi_media_parse, fedi_media_parsed, job);
 }
@@ -397,7 +405,17 @@ fedi_media_parse(void *data)
         mp->root = job->root;
         mp->kind = pt->kind;
 
-        if (fedi_media_probe(mp) != 0) {
+        if (fedi_media_probe(mp) != 0
+            || (pt->kind == FEDI_MEDIA_THUMBNAIL && mp->av))
+        {
+            if (pt->kind == FEDI_MEDIA_THUMBNAIL) {
+                /* a picture only, as Mastodon's IMAGE_MIME_TYPES */
+                ngx_cpystrn((u_char *) job->err, (u_char *)
+                            "Validation failed: Thumbnail content type is "
+                            "invalid", sizeof(job->err));
+                return;
+            }
+
             ngx_cpystrn((u_char *) job->err, (u_char *) mp->err,
                         sizeof(job->err));
             return;
@@ -641,8 +659,7 @@ fedi_media_worked(ngx_event_t *ev)
     if (rq == NULL) {
         /* answered already (202, or the client left): the row tells */
         if (fedi_db() == NULL || ngx_exiting || ngx_terminate) {
-            fedi_media_remove(job->root, job->proc[0].path);
-            fedi_media_remove(job->root, job->proc[0].preview);
+            fedi_media_job_unlink(job);
             fedi_media_job_free(job);
             return;
         }
@@ -659,7 +676,7 @@ fedi_media_worked(ngx_event_t *ev)
 
         } else {
             job->op.stmt = FEDI_SQL_MEDIA_DONE;
-            job->op.nparams = 8;
+            job->op.nparams = 9;
             job->op.values[1] = job->proc[0].path;
             job->op.values[2] = fedi_media_nonempty(job->proc[0].preview);
             job->op.values[3] = job->meta;
@@ -667,6 +684,7 @@ fedi_media_worked(ngx_event_t *ev)
             job->op.values[5] = job->proc[0].out_mime;
             job->op.values[6] = job->size;
             job->op.values[7] = job->proc[0].type;
+            job->op.values[8] = fedi_media_nonempty(job->proc[1].path);
         }
 
         fedi_pg_exec(fedi_db(), &job->op);
@@ -684,10 +702,11 @@ fedi_media_worked(ngx_event_t *ev)
         fedi_query(rq, FEDI_SQL_MEDIA_DROP, fedi_media_dropped, 1, job->id);
 
     } else {
-        fedi_query(rq, FEDI_SQL_MEDIA_DONE, fedi_media_saved, 8, job->id,
+        fedi_query(rq, FEDI_SQL_MEDIA_DONE, fedi_media_saved, 9, job->id,
                    job->proc[0].path, fedi_media_nonempty(job->proc[0].preview),
                    job->meta, fedi_media_nonempty(job->proc[0].blurhash),
-                   job->proc[0].out_mime, job->size, job->proc[0].type);
+                   job->proc[0].out_mime, job->size, job->proc[0].type,
+                   fedi_media_nonempty(job->proc[1].path));
     }
 
     ngx_http_run_posted_requests(c);
@@ -761,8 +780,7 @@ fedi_media_saved(fedi_req_t *rq, PGresult *res)
 
     if (PQntuples(res) != 1 && job) {
         /* deleted meanwhile */
-        fedi_media_remove(job->root, job->proc[0].path);
-        fedi_media_remove(job->root, job->proc[0].preview);
+        fedi_media_job_unlink(job);
     }
 
     fedi_media_send(rq, res, NGX_HTTP_OK);
@@ -774,17 +792,17 @@ fedi_media_dropped(fedi_req_t *rq, PGresult *res)
 {
     fedi_media_job_t  *job = rq->data;
 
-    if (job && job->proc[0].internal) {
+    if (job && (job->proc[0].internal || job->proc[1].internal)) {
         ngx_log_error(NGX_LOG_ERR, rq->r->connection->log, 0,
                       "fedi: media in \"%s\": %s", job->root,
-                      job->proc[0].err);
+                      fedi_media_job_error(job));
         fedi_send_internal_error(rq);
         return;
     }
 
     fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
-                    job ? job->proc[0].err : "Validation failed: File could "
-                                             "not be processed");
+                    job ? fedi_media_job_error(job)
+                        : "Validation failed: File could not be processed");
 }
 
 
@@ -802,8 +820,7 @@ fedi_media_recorded(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
                       res ? PQresultErrorMessage(res) : "no connection");
 
     } else if (!job->failed && PQntuples(res) == 0) {
-        fedi_media_remove(job->root, job->proc[0].path);
-        fedi_media_remove(job->root, job->proc[0].preview);
+        fedi_media_job_unlink(job);
     }
 
     fedi_media_job_free(job);
@@ -839,26 +856,34 @@ api_media_update(fedi_req_t *rq)
     }
 
     if (!fedi_media_upload(rq)) {
-        fedi_media_update(rq);
+        fedi_media_update(rq, NULL);
         return;
     }
 
-    /* a multipart body: its fields, from the file (a thumbnail is for
-     * video and audio, which are not taken) */
+    /* a multipart body: its fields, and a new thumbnail */
     job = fedi_media_job(rq);
     if (job == NULL) {
         return;
     }
 
+    if (rq->mcf->media_root.len == 0) {
+        fedi_send_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE,
+                        "Media uploads are not configured");
+        return;
+    }
+
+    job->put = 1;
     job->limit = rq->mcf->image_size_limit;
-    job->nparts = 0;
+    job->parts[0].name = "thumbnail";
+    job->parts[0].kind = FEDI_MEDIA_THUMBNAIL;
+    job->nparts = 1;
 
     fedi_thread_run(rq, fedi_media_parse, fedi_media_credentials_parsed, job);
 }
 
 
 static void
-fedi_media_update(fedi_req_t *rq)
+fedi_media_update(fedi_req_t *rq, const char *thumbnail)
 {
     char        *fx, *fy;
     const char  *desc;
@@ -876,8 +901,48 @@ fedi_media_update(fedi_req_t *rq)
         return;
     }
 
-    fedi_query(rq, FEDI_SQL_MEDIA_UPDATE, fedi_media_loaded, 5,
-               rq->token->account_id, fedi_media_arg_id(rq), desc, fx, fy);
+    fedi_query(rq, FEDI_SQL_MEDIA_UPDATE, fedi_media_updated, 6,
+               rq->token->account_id, fedi_media_arg_id(rq), desc, fx, fy,
+               thumbnail);
+}
+
+
+/* PUT with a thumbnail: processed, then the row updated with it */
+static void
+fedi_media_thumbnail_done(fedi_req_t *rq, void *data)
+{
+    fedi_media_job_t  *job = data;
+
+    if (job->failed) {
+        fedi_send_error(rq, job->proc[0].internal
+                            ? NGX_HTTP_INTERNAL_SERVER_ERROR
+                            : NGX_HTTP_UNPROCESSABLE_ENTITY,
+                        job->proc[0].internal ? "Internal server error"
+                                              : fedi_media_job_error(job));
+        return;
+    }
+
+    fedi_media_update(rq, job->proc[0].path);
+}
+
+
+/* the thumbnail replaced goes; a new one no row took too */
+static void
+fedi_media_updated(fedi_req_t *rq, PGresult *res)
+{
+    fedi_media_job_t  *job = rq->data;
+
+    if (job && job->put && job->parts[0].found) {
+        if (PQntuples(res) == 1) {
+            fedi_media_remove((char *) rq->mcf->media_root.data,
+                              fedi_pg_val(res, 0, 3));
+
+        } else {
+            fedi_media_job_unlink(job);
+        }
+    }
+
+    fedi_media_loaded(rq, res);
 }
 
 
@@ -913,6 +978,8 @@ fedi_media_deleted(fedi_req_t *rq, PGresult *res)
                           fedi_pg_val(res, 0, 0));
         fedi_media_remove((char *) rq->mcf->media_root.data,
                           fedi_pg_val(res, 0, 1));
+        fedi_media_remove((char *) rq->mcf->media_root.data,
+                          fedi_pg_val(res, 0, 2));
     }
 
     fedi_json_obj_open(j);
@@ -1021,7 +1088,11 @@ fedi_media_render(fedi_req_t *rq, fedi_json_t *j, json_t *a)
 
     if (processed && json_is_string(json_array_get(a, 2))) {
         fedi_media_url(rq, j, "url", json_array_get(a, 2));
-        fedi_media_url(rq, j, "preview_url", json_array_get(a, 3));
+
+        /* a custom thumbnail is the preview, as Mastodon shows it */
+        fedi_media_url(rq, j, "preview_url",
+                       json_is_string(json_array_get(a, 12))
+                       ? json_array_get(a, 12) : json_array_get(a, 3));
 
     } else if (json_is_string(remote)) {
         fedi_json_kcstr(j, "url", json_string_value(remote));
@@ -1142,6 +1213,18 @@ fedi_media_documents(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
         v = json_array_get(a, 6);
         if (json_is_string(v)) {
             fedi_json_kcstr(j, "blurhash", json_string_value(v));
+        }
+
+        /* a custom thumbnail: the icon, as Mastodon sends it */
+        v = json_array_get(a, 12);
+        if (json_is_string(v)) {
+            fedi_json_key(j, "icon");
+            fedi_json_obj_open(j);
+            fedi_json_kcstr(j, "type", "Image");
+            fedi_json_kcstr(j, "mediaType",
+                            fedi_media_mime_of(json_string_value(v)));
+            fedi_media_url(rq, j, "url", v);
+            fedi_json_obj_close(j);
         }
 
         if (json_is_number(json_array_get(a, 8))
@@ -1355,8 +1438,15 @@ fedi_media_credentials_parsed(fedi_req_t *rq, void *data)
         return;
     }
 
-    if (job->nparts == 0) {
-        fedi_media_update(rq);                /* PUT /api/v1/media/:id */
+    if (job->put) {
+        /* PUT /api/v1/media/:id */
+        if (!job->parts[0].found) {
+            fedi_media_update(rq, NULL);
+            return;
+        }
+
+        fedi_thread_run(rq, fedi_media_profile_work,
+                        fedi_media_thumbnail_done, job);
         return;
     }
 
@@ -1394,15 +1484,14 @@ fedi_media_profile_done(fedi_req_t *rq, void *data)
     if (job->failed) {
         if (job->proc[0].internal || job->proc[1].internal) {
             ngx_log_error(NGX_LOG_ERR, rq->r->connection->log, 0,
-                          "fedi: media in \"%s\": %s%s", job->root,
-                          job->proc[0].err, job->proc[1].err);
+                          "fedi: media in \"%s\": %s", job->root,
+                          fedi_media_job_error(job));
             fedi_send_internal_error(rq);
             return;
         }
 
         fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
-                        job->proc[0].err[0] ? job->proc[0].err
-                                            : job->proc[1].err);
+                        fedi_media_job_error(job));
         return;
     }
 
@@ -1645,4 +1734,53 @@ static const char *
 fedi_media_nonempty(const char *s)
 {
     return (s && s[0]) ? s : NULL;
+}
+
+
+/* the type of a stored picture, by the extension we gave it */
+static const char *
+fedi_media_mime_of(const char *path)
+{
+    const char  *dot;
+
+    dot = strrchr(path, '.');
+
+    if (dot && ngx_strcmp(dot, ".png") == 0) {
+        return "image/png";
+    }
+
+    if (dot && ngx_strcmp(dot, ".webp") == 0) {
+        return "image/webp";
+    }
+
+    return "image/jpeg";
+}
+
+
+/* the files of an upload's parts, removed */
+static void
+fedi_media_job_unlink(fedi_media_job_t *job)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < job->nparts; i++) {
+        fedi_media_remove(job->root, job->proc[i].path);
+        fedi_media_remove(job->root, job->proc[i].preview);
+    }
+}
+
+
+/* why an upload was refused: the first part that says */
+static const char *
+fedi_media_job_error(fedi_media_job_t *job)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < job->nparts; i++) {
+        if (job->proc[i].err[0]) {
+            return job->proc[i].err;
+        }
+    }
+
+    return FEDI_MEDIA_UNPROCESSABLE;
 }

@@ -241,7 +241,7 @@ fedi_media_process(fedi_media_proc_t *mp)
 {
     int          rc, box, bw, bh;
     char         hex[33], full[4096];
-    double       s;
+    double       s, cap;
     VipsImage   *img, *mem, *small;
 
     if (mp->av) {
@@ -291,11 +291,12 @@ fedi_media_process(fedi_media_proc_t *mp)
     default:
         box = mp->in_width > mp->in_height ? mp->in_width : mp->in_height;
 
-        if ((double) mp->in_width * mp->in_height
-            > FEDI_MEDIA_ORIGINAL_PIXELS)
-        {
-            s = sqrt(FEDI_MEDIA_ORIGINAL_PIXELS
-                     / ((double) mp->in_width * mp->in_height));
+        /* a thumbnail is the preview: Mastodon's 640 x 360 pixels */
+        cap = (mp->kind == FEDI_MEDIA_THUMBNAIL) ? FEDI_MEDIA_SMALL_PIXELS
+                                                 : FEDI_MEDIA_ORIGINAL_PIXELS;
+
+        if ((double) mp->in_width * mp->in_height > cap) {
+            s = sqrt(cap / ((double) mp->in_width * mp->in_height));
             box = (int) floor(box * s);
         }
 

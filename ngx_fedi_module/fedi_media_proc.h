@@ -20,7 +20,8 @@
 typedef enum {
     FEDI_MEDIA_ATTACHMENT = 0,    /* original (capped) and small */
     FEDI_MEDIA_AVATAR,            /* 400 x 400, cropped */
-    FEDI_MEDIA_HEADER             /* 1500 x 500, cropped */
+    FEDI_MEDIA_HEADER,            /* 1500 x 500, cropped */
+    FEDI_MEDIA_THUMBNAIL          /* a custom preview: small, no more */
 } fedi_media_kind_e;
 
 

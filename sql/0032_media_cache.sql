@@ -316,3 +316,9 @@ LANGUAGE sql AS $$
                        FOR UPDATE SKIP LOCKED)
     RETURNING t.path
 $$;
+
+
+-- Custom thumbnails (the "thumbnail" part of POST /api/v1|v2/media and
+-- PUT /api/v1/media/:id): a picture, processed like a preview, shown as
+-- the attachment's preview_url (video and audio above all), as Mastodon
+ALTER TABLE media_attachments ADD COLUMN thumbnail_path text;

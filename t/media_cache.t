@@ -21,6 +21,7 @@ use Test::More;
 use Fedi::Test;
 use Fedi::Lab;
 use Fedi::Cavage;
+use Fedi::Media qw(media_root mkimage slurp);
 
 if (my $why = Fedi::Lab->available()) {
     plan skip_all => $why;
@@ -36,9 +37,7 @@ $lab->start_peer('peer.test', LAB_ACTOR_PEM => $lab->mallory_pem());
 
 $ENV{FEDI_TEST_LOG_LEVEL} = 'info';
 
-my $media = $lab->dir() . '/media';
-mkdir $media or die "mkdir $media: $!";
-chmod 0777, $media;         # nginx's workers (nobody) write there
+my $media = media_root($lab->dir());
 
 my $t = $lab->instance('ours.test',
     http => "    fedi_media_root $media;\n"
@@ -56,24 +55,11 @@ my ($alice) = $t->sign_up('alice');
 
 # the files the peer serves
 
-system("cc -o $dir/mkimage $FindBin::Bin/media/mkimage.c "
-       . "\$(pkg-config --cflags --libs vips)") == 0
-    or die "cannot build t/media/mkimage.c";
-system("$dir/mkimage", "$dir/ok.jpg", 320, 240, 0, 4) == 0 or die 'mkimage';
-system("$dir/mkimage", "$dir/big.jpg", 1600, 1200, 0, 40) == 0
-    or die 'mkimage';
-system("$dir/mkimage", "$dir/avatar.png", 100, 100) == 0 or die 'mkimage';
-
-sub slurp {
-    open(my $fh, '<:raw', $_[0]) or die "$_[0]: $!";
-    local $/;
-    return <$fh>;
-}
-
 my %file = (
-    'ok.jpg'     => [slurp("$dir/ok.jpg"), 'image/jpeg'],
-    'big.jpg'    => [slurp("$dir/big.jpg"), 'image/jpeg'],
-    'avatar.png' => [slurp("$dir/avatar.png"), 'image/png'],
+    'ok.jpg'     => [mkimage($dir, 'ok.jpg', 320, 240, 0, 4), 'image/jpeg'],
+    'big.jpg'    => [mkimage($dir, 'big.jpg', 1600, 1200, 0, 40),
+                     'image/jpeg'],
+    'avatar.png' => [mkimage($dir, 'avatar.png', 100, 100), 'image/png'],
     'evil.png'   => ['<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"'
                      . ' width="10" height="10"><script>alert(document.domain)'
                      . '</script><rect width="10" height="10"/></svg>',
@@ -248,9 +234,8 @@ is($st->{media_attachments}[0]{url},
 
 # a new avatar: the old copy goes, the new one comes
 
-system("$dir/mkimage", "$dir/avatar2.png", 120, 120) == 0 or die 'mkimage';
 $lab->https('peer.test', 'POST', '/_lab/serve?path=/media/avatar2.png'
-            . '&type=image/png', slurp("$dir/avatar2.png"));
+            . '&type=image/png', mkimage($dir, 'avatar2.png', 120, 120));
 actor(icon => { type => 'Image', url => 'https://peer.test/media/avatar2.png' });
 is(wait_for('SELECT count(*) FROM media_cache_jobs', 0), 0, 'fetched');
 is(wait_for('SELECT count(*) FROM media_cache_trash', 0), 0, 'trash emptied');

@@ -40,19 +40,20 @@ fedictl_media_unlink(const char *root, const char *path, int *files)
 }
 
 
-/* the files of each row's two columns */
+/* the files of each row's columns */
 static int
 fedictl_media_unlink_rows(const char *root, PGresult *res)
 {
-    int  i, files;
+    int  i, j, files;
 
     files = 0;
 
     for (i = 0; i < PQntuples(res); i++) {
-        fedictl_media_unlink(root, PQgetisnull(res, i, 0)
-                                   ? NULL : PQgetvalue(res, i, 0), &files);
-        fedictl_media_unlink(root, PQgetisnull(res, i, 1)
-                                   ? NULL : PQgetvalue(res, i, 1), &files);
+        for (j = 0; j < PQnfields(res); j++) {
+            fedictl_media_unlink(root, PQgetisnull(res, i, j)
+                                       ? NULL : PQgetvalue(res, i, j),
+                                 &files);
+        }
     }
 
     return files;
@@ -89,7 +90,7 @@ fedictl_media_remove(PGconn *db, int argc, char **argv)
         "DELETE FROM media_attachments"
         " WHERE status_id IS NULL AND remote_url IS NULL"
         " AND created_at < now() - $1::integer * interval '1 day'"
-        " RETURNING file_path, preview_path", 1, v);
+        " RETURNING file_path, preview_path, thumbnail_path", 1, v);
     if (res == NULL) {
         return FEDICTL_FAILED;
     }
