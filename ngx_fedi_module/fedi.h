@@ -55,6 +55,7 @@ typedef struct {
     ngx_msec_t           instance_cache;
     size_t               stream_buffer; /* unsent output of a stream */
     ngx_uint_t           rate_limit;   /* per 5 minutes; 0: off */
+    ngx_uint_t           media_rate_limit;  /* uploads per 30 minutes */
     ngx_str_t            smtp;         /* smtp://host:port, or none */
     ngx_str_t            smtp_from;
     fedi_fetch_conf_t    fetch;        /* outbound fetches */
@@ -206,6 +207,7 @@ ngx_int_t fedi_mail_send(ngx_http_fedi_main_conf_t *mcf, const char *to,
 /* fedi_ratelimit.c */
 ngx_int_t fedi_ratelimit_conf(ngx_conf_t *cf);
 ngx_int_t fedi_ratelimit(fedi_req_t *rq);
+ngx_int_t fedi_ratelimit_media(fedi_req_t *rq);
 
 /* api_instance.c */
 void fedi_instance_invalidate(void);

@@ -196,6 +196,11 @@ fedi_media_create(fedi_req_t *rq, ngx_uint_t v2)
 {
     fedi_media_job_t  *job;
 
+    if (fedi_ratelimit_media(rq) != NGX_OK) {
+        fedi_send_error(rq, NGX_HTTP_TOO_MANY_REQUESTS, "Too many requests");
+        return;
+    }
+
     if (rq->mcf->media_root.len == 0) {
         fedi_send_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE,
                         "Media uploads are not configured");

@@ -205,6 +205,13 @@ static ngx_command_t  ngx_http_fedi_commands[] = {
       offsetof(ngx_http_fedi_main_conf_t, media_cache_max_size),
       NULL },
 
+    { ngx_string("fedi_media_rate_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, media_rate_limit),
+      NULL },
+
     { ngx_string("fedi_rate_limit"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -320,6 +327,7 @@ ngx_http_fedi_create_main_conf(ngx_conf_t *cf)
     mcf->media_cache = NGX_CONF_UNSET;
     mcf->media_cache_max_size = NGX_CONF_UNSET_SIZE;
     mcf->rate_limit = NGX_CONF_UNSET_UINT;
+    mcf->media_rate_limit = NGX_CONF_UNSET_UINT;
     mcf->authorized_fetch = NGX_CONF_UNSET;
     mcf->fetch.timeout = NGX_CONF_UNSET_MSEC;
     mcf->fetch.max_body = NGX_CONF_UNSET_SIZE;
@@ -356,6 +364,7 @@ ngx_http_fedi_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(mcf->instance_cache, 30000);
     ngx_conf_init_size_value(mcf->stream_buffer, 1024 * 1024);
     ngx_conf_init_uint_value(mcf->rate_limit, 300);
+    ngx_conf_init_uint_value(mcf->media_rate_limit, 30);
     ngx_conf_init_value(mcf->authorized_fetch, 0);
     mcf->max_poll_options = 4;
     mcf->max_poll_option_chars = 50;
@@ -364,7 +373,9 @@ ngx_http_fedi_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (mcf->rate_limit && fedi_ratelimit_conf(cf) != NGX_OK) {
+    if ((mcf->rate_limit || mcf->media_rate_limit)
+        && fedi_ratelimit_conf(cf) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
