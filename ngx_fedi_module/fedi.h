@@ -65,6 +65,11 @@ typedef struct {
     ngx_msec_t           media_wait;   /* v2: 202 after this much */
     ngx_flag_t           media_cache;  /* remote media fetched, kept */
     size_t               media_cache_max_size;
+    ngx_str_t            s3_endpoint;  /* media in S3, or none */
+    ngx_str_t            s3_bucket;
+    ngx_str_t            s3_region;
+    ngx_str_t            s3_access_key;
+    ngx_str_t            s3_secret_key;
     ngx_uint_t           configured;   /* fedi_db seen */
 } ngx_http_fedi_main_conf_t;
 
@@ -225,6 +230,7 @@ ngx_int_t fedi_media_pg_error(fedi_req_t *rq, PGresult *res);
 void fedi_media_documents(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     int row, int col);
 void fedi_media_remove_file(const char *root, const char *path);
+ngx_int_t fedi_media_storage_init(ngx_cycle_t *cycle);
 
 /* fedi_media_cache.c */
 ngx_int_t fedi_media_cache_init(ngx_cycle_t *cycle);

@@ -26,6 +26,7 @@
 
 #include <math.h>
 #include <sys/mman.h>
+#include <curl/curl.h>
 
 #include "fedi.h"
 #include "fedi_media_proc.h"
@@ -1654,6 +1655,42 @@ fedi_media_chars(const char *s)
     }
 
     return n;
+}
+
+
+/*
+ * S3-compatible storage, when configured: the threads that process and
+ * remove files find it in fedi_media_s3 (fedi_media_s3.c), set here once
+ * per worker before any of them runs
+ */
+ngx_int_t
+fedi_media_storage_init(ngx_cycle_t *cycle)
+{
+    ngx_http_fedi_main_conf_t  *mcf;
+
+    static fedi_media_s3_t  s3;
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_fedi_module);
+
+    if (mcf->s3_endpoint.len == 0) {
+        fedi_media_s3 = NULL;
+        return NGX_OK;
+    }
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        return NGX_ERROR;
+    }
+
+    /* directive arguments are NUL-terminated */
+    s3.endpoint = (const char *) mcf->s3_endpoint.data;
+    s3.bucket = (const char *) mcf->s3_bucket.data;
+    s3.region = (const char *) mcf->s3_region.data;
+    s3.access_key = (const char *) mcf->s3_access_key.data;
+    s3.secret_key = (const char *) mcf->s3_secret_key.data;
+
+    fedi_media_s3 = &s3;
+
+    return NGX_OK;
 }
 
 

@@ -90,6 +90,23 @@ int fedi_media_blurhash_of(fedi_media_proc_t *mp, void *img);
 int fedi_media_preview(fedi_media_proc_t *mp, const char *file,
     const char *hex, const char *ext);
 
+/* fedi_media_s3.c: S3-compatible storage, when configured (path-style
+ * URLs endpoint/bucket/name, AWS SigV4 by libcurl) */
+typedef struct {
+    const char           *endpoint;       /* http(s)://host[:port] */
+    const char           *bucket;
+    const char           *region;
+    const char           *access_key;
+    const char           *secret_key;
+} fedi_media_s3_t;
+
+extern const fedi_media_s3_t  *fedi_media_s3;   /* NULL: the disk only */
+
+int fedi_media_s3_put(const fedi_media_s3_t *s3, const char *root,
+    const char *rel, char *err, size_t errlen);
+void fedi_media_s3_delete(const fedi_media_s3_t *s3, const char *rel);
+int fedi_media_s3_store(fedi_media_proc_t *mp);
+
 /* fedi_media.c: Mastodon's meta of a processed file, its size as text
  * (size: 24 bytes) */
 void fedi_media_meta_of(fedi_media_proc_t *mp, char *meta, size_t len,

@@ -212,6 +212,41 @@ static ngx_command_t  ngx_http_fedi_commands[] = {
       offsetof(ngx_http_fedi_main_conf_t, media_rate_limit),
       NULL },
 
+    { ngx_string("fedi_media_s3_endpoint"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, s3_endpoint),
+      NULL },
+
+    { ngx_string("fedi_media_s3_bucket"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, s3_bucket),
+      NULL },
+
+    { ngx_string("fedi_media_s3_region"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, s3_region),
+      NULL },
+
+    { ngx_string("fedi_media_s3_access_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, s3_access_key),
+      NULL },
+
+    { ngx_string("fedi_media_s3_secret_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, s3_secret_key),
+      NULL },
+
     { ngx_string("fedi_rate_limit"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -436,6 +471,42 @@ ngx_http_fedi_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (mcf->s3_endpoint.len
+        && (mcf->s3_bucket.len == 0 || mcf->s3_access_key.len == 0
+            || mcf->s3_secret_key.len == 0 || mcf->media_root.len == 0))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fedi_media_s3_endpoint\" needs "
+                           "\"fedi_media_s3_bucket\", "
+                           "\"fedi_media_s3_access_key\", "
+                           "\"fedi_media_s3_secret_key\" and "
+                           "\"fedi_media_root\" (where files are "
+                           "processed)");
+        return NGX_CONF_ERROR;
+    }
+
+    while (mcf->s3_endpoint.len
+           && mcf->s3_endpoint.data[mcf->s3_endpoint.len - 1] == '/')
+    {
+        mcf->s3_endpoint.data[--mcf->s3_endpoint.len] = '\0';
+    }
+
+    if (mcf->s3_region.len == 0) {
+        ngx_str_set(&mcf->s3_region, "us-east-1");
+    }
+
+    if (mcf->media_url.len == 0 && mcf->s3_endpoint.len) {
+        /* the bucket, path-style, unless a CDN is named */
+        mcf->media_url.len = mcf->s3_endpoint.len + 1 + mcf->s3_bucket.len;
+        mcf->media_url.data = ngx_pnalloc(cf->pool, mcf->media_url.len);
+        if (mcf->media_url.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_sprintf(mcf->media_url.data, "%V/%V", &mcf->s3_endpoint,
+                    &mcf->s3_bucket);
+    }
+
     if (mcf->media_url.len == 0) {
         mcf->media_url.len = mcf->base_url.len + sizeof("/system") - 1;
         mcf->media_url.data = ngx_pnalloc(cf->pool, mcf->media_url.len);
@@ -570,6 +641,10 @@ ngx_http_fedi_init_process(ngx_cycle_t *cycle)
                        ngx_http_fedi_notify)
         != NGX_OK)
     {
+        return NGX_ERROR;
+    }
+
+    if (fedi_media_storage_init(cycle) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -171,7 +171,8 @@ $r = $t->put("/api/v1/media/$a->{id}", token => $bob,
              multipart(['thumbnail', $portrait, 'p.jpg', 'image/jpeg']));
 is($r->{status}, 404, 'PUT on someone else\'s media: 404');
 for (1 .. 50) {
-    last if scalar(stored()) == scalar(@before);
+    my @now = stored();
+    last if @now == @before;
     select(undef, undef, undef, 0.05);
 }
 is_deeply([stored()], \@before, 'and the thumbnail made for it is removed');

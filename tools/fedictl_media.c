@@ -6,7 +6,10 @@
  * --root (fedi_media_root; fedictl does not read nginx's configuration).
  * Remote media cached longer than that (fedi_media_cache) loses our
  * copy and is shown by its remote URL again, as tootctl media remove
- * does; jobs of the cache nobody claimed for that long go too.
+ * does; jobs of the cache nobody claimed for that long go too.  With
+ * media in S3 (--s3-endpoint URL --s3-bucket NAME [--s3-region R], the
+ * keys in FEDI_S3_ACCESS_KEY and FEDI_S3_SECRET_KEY, out of argv), the
+ * objects are deleted too.
  * Blocking libpq and unlink() are fine here: this is not nginx.
  */
 
@@ -18,6 +21,10 @@
 #include <libpq-fe.h>
 
 #include "fedictl.h"
+#include "fedi_media_proc.h"
+
+
+static fedi_media_s3_t  fedictl_s3;
 
 
 /* a stored file's path: ours are "xx/yy/<hex>.ext", never out of root */
@@ -34,9 +41,50 @@ fedictl_media_unlink(const char *root, const char *path, int *files)
 
     snprintf(full, sizeof(full), "%s/%s", root, path);
 
+    if (fedi_media_s3) {
+        /* the disk holds none of them */
+        fedi_media_s3_delete(fedi_media_s3, path);
+        (*files)++;
+        return;
+    }
+
     if (unlink(full) == 0) {
         (*files)++;
     }
+}
+
+
+/* the bucket named on the command line, or NULL */
+static int
+fedictl_media_s3(int argc, char **argv)
+{
+    fedictl_s3.endpoint = fedictl_opt(argc, argv, "--s3-endpoint");
+
+    if (fedictl_s3.endpoint == NULL) {
+        return 0;
+    }
+
+    fedictl_s3.bucket = fedictl_opt(argc, argv, "--s3-bucket");
+    fedictl_s3.region = fedictl_opt(argc, argv, "--s3-region");
+    fedictl_s3.access_key = getenv("FEDI_S3_ACCESS_KEY");
+    fedictl_s3.secret_key = getenv("FEDI_S3_SECRET_KEY");
+
+    if (fedictl_s3.region == NULL) {
+        fedictl_s3.region = "us-east-1";
+    }
+
+    if (fedictl_s3.bucket == NULL || fedictl_s3.access_key == NULL
+        || fedictl_s3.secret_key == NULL)
+    {
+        fprintf(stderr, "fedictl: --s3-endpoint needs --s3-bucket, and "
+                        "FEDI_S3_ACCESS_KEY and FEDI_S3_SECRET_KEY in the "
+                        "environment\n");
+        return -1;
+    }
+
+    fedi_media_s3 = &fedictl_s3;
+
+    return 0;
 }
 
 
@@ -81,6 +129,10 @@ fedictl_media_remove(PGconn *db, int argc, char **argv)
     if (root == NULL || root[0] == '\0') {
         fprintf(stderr, "fedictl: media remove needs --root DIR, the "
                         "fedi_media_root of the instance\n");
+        return FEDICTL_USAGE;
+    }
+
+    if (fedictl_media_s3(argc, argv) != 0) {
         return FEDICTL_USAGE;
     }
 
