@@ -97,6 +97,7 @@ static struct {
     unsigned                    claiming:1;
     unsigned                    again:1;
     unsigned                    trashing:1;
+    unsigned                    trash:1;
 } fedi_mc;
 
 
@@ -109,26 +110,30 @@ fedi_media_cache_init(ngx_cycle_t *cycle)
 
     fedi_mc.mcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                       ngx_http_fedi_module);
-    if (!fedi_mc.mcf->media_cache) {
-        return NGX_OK;
+
+    /* files no row uses are removed even once the cache is off */
+    fedi_mc.trash = fedi_mc.mcf->media_root.len > 0;
+
+    if (fedi_mc.mcf->media_cache) {
+        fedi_mc.tp = ngx_thread_pool_get(cycle, &name);
+        if (fedi_mc.tp == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                          "fedi: thread pool \"%V\" not found", &name);
+            return NGX_ERROR;
+        }
+
+        fedi_fetch_resolver(cycle, &fedi_mc.resolver,
+                            &fedi_mc.resolver_timeout);
+        fedi_mc.on = 1;
     }
 
-    fedi_mc.tp = ngx_thread_pool_get(cycle, &name);
-    if (fedi_mc.tp == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "fedi: thread pool \"%V\" not found", &name);
-        return NGX_ERROR;
+    if (fedi_mc.on || fedi_mc.trash) {
+        fedi_mc.timer.handler = fedi_mcache_timer_handler;
+        fedi_mc.timer.log = cycle->log;
+        fedi_mc.timer.cancelable = 1;
+
+        ngx_add_timer(&fedi_mc.timer, FEDI_MCACHE_INTERVAL);
     }
-
-    fedi_fetch_resolver(cycle, &fedi_mc.resolver, &fedi_mc.resolver_timeout);
-
-    fedi_mc.timer.handler = fedi_mcache_timer_handler;
-    fedi_mc.timer.log = cycle->log;
-    fedi_mc.timer.cancelable = 1;
-
-    ngx_add_timer(&fedi_mc.timer, FEDI_MCACHE_INTERVAL);
-
-    fedi_mc.on = 1;
 
     return NGX_OK;
 }
@@ -138,12 +143,17 @@ fedi_media_cache_init(ngx_cycle_t *cycle)
 void
 fedi_media_cache_wake(void)
 {
-    if (!fedi_mc.on || fedi_db() == NULL || ngx_exiting || ngx_terminate) {
+    if (fedi_db() == NULL || ngx_exiting || ngx_terminate) {
         return;
     }
 
-    fedi_mcache_claim();
-    fedi_mcache_trash();
+    if (fedi_mc.on) {
+        fedi_mcache_claim();
+    }
+
+    if (fedi_mc.trash) {
+        fedi_mcache_trash();
+    }
 }
 
 
@@ -167,6 +177,7 @@ fedi_media_cache_exit(ngx_cycle_t *cycle)
     }
 
     fedi_mc.on = 0;
+    fedi_mc.trash = 0;
 }
 
 
