@@ -70,13 +70,14 @@ FEDICTL_SRCS := $(TOP)/tools/fedictl.c $(TOP)/tools/fedictl_db.c \
                 $(TOP)/tools/fedictl_deliveries.c \
                 $(TOP)/ngx_fedi_module/fedi_sql.c \
                 $(TOP)/ngx_fedi_module/fedi_crypto.c \
-                $(TOP)/ngx_fedi_module/fedi_addr.c
+                $(TOP)/ngx_fedi_module/fedi_addr.c \
+                $(TOP)/ngx_fedi_module/fedi_media_s3.c
 
 $(BUILD)/fedictl: $(FEDICTL_SRCS) $(TOP)/tools/fedictl.h \
                   $(wildcard $(TOP)/ngx_fedi_module/*.h)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_W) -O2 -I$(TOP)/ngx_fedi_module -I$$(pg_config --includedir) \
-	    -o $@ $(FEDICTL_SRCS) -lpq -lcrypto -lcrypt -lidn2
+	    -o $@ $(FEDICTL_SRCS) -lpq -lcrypto -lcrypt -lidn2 -lcurl
 
 # ---- running, testing, measuring: tools/run.sh, t/lib/with-test-pg.sh ----
 

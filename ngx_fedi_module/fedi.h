@@ -55,6 +55,7 @@ typedef struct {
     ngx_msec_t           instance_cache;
     size_t               stream_buffer; /* unsent output of a stream */
     ngx_uint_t           rate_limit;   /* per 5 minutes; 0: off */
+    ngx_uint_t           media_rate_limit;  /* uploads per 30 minutes */
     ngx_str_t            smtp;         /* smtp://host:port, or none */
     ngx_str_t            smtp_from;
     fedi_fetch_conf_t    fetch;        /* outbound fetches */
@@ -62,6 +63,13 @@ typedef struct {
     ngx_str_t            media_root;   /* uploads' directory, or none */
     ngx_str_t            media_url;    /* its URL prefix */
     ngx_msec_t           media_wait;   /* v2: 202 after this much */
+    ngx_flag_t           media_cache;  /* remote media fetched, kept */
+    size_t               media_cache_max_size;
+    ngx_str_t            s3_endpoint;  /* media in S3, or none */
+    ngx_str_t            s3_bucket;
+    ngx_str_t            s3_region;
+    ngx_str_t            s3_access_key;
+    ngx_str_t            s3_secret_key;
     ngx_uint_t           configured;   /* fedi_db seen */
 } ngx_http_fedi_main_conf_t;
 
@@ -205,6 +213,7 @@ ngx_int_t fedi_mail_send(ngx_http_fedi_main_conf_t *mcf, const char *to,
 /* fedi_ratelimit.c */
 ngx_int_t fedi_ratelimit_conf(ngx_conf_t *cf);
 ngx_int_t fedi_ratelimit(fedi_req_t *rq);
+ngx_int_t fedi_ratelimit_media(fedi_req_t *rq);
 
 /* api_instance.c */
 void fedi_instance_invalidate(void);
@@ -221,6 +230,13 @@ ngx_int_t fedi_media_ids(fedi_req_t *rq, char **ids);
 ngx_int_t fedi_media_pg_error(fedi_req_t *rq, PGresult *res);
 void fedi_media_documents(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     int row, int col);
+void fedi_media_remove_file(const char *root, const char *path);
+ngx_int_t fedi_media_storage_init(ngx_cycle_t *cycle);
+
+/* fedi_media_cache.c */
+ngx_int_t fedi_media_cache_init(ngx_cycle_t *cycle);
+void fedi_media_cache_wake(void);
+void fedi_media_cache_exit(ngx_cycle_t *cycle);
 
 /* api_accounts.c */
 void fedi_update_credentials(fedi_req_t *rq);

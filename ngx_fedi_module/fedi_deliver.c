@@ -440,11 +440,7 @@ fedi_dl_manager(void *data)
 static ngx_int_t
 fedi_dl_start(ngx_cycle_t *cycle, fedi_dl_conf_t *dcf)
 {
-    fedi_pg_conf_t              pgc;
-    ngx_http_conf_ctx_t        *hctx;
-    ngx_http_core_loc_conf_t   *clcf;
-    ngx_http_core_srv_conf_t  **cscf;
-    ngx_http_core_main_conf_t  *cmcf;
+    fedi_pg_conf_t  pgc;
 
     fedi_dl.started = 1;
     fedi_dl.log = cycle->log;
@@ -474,26 +470,7 @@ fedi_dl_start(ngx_cycle_t *cycle, fedi_dl_conf_t *dcf)
                 2 * dcf->host_connections);
     ngx_sprintf((u_char *) fedi_dl.lease_s, "%d%Z", FEDI_DL_LEASE);
 
-    /*
-     * The resolver of the first server (merged: the http block's unless
-     * it sets its own); the http block's own settings are not merged
-     * with the defaults (an unset resolver_timeout there is -1).
-     */
-    hctx = (ngx_http_conf_ctx_t *) cycle->conf_ctx[ngx_http_module.index];
-    clcf = hctx->loc_conf[ngx_http_core_module.ctx_index];
-    cmcf = hctx->main_conf[ngx_http_core_module.ctx_index];
-
-    if (cmcf->servers.nelts) {
-        cscf = cmcf->servers.elts;
-        clcf = cscf[0]->ctx->loc_conf[ngx_http_core_module.ctx_index];
-    }
-
-    fedi_dl.resolver = clcf->resolver;
-    fedi_dl.resolver_timeout = clcf->resolver_timeout;
-
-    if (fedi_dl.resolver_timeout == NGX_CONF_UNSET_MSEC) {
-        fedi_dl.resolver_timeout = 30000;
-    }
+    fedi_fetch_resolver(cycle, &fedi_dl.resolver, &fedi_dl.resolver_timeout);
 
     pgc = fedi_dl.fmcf->db;
     pgc.size = 2;

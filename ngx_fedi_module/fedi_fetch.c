@@ -51,16 +51,28 @@ fedi_fetch_t *
 fedi_fetch_create(ngx_http_request_t *r, fedi_fetch_conf_t *fc,
     ngx_str_t *url)
 {
-    fedi_fetch_t              *f;
-    ngx_pool_cleanup_t        *cln;
     ngx_http_core_loc_conf_t  *clcf;
 
-    f = ngx_pcalloc(r->pool, sizeof(fedi_fetch_t));
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    return fedi_fetch_create_in(r->pool, r->connection->log, fc,
+                                clcf->resolver, clcf->resolver_timeout, url);
+}
+
+
+fedi_fetch_t *
+fedi_fetch_create_in(ngx_pool_t *pool, ngx_log_t *log, fedi_fetch_conf_t *fc,
+    ngx_resolver_t *resolver, ngx_msec_t resolver_timeout, ngx_str_t *url)
+{
+    fedi_fetch_t        *f;
+    ngx_pool_cleanup_t  *cln;
+
+    f = ngx_pcalloc(pool, sizeof(fedi_fetch_t));
     if (f == NULL) {
         return NULL;
     }
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
+    cln = ngx_pool_cleanup_add(pool, 0);
     if (cln == NULL) {
         return NULL;
     }
@@ -68,14 +80,13 @@ fedi_fetch_create(ngx_http_request_t *r, fedi_fetch_conf_t *fc,
     cln->handler = fedi_fetch_cleanup;
     cln->data = f;
 
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    f->pool = r->pool;
-    f->log = r->connection->log;
+    f->pool = pool;
+    f->log = log;
     f->conf = fc;
-    f->resolver = clcf->resolver;
-    f->resolver_timeout = clcf->resolver_timeout;
+    f->resolver = resolver;
+    f->resolver_timeout = resolver_timeout;
     f->url = *url;
+    f->max_body = fc->max_body;
     f->accept = "application/activity+json, application/ld+json; "
                 "profile=\"https://www.w3.org/ns/activitystreams\"";
 
@@ -448,7 +459,7 @@ fedi_fetch_read(ngx_event_t *ev)
     ngx_connection_t  *c = ev->data;
     fedi_fetch_t      *f = c->data;
 
-    cap = f->conf->max_body + FEDI_FETCH_HEADERS_MAX;
+    cap = f->max_body + FEDI_FETCH_HEADERS_MAX;
 
     for ( ;; ) {
         b = f->in;
@@ -653,7 +664,7 @@ fedi_fetch_response(fedi_fetch_t *f)
         f->body.len = status;
     }
 
-    if (f->body.len > f->conf->max_body) {
+    if (f->body.len > f->max_body) {
         fedi_fetch_fail(f, "the response is too large");
         return;
     }
@@ -857,6 +868,39 @@ fedi_fetch_conf_init(ngx_conf_t *cf, fedi_fetch_conf_t *fc,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The resolver of background work (no request to take it from): the
+ * first server's (merged: the http block's unless it sets its own); the
+ * http block's own settings are not merged with the defaults (an unset
+ * resolver_timeout there is -1).
+ */
+void
+fedi_fetch_resolver(ngx_cycle_t *cycle, ngx_resolver_t **resolver,
+    ngx_msec_t *timeout)
+{
+    ngx_http_conf_ctx_t        *hctx;
+    ngx_http_core_srv_conf_t  **cscf;
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    hctx = (ngx_http_conf_ctx_t *) cycle->conf_ctx[ngx_http_module.index];
+    clcf = hctx->loc_conf[ngx_http_core_module.ctx_index];
+    cmcf = hctx->main_conf[ngx_http_core_module.ctx_index];
+
+    if (cmcf->servers.nelts) {
+        cscf = cmcf->servers.elts;
+        clcf = cscf[0]->ctx->loc_conf[ngx_http_core_module.ctx_index];
+    }
+
+    *resolver = clcf->resolver;
+    *timeout = clcf->resolver_timeout;
+
+    if (*timeout == NGX_CONF_UNSET_MSEC) {
+        *timeout = 30000;
+    }
 }
 
 

@@ -44,6 +44,7 @@ struct fedi_fetch_s {
     /* set by fedi_fetch_create(), the caller may change */
     ngx_str_t            url;
     const char          *accept;
+    size_t               max_body;         /* the conf's, or less or more */
     fedi_fetch_done_pt   done;             /* called once, unless the pool */
     void                *data;             /* goes first */
 
@@ -78,7 +79,14 @@ struct fedi_fetch_s {
 
 fedi_fetch_t *fedi_fetch_create(ngx_http_request_t *r, fedi_fetch_conf_t *fc,
     ngx_str_t *url);
+/* with no request behind it (background work): the pool is the fetch's
+ * lifetime, the resolver the caller's */
+fedi_fetch_t *fedi_fetch_create_in(ngx_pool_t *pool, ngx_log_t *log,
+    fedi_fetch_conf_t *fc, ngx_resolver_t *resolver,
+    ngx_msec_t resolver_timeout, ngx_str_t *url);
 void fedi_fetch_start(fedi_fetch_t *f);
+void fedi_fetch_resolver(ngx_cycle_t *cycle, ngx_resolver_t **resolver,
+    ngx_msec_t *timeout);
 
 ngx_int_t fedi_fetch_conf_init(ngx_conf_t *cf, fedi_fetch_conf_t *fc,
     ngx_str_t *base_url);

@@ -26,6 +26,7 @@
 
 #include <math.h>
 #include <sys/mman.h>
+#include <curl/curl.h>
 
 #include "fedi.h"
 #include "fedi_media_proc.h"
@@ -70,6 +71,7 @@ typedef struct {
     ngx_event_t          timer;
     fedi_pg_op_t         op;            /* a detached job's last word */
     unsigned             v2:1;
+    unsigned             put:1;         /* PUT /api/v1/media/:id */
     unsigned             running:1;
     unsigned             failed:1;
 } fedi_media_job_t;
@@ -115,7 +117,12 @@ static void fedi_media_recorded(fedi_pg_op_t *op, PGresult *res,
     ngx_int_t rc);
 static void api_media_get(fedi_req_t *rq);
 static void api_media_update(fedi_req_t *rq);
-static void fedi_media_update(fedi_req_t *rq);
+static void fedi_media_update(fedi_req_t *rq, const char *thumbnail);
+static void fedi_media_thumbnail_done(fedi_req_t *rq, void *data);
+static void fedi_media_updated(fedi_req_t *rq, PGresult *res);
+static void fedi_media_job_unlink(fedi_media_job_t *job);
+static const char *fedi_media_mime_of(const char *path);
+static const char *fedi_media_job_error(fedi_media_job_t *job);
 static void api_media_delete(fedi_req_t *rq);
 static void fedi_media_deleted(fedi_req_t *rq, PGresult *res);
 static void fedi_media_loaded(fedi_req_t *rq, PGresult *res);
@@ -190,6 +197,11 @@ fedi_media_create(fedi_req_t *rq, ngx_uint_t v2)
 {
     fedi_media_job_t  *job;
 
+    if (fedi_ratelimit_media(rq) != NGX_OK) {
+        fedi_send_error(rq, NGX_HTTP_TOO_MANY_REQUESTS, "Too many requests");
+        return;
+    }
+
     if (rq->mcf->media_root.len == 0) {
         fedi_send_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE,
                         "Media uploads are not configured");
@@ -213,7 +225,9 @@ fedi_media_create(fedi_req_t *rq, ngx_uint_t v2)
                          rq->mcf->video_size_limit);
     job->parts[0].name = "file";
     job->parts[0].kind = FEDI_MEDIA_ATTACHMENT;
-    job->nparts = 1;
+    job->parts[1].name = "thumbnail";
+    job->parts[1].kind = FEDI_MEDIA_THUMBNAIL;
+    job->nparts = 2;
 
     fedi_thread_run(rq, fedi_media_parse, fedi_media_parsed, job);
 }
@@ -397,7 +411,17 @@ fedi_media_parse(void *data)
         mp->root = job->root;
         mp->kind = pt->kind;
 
-        if (fedi_media_probe(mp) != 0) {
+        if (fedi_media_probe(mp) != 0
+            || (pt->kind == FEDI_MEDIA_THUMBNAIL && mp->av))
+        {
+            if (pt->kind == FEDI_MEDIA_THUMBNAIL) {
+                /* a picture only, as Mastodon's IMAGE_MIME_TYPES */
+                ngx_cpystrn((u_char *) job->err, (u_char *)
+                            "Validation failed: Thumbnail content type is "
+                            "invalid", sizeof(job->err));
+                return;
+            }
+
             ngx_cpystrn((u_char *) job->err, (u_char *) mp->err,
                         sizeof(job->err));
             return;
@@ -641,8 +665,7 @@ fedi_media_worked(ngx_event_t *ev)
     if (rq == NULL) {
         /* answered already (202, or the client left): the row tells */
         if (fedi_db() == NULL || ngx_exiting || ngx_terminate) {
-            fedi_media_remove(job->root, job->proc[0].path);
-            fedi_media_remove(job->root, job->proc[0].preview);
+            fedi_media_job_unlink(job);
             fedi_media_job_free(job);
             return;
         }
@@ -659,7 +682,7 @@ fedi_media_worked(ngx_event_t *ev)
 
         } else {
             job->op.stmt = FEDI_SQL_MEDIA_DONE;
-            job->op.nparams = 8;
+            job->op.nparams = 9;
             job->op.values[1] = job->proc[0].path;
             job->op.values[2] = fedi_media_nonempty(job->proc[0].preview);
             job->op.values[3] = job->meta;
@@ -667,6 +690,7 @@ fedi_media_worked(ngx_event_t *ev)
             job->op.values[5] = job->proc[0].out_mime;
             job->op.values[6] = job->size;
             job->op.values[7] = job->proc[0].type;
+            job->op.values[8] = fedi_media_nonempty(job->proc[1].path);
         }
 
         fedi_pg_exec(fedi_db(), &job->op);
@@ -684,10 +708,11 @@ fedi_media_worked(ngx_event_t *ev)
         fedi_query(rq, FEDI_SQL_MEDIA_DROP, fedi_media_dropped, 1, job->id);
 
     } else {
-        fedi_query(rq, FEDI_SQL_MEDIA_DONE, fedi_media_saved, 8, job->id,
+        fedi_query(rq, FEDI_SQL_MEDIA_DONE, fedi_media_saved, 9, job->id,
                    job->proc[0].path, fedi_media_nonempty(job->proc[0].preview),
                    job->meta, fedi_media_nonempty(job->proc[0].blurhash),
-                   job->proc[0].out_mime, job->size, job->proc[0].type);
+                   job->proc[0].out_mime, job->size, job->proc[0].type,
+                   fedi_media_nonempty(job->proc[1].path));
     }
 
     ngx_http_run_posted_requests(c);
@@ -724,18 +749,25 @@ fedi_media_waited(ngx_event_t *ev)
 static void
 fedi_media_meta(fedi_media_job_t *job)
 {
-    fedi_media_proc_t  *mp = &job->proc[0];
+    fedi_media_meta_of(&job->proc[0], job->meta, sizeof(job->meta),
+                       job->size);
+}
 
-    ngx_sprintf((u_char *) job->size, "%L%Z", (int64_t) mp->size);
+
+/* the meta (a JSON object) and the size (a number) of a processed file */
+void
+fedi_media_meta_of(fedi_media_proc_t *mp, char *meta, size_t len,
+    char *size)
+{
+    ngx_sprintf((u_char *) size, "%L%Z", (int64_t) mp->size);
 
     if (mp->meta[0]) {
         /* video and audio: fedi_media_av.c wrote it */
-        ngx_cpystrn((u_char *) job->meta, (u_char *) mp->meta,
-                    sizeof(job->meta));
+        ngx_cpystrn((u_char *) meta, (u_char *) mp->meta, len);
         return;
     }
 
-    ngx_snprintf((u_char *) job->meta, sizeof(job->meta),
+    ngx_snprintf((u_char *) meta, len,
                  "{\"original\":{\"width\":%d,\"height\":%d,"
                  "\"size\":\"%dx%d\",\"aspect\":%.6f},"
                  "\"small\":{\"width\":%d,\"height\":%d,"
@@ -754,8 +786,7 @@ fedi_media_saved(fedi_req_t *rq, PGresult *res)
 
     if (PQntuples(res) != 1 && job) {
         /* deleted meanwhile */
-        fedi_media_remove(job->root, job->proc[0].path);
-        fedi_media_remove(job->root, job->proc[0].preview);
+        fedi_media_job_unlink(job);
     }
 
     fedi_media_send(rq, res, NGX_HTTP_OK);
@@ -767,17 +798,17 @@ fedi_media_dropped(fedi_req_t *rq, PGresult *res)
 {
     fedi_media_job_t  *job = rq->data;
 
-    if (job && job->proc[0].internal) {
+    if (job && (job->proc[0].internal || job->proc[1].internal)) {
         ngx_log_error(NGX_LOG_ERR, rq->r->connection->log, 0,
                       "fedi: media in \"%s\": %s", job->root,
-                      job->proc[0].err);
+                      fedi_media_job_error(job));
         fedi_send_internal_error(rq);
         return;
     }
 
     fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
-                    job ? job->proc[0].err : "Validation failed: File could "
-                                             "not be processed");
+                    job ? fedi_media_job_error(job)
+                        : "Validation failed: File could not be processed");
 }
 
 
@@ -795,8 +826,7 @@ fedi_media_recorded(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
                       res ? PQresultErrorMessage(res) : "no connection");
 
     } else if (!job->failed && PQntuples(res) == 0) {
-        fedi_media_remove(job->root, job->proc[0].path);
-        fedi_media_remove(job->root, job->proc[0].preview);
+        fedi_media_job_unlink(job);
     }
 
     fedi_media_job_free(job);
@@ -832,26 +862,34 @@ api_media_update(fedi_req_t *rq)
     }
 
     if (!fedi_media_upload(rq)) {
-        fedi_media_update(rq);
+        fedi_media_update(rq, NULL);
         return;
     }
 
-    /* a multipart body: its fields, from the file (a thumbnail is for
-     * video and audio, which are not taken) */
+    /* a multipart body: its fields, and a new thumbnail */
     job = fedi_media_job(rq);
     if (job == NULL) {
         return;
     }
 
+    if (rq->mcf->media_root.len == 0) {
+        fedi_send_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE,
+                        "Media uploads are not configured");
+        return;
+    }
+
+    job->put = 1;
     job->limit = rq->mcf->image_size_limit;
-    job->nparts = 0;
+    job->parts[0].name = "thumbnail";
+    job->parts[0].kind = FEDI_MEDIA_THUMBNAIL;
+    job->nparts = 1;
 
     fedi_thread_run(rq, fedi_media_parse, fedi_media_credentials_parsed, job);
 }
 
 
 static void
-fedi_media_update(fedi_req_t *rq)
+fedi_media_update(fedi_req_t *rq, const char *thumbnail)
 {
     char        *fx, *fy;
     const char  *desc;
@@ -869,8 +907,48 @@ fedi_media_update(fedi_req_t *rq)
         return;
     }
 
-    fedi_query(rq, FEDI_SQL_MEDIA_UPDATE, fedi_media_loaded, 5,
-               rq->token->account_id, fedi_media_arg_id(rq), desc, fx, fy);
+    fedi_query(rq, FEDI_SQL_MEDIA_UPDATE, fedi_media_updated, 6,
+               rq->token->account_id, fedi_media_arg_id(rq), desc, fx, fy,
+               thumbnail);
+}
+
+
+/* PUT with a thumbnail: processed, then the row updated with it */
+static void
+fedi_media_thumbnail_done(fedi_req_t *rq, void *data)
+{
+    fedi_media_job_t  *job = data;
+
+    if (job->failed) {
+        fedi_send_error(rq, job->proc[0].internal
+                            ? NGX_HTTP_INTERNAL_SERVER_ERROR
+                            : NGX_HTTP_UNPROCESSABLE_ENTITY,
+                        job->proc[0].internal ? "Internal server error"
+                                              : fedi_media_job_error(job));
+        return;
+    }
+
+    fedi_media_update(rq, job->proc[0].path);
+}
+
+
+/* the thumbnail replaced goes; a new one no row took too */
+static void
+fedi_media_updated(fedi_req_t *rq, PGresult *res)
+{
+    fedi_media_job_t  *job = rq->data;
+
+    if (job && job->put && job->parts[0].found) {
+        if (PQntuples(res) == 1) {
+            fedi_media_remove((char *) rq->mcf->media_root.data,
+                              fedi_pg_val(res, 0, 3));
+
+        } else {
+            fedi_media_job_unlink(job);
+        }
+    }
+
+    fedi_media_loaded(rq, res);
 }
 
 
@@ -906,6 +984,8 @@ fedi_media_deleted(fedi_req_t *rq, PGresult *res)
                           fedi_pg_val(res, 0, 0));
         fedi_media_remove((char *) rq->mcf->media_root.data,
                           fedi_pg_val(res, 0, 1));
+        fedi_media_remove((char *) rq->mcf->media_root.data,
+                          fedi_pg_val(res, 0, 2));
     }
 
     fedi_json_obj_open(j);
@@ -1014,7 +1094,11 @@ fedi_media_render(fedi_req_t *rq, fedi_json_t *j, json_t *a)
 
     if (processed && json_is_string(json_array_get(a, 2))) {
         fedi_media_url(rq, j, "url", json_array_get(a, 2));
-        fedi_media_url(rq, j, "preview_url", json_array_get(a, 3));
+
+        /* a custom thumbnail is the preview, as Mastodon shows it */
+        fedi_media_url(rq, j, "preview_url",
+                       json_is_string(json_array_get(a, 12))
+                       ? json_array_get(a, 12) : json_array_get(a, 3));
 
     } else if (json_is_string(remote)) {
         fedi_json_kcstr(j, "url", json_string_value(remote));
@@ -1135,6 +1219,18 @@ fedi_media_documents(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
         v = json_array_get(a, 6);
         if (json_is_string(v)) {
             fedi_json_kcstr(j, "blurhash", json_string_value(v));
+        }
+
+        /* a custom thumbnail: the icon, as Mastodon sends it */
+        v = json_array_get(a, 12);
+        if (json_is_string(v)) {
+            fedi_json_key(j, "icon");
+            fedi_json_obj_open(j);
+            fedi_json_kcstr(j, "type", "Image");
+            fedi_json_kcstr(j, "mediaType",
+                            fedi_media_mime_of(json_string_value(v)));
+            fedi_media_url(rq, j, "url", v);
+            fedi_json_obj_close(j);
         }
 
         if (json_is_number(json_array_get(a, 8))
@@ -1348,8 +1444,15 @@ fedi_media_credentials_parsed(fedi_req_t *rq, void *data)
         return;
     }
 
-    if (job->nparts == 0) {
-        fedi_media_update(rq);                /* PUT /api/v1/media/:id */
+    if (job->put) {
+        /* PUT /api/v1/media/:id */
+        if (!job->parts[0].found) {
+            fedi_media_update(rq, NULL);
+            return;
+        }
+
+        fedi_thread_run(rq, fedi_media_profile_work,
+                        fedi_media_thumbnail_done, job);
         return;
     }
 
@@ -1387,15 +1490,14 @@ fedi_media_profile_done(fedi_req_t *rq, void *data)
     if (job->failed) {
         if (job->proc[0].internal || job->proc[1].internal) {
             ngx_log_error(NGX_LOG_ERR, rq->r->connection->log, 0,
-                          "fedi: media in \"%s\": %s%s", job->root,
-                          job->proc[0].err, job->proc[1].err);
+                          "fedi: media in \"%s\": %s", job->root,
+                          fedi_media_job_error(job));
             fedi_send_internal_error(rq);
             return;
         }
 
         fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
-                        job->proc[0].err[0] ? job->proc[0].err
-                                            : job->proc[1].err);
+                        fedi_media_job_error(job));
         return;
     }
 
@@ -1556,7 +1658,50 @@ fedi_media_chars(const char *s)
 }
 
 
+/*
+ * S3-compatible storage, when configured: the threads that process and
+ * remove files find it in fedi_media_s3 (fedi_media_s3.c), set here once
+ * per worker before any of them runs
+ */
+ngx_int_t
+fedi_media_storage_init(ngx_cycle_t *cycle)
+{
+    ngx_http_fedi_main_conf_t  *mcf;
+
+    static fedi_media_s3_t  s3;
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_fedi_module);
+
+    if (mcf->s3_endpoint.len == 0) {
+        fedi_media_s3 = NULL;
+        return NGX_OK;
+    }
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        return NGX_ERROR;
+    }
+
+    /* directive arguments are NUL-terminated */
+    s3.endpoint = (const char *) mcf->s3_endpoint.data;
+    s3.bucket = (const char *) mcf->s3_bucket.data;
+    s3.region = (const char *) mcf->s3_region.data;
+    s3.access_key = (const char *) mcf->s3_access_key.data;
+    s3.secret_key = (const char *) mcf->s3_secret_key.data;
+
+    fedi_media_s3 = &s3;
+
+    return NGX_OK;
+}
+
+
 /* a stored file removed on the thread pool: unlink() waits for the disk */
+
+void
+fedi_media_remove_file(const char *root, const char *path)
+{
+    fedi_media_remove(root, path);
+}
+
 
 static void
 fedi_media_remove(const char *root, const char *path)
@@ -1631,4 +1776,53 @@ static const char *
 fedi_media_nonempty(const char *s)
 {
     return (s && s[0]) ? s : NULL;
+}
+
+
+/* the type of a stored picture, by the extension we gave it */
+static const char *
+fedi_media_mime_of(const char *path)
+{
+    const char  *dot;
+
+    dot = strrchr(path, '.');
+
+    if (dot && ngx_strcmp(dot, ".png") == 0) {
+        return "image/png";
+    }
+
+    if (dot && ngx_strcmp(dot, ".webp") == 0) {
+        return "image/webp";
+    }
+
+    return "image/jpeg";
+}
+
+
+/* the files of an upload's parts, removed */
+static void
+fedi_media_job_unlink(fedi_media_job_t *job)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < job->nparts; i++) {
+        fedi_media_remove(job->root, job->proc[i].path);
+        fedi_media_remove(job->root, job->proc[i].preview);
+    }
+}
+
+
+/* why an upload was refused: the first part that says */
+static const char *
+fedi_media_job_error(fedi_media_job_t *job)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < job->nparts; i++) {
+        if (job->proc[i].err[0]) {
+            return job->proc[i].err;
+        }
+    }
+
+    return FEDI_MEDIA_UNPROCESSABLE;
 }

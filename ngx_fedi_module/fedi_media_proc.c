@@ -44,6 +44,7 @@ static void fedi_media_vips_log(const gchar *domain, GLogLevelFlags level,
     const gchar *message, gpointer data);
 static const fedi_media_format_t *fedi_media_format(const char *mime);
 static VipsImage *fedi_media_rgb8(VipsImage *in);
+static int fedi_media_process_file(fedi_media_proc_t *mp);
 
 
 /* images by libvips; video and audio by ffmpeg, when it is there */
@@ -236,12 +237,24 @@ fedi_media_probe(fedi_media_proc_t *mp)
 }
 
 
+/* processed, then to the object storage when there is one */
 int
 fedi_media_process(fedi_media_proc_t *mp)
 {
+    if (fedi_media_process_file(mp) != 0) {
+        return -1;
+    }
+
+    return fedi_media_s3 ? fedi_media_s3_store(mp) : 0;
+}
+
+
+static int
+fedi_media_process_file(fedi_media_proc_t *mp)
+{
     int          rc, box, bw, bh;
     char         hex[33], full[4096];
-    double       s;
+    double       s, cap;
     VipsImage   *img, *mem, *small;
 
     if (mp->av) {
@@ -291,11 +304,12 @@ fedi_media_process(fedi_media_proc_t *mp)
     default:
         box = mp->in_width > mp->in_height ? mp->in_width : mp->in_height;
 
-        if ((double) mp->in_width * mp->in_height
-            > FEDI_MEDIA_ORIGINAL_PIXELS)
-        {
-            s = sqrt(FEDI_MEDIA_ORIGINAL_PIXELS
-                     / ((double) mp->in_width * mp->in_height));
+        /* a thumbnail is the preview: Mastodon's 640 x 360 pixels */
+        cap = (mp->kind == FEDI_MEDIA_THUMBNAIL) ? FEDI_MEDIA_SMALL_PIXELS
+                                                 : FEDI_MEDIA_ORIGINAL_PIXELS;
+
+        if ((double) mp->in_width * mp->in_height > cap) {
+            s = sqrt(cap / ((double) mp->in_width * mp->in_height));
             box = (int) floor(box * s);
         }
 
@@ -635,4 +649,43 @@ fedi_media_unlink(const char *root, const char *path)
 
     snprintf(full, sizeof(full), "%s/%s", root, path);
     unlink(full);
+
+    if (fedi_media_s3) {
+        fedi_media_s3_delete(fedi_media_s3, path);
+    }
+}
+
+
+/*
+ * After processing: the files to the bucket, then off the disk.  On a
+ * failure nothing stays, neither object nor file (an internal failure,
+ * not the file's).
+ */
+int
+fedi_media_s3_store(fedi_media_proc_t *mp)
+{
+    char  full[4096];
+
+    if (fedi_media_s3_put(fedi_media_s3, mp->root, mp->path, mp->err,
+                          sizeof(mp->err))
+        != 0
+        || (mp->preview[0]
+            && fedi_media_s3_put(fedi_media_s3, mp->root, mp->preview,
+                                 mp->err, sizeof(mp->err))
+               != 0))
+    {
+        mp->internal = 1;
+        fedi_media_discard(mp);         /* objects and files */
+        return -1;
+    }
+
+    snprintf(full, sizeof(full), "%s/%s", mp->root, mp->path);
+    unlink(full);
+
+    if (mp->preview[0]) {
+        snprintf(full, sizeof(full), "%s/%s", mp->root, mp->preview);
+        unlink(full);
+    }
+
+    return 0;
 }

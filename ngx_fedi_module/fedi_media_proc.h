@@ -20,7 +20,8 @@
 typedef enum {
     FEDI_MEDIA_ATTACHMENT = 0,    /* original (capped) and small */
     FEDI_MEDIA_AVATAR,            /* 400 x 400, cropped */
-    FEDI_MEDIA_HEADER             /* 1500 x 500, cropped */
+    FEDI_MEDIA_HEADER,            /* 1500 x 500, cropped */
+    FEDI_MEDIA_THUMBNAIL          /* a custom preview: small, no more */
 } fedi_media_kind_e;
 
 
@@ -88,6 +89,28 @@ int fedi_media_save_as(fedi_media_proc_t *mp, void *img, const char *rel,
 int fedi_media_blurhash_of(fedi_media_proc_t *mp, void *img);
 int fedi_media_preview(fedi_media_proc_t *mp, const char *file,
     const char *hex, const char *ext);
+
+/* fedi_media_s3.c: S3-compatible storage, when configured (path-style
+ * URLs endpoint/bucket/name, AWS SigV4 by libcurl) */
+typedef struct {
+    const char           *endpoint;       /* http(s)://host[:port] */
+    const char           *bucket;
+    const char           *region;
+    const char           *access_key;
+    const char           *secret_key;
+} fedi_media_s3_t;
+
+extern const fedi_media_s3_t  *fedi_media_s3;   /* NULL: the disk only */
+
+int fedi_media_s3_put(const fedi_media_s3_t *s3, const char *root,
+    const char *rel, char *err, size_t errlen);
+void fedi_media_s3_delete(const fedi_media_s3_t *s3, const char *rel);
+int fedi_media_s3_store(fedi_media_proc_t *mp);
+
+/* fedi_media.c: Mastodon's meta of a processed file, its size as text
+ * (size: 24 bytes) */
+void fedi_media_meta_of(fedi_media_proc_t *mp, char *meta, size_t len,
+    char *size);
 
 /* fedi_media_av.c: video, audio and animated GIFs, through ffmpeg */
 int fedi_media_av_available(void);

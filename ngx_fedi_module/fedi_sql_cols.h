@@ -64,7 +64,7 @@
     "json_build_array(" m ".id::text, " m ".type, " m ".file_path, "         \
     m ".preview_path, " m ".remote_url, " m ".description, "                 \
     m ".blurhash, " m ".meta, " m ".focus_x, " m ".focus_y, "                \
-    m ".processed, " m ".content_type)"
+    m ".processed, " m ".content_type, " m ".thumbnail_path)"
 
 
 /*

@@ -22,3 +22,4 @@
 #include "sql_media.h"
 #include "sql_lists.h"
 #include "sql_deliver.h"
+#include "sql_media_cache.h"

@@ -191,6 +191,62 @@ static ngx_command_t  ngx_http_fedi_commands[] = {
       offsetof(ngx_http_fedi_main_conf_t, media_wait),
       NULL },
 
+    { ngx_string("fedi_media_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, media_cache),
+      NULL },
+
+    { ngx_string("fedi_media_cache_max_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, media_cache_max_size),
+      NULL },
+
+    { ngx_string("fedi_media_rate_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, media_rate_limit),
+      NULL },
+
+    { ngx_string("fedi_media_s3_endpoint"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, s3_endpoint),
+      NULL },
+
+    { ngx_string("fedi_media_s3_bucket"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, s3_bucket),
+      NULL },
+
+    { ngx_string("fedi_media_s3_region"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, s3_region),
+      NULL },
+
+    { ngx_string("fedi_media_s3_access_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, s3_access_key),
+      NULL },
+
+    { ngx_string("fedi_media_s3_secret_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, s3_secret_key),
+      NULL },
+
     { ngx_string("fedi_rate_limit"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -303,7 +359,10 @@ ngx_http_fedi_create_main_conf(ngx_conf_t *cf)
     mcf->instance_cache = NGX_CONF_UNSET_MSEC;
     mcf->stream_buffer = NGX_CONF_UNSET_SIZE;
     mcf->media_wait = NGX_CONF_UNSET_MSEC;
+    mcf->media_cache = NGX_CONF_UNSET;
+    mcf->media_cache_max_size = NGX_CONF_UNSET_SIZE;
     mcf->rate_limit = NGX_CONF_UNSET_UINT;
+    mcf->media_rate_limit = NGX_CONF_UNSET_UINT;
     mcf->authorized_fetch = NGX_CONF_UNSET;
     mcf->fetch.timeout = NGX_CONF_UNSET_MSEC;
     mcf->fetch.max_body = NGX_CONF_UNSET_SIZE;
@@ -340,6 +399,7 @@ ngx_http_fedi_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(mcf->instance_cache, 30000);
     ngx_conf_init_size_value(mcf->stream_buffer, 1024 * 1024);
     ngx_conf_init_uint_value(mcf->rate_limit, 300);
+    ngx_conf_init_uint_value(mcf->media_rate_limit, 30);
     ngx_conf_init_value(mcf->authorized_fetch, 0);
     mcf->max_poll_options = 4;
     mcf->max_poll_option_chars = 50;
@@ -348,7 +408,9 @@ ngx_http_fedi_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (mcf->rate_limit && fedi_ratelimit_conf(cf) != NGX_OK) {
+    if ((mcf->rate_limit || mcf->media_rate_limit)
+        && fedi_ratelimit_conf(cf) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -400,6 +462,50 @@ ngx_http_fedi_init_main_conf(ngx_conf_t *cf, void *conf)
 
     /* media: served by nginx under base_url/system unless told otherwise */
     ngx_conf_init_msec_value(mcf->media_wait, 5000);
+    ngx_conf_init_value(mcf->media_cache, 0);
+    ngx_conf_init_size_value(mcf->media_cache_max_size, 16 * 1024 * 1024);
+
+    if (mcf->media_cache && mcf->media_root.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fedi_media_cache on\" needs \"fedi_media_root\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (mcf->s3_endpoint.len
+        && (mcf->s3_bucket.len == 0 || mcf->s3_access_key.len == 0
+            || mcf->s3_secret_key.len == 0 || mcf->media_root.len == 0))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fedi_media_s3_endpoint\" needs "
+                           "\"fedi_media_s3_bucket\", "
+                           "\"fedi_media_s3_access_key\", "
+                           "\"fedi_media_s3_secret_key\" and "
+                           "\"fedi_media_root\" (where files are "
+                           "processed)");
+        return NGX_CONF_ERROR;
+    }
+
+    while (mcf->s3_endpoint.len
+           && mcf->s3_endpoint.data[mcf->s3_endpoint.len - 1] == '/')
+    {
+        mcf->s3_endpoint.data[--mcf->s3_endpoint.len] = '\0';
+    }
+
+    if (mcf->s3_region.len == 0) {
+        ngx_str_set(&mcf->s3_region, "us-east-1");
+    }
+
+    if (mcf->media_url.len == 0 && mcf->s3_endpoint.len) {
+        /* the bucket, path-style, unless a CDN is named */
+        mcf->media_url.len = mcf->s3_endpoint.len + 1 + mcf->s3_bucket.len;
+        mcf->media_url.data = ngx_pnalloc(cf->pool, mcf->media_url.len);
+        if (mcf->media_url.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_sprintf(mcf->media_url.data, "%V/%V", &mcf->s3_endpoint,
+                    &mcf->s3_bucket);
+    }
 
     if (mcf->media_url.len == 0) {
         mcf->media_url.len = mcf->base_url.len + sizeof("/system") - 1;
@@ -530,10 +636,19 @@ ngx_http_fedi_init_process(ngx_cycle_t *cycle)
     }
 
     if (fedi_pg_listen(fedi_pool, "LISTEN fedi_cache; LISTEN fedi_fanout;"
-                                    " LISTEN fedi_inbox; LISTEN fedi_stream",
+                                    " LISTEN fedi_inbox; LISTEN fedi_stream;"
+                                    " LISTEN fedi_media_cache",
                        ngx_http_fedi_notify)
         != NGX_OK)
     {
+        return NGX_ERROR;
+    }
+
+    if (fedi_media_storage_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (fedi_media_cache_init(cycle) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -553,6 +668,12 @@ ngx_http_fedi_notify(const char *channel, const char *payload)
         fedi_jobs_inbox();
         fedi_fetch_key_load();
         fedi_stream_wake();
+        fedi_media_cache_wake();
+        return;
+    }
+
+    if (ngx_strcmp(channel, "fedi_media_cache") == 0) {
+        fedi_media_cache_wake();
         return;
     }
 
@@ -591,6 +712,7 @@ ngx_http_fedi_exit_process(ngx_cycle_t *cycle)
     ngx_http_fedi_main_conf_t  *mcf;
 
     fedi_jobs_exit(cycle);
+    fedi_media_cache_exit(cycle);
     fedi_stream_exit(cycle);
     fedi_pg_pool_destroy(fedi_pool);
     fedi_pool = NULL;

@@ -14,12 +14,13 @@ FEDI_SQL(MEDIA_CREATE, 7,
     " VALUES ($1, $2, $3, $4, $5::real, $6::real, $7::bigint) RETURNING id")
 
 /* $1 id, processed: $2 file, $3 preview, $4 meta, $5 blurhash, $6 content
- * type, $7 size, $8 type (a silent video is a gifv); no row when it was
- * deleted meanwhile */
-FEDI_SQL(MEDIA_DONE, 8,
+ * type, $7 size, $8 type (a silent video is a gifv), $9 a custom
+ * thumbnail; no row when it was deleted meanwhile */
+FEDI_SQL(MEDIA_DONE, 9,
     "UPDATE media_attachments m SET processed = true, file_path = $2,"
     " preview_path = $3, meta = $4::jsonb, blurhash = $5,"
     " content_type = $6, file_size = $7::bigint, type = $8,"
+    " thumbnail_path = $9,"
     " updated_at = now()"
     " WHERE m.id = $1 RETURNING " FEDI_MEDIA_JSON("m"))
 
@@ -45,18 +46,25 @@ FEDI_SQL(MEDIA_GET, 2,
     " FROM media_attachments m"
     " WHERE m.id = $2 AND m.account_id = $1 AND m.status_id IS NULL")
 
-/* $1 account, $2 id, $3 description, $4 $5 focus (NULL: as they are) */
-FEDI_SQL(MEDIA_UPDATE, 5,
-    "UPDATE media_attachments m SET"
+/* $1 account, $2 id, $3 description, $4 $5 focus, $6 a new custom
+ * thumbnail (NULL: as they are); the thumbnail replaced, to remove */
+FEDI_SQL(MEDIA_UPDATE, 6,
+    "WITH o AS (SELECT id, thumbnail_path FROM media_attachments"
+    "   WHERE id = $2 AND account_id = $1 AND status_id IS NULL"
+    "   FOR UPDATE)"
+    " UPDATE media_attachments m SET"
     " description = coalesce($3, m.description),"
     " focus_x = coalesce($4::real, m.focus_x),"
-    " focus_y = coalesce($5::real, m.focus_y), updated_at = now()"
-    " WHERE m.id = $2 AND m.account_id = $1 AND m.status_id IS NULL"
+    " focus_y = coalesce($5::real, m.focus_y),"
+    " thumbnail_path = coalesce($6::text, m.thumbnail_path),"
+    " updated_at = now()"
+    " FROM o WHERE m.id = o.id"
     " RETURNING " FEDI_MEDIA_JSON("m") ", m.processed,"
-    FEDI_MEDIA_FAILED("m"))
+    FEDI_MEDIA_FAILED("m") ", CASE WHEN $6::text IS NOT NULL"
+    " THEN o.thumbnail_path END")
 
 /* $1 account, $2 id: its files, to remove */
 FEDI_SQL(MEDIA_DELETE, 2,
     "DELETE FROM media_attachments"
     " WHERE id = $2 AND account_id = $1 AND status_id IS NULL"
-    " RETURNING file_path, preview_path")
+    " RETURNING file_path, preview_path, thumbnail_path")

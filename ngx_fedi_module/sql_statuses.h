@@ -46,7 +46,7 @@ FEDI_SQL(STATUS_DELETE, 4,
     "   RETURNING id, in_reply_to_id),"
     " md AS (DELETE FROM media_attachments WHERE $4::boolean"
     "   AND status_id IN (SELECT id FROM d)"
-    "   RETURNING file_path, preview_path),"
+    "   RETURNING file_path, preview_path, thumbnail_path),"
     " mu AS (UPDATE media_attachments SET status_id = NULL"
     "   WHERE NOT $4::boolean AND status_id IN (SELECT id FROM d)),"
     " c AS (UPDATE accounts SET statuses_count"
@@ -61,7 +61,7 @@ FEDI_SQL(STATUS_DELETE, 4,
     " (SELECT count(*) FROM c) + (SELECT count(*) FROM r)"
     " + (SELECT count(*) FROM f),"
     " (SELECT array_agg(p) FROM md, LATERAL (VALUES (file_path),"
-    "   (preview_path)) v(p) WHERE p IS NOT NULL)"
+    "   (preview_path), (thumbnail_path)) v(p) WHERE p IS NOT NULL)"
     " FROM statuses s" FEDI_STATUS_JOIN
     " WHERE s.id IN (SELECT id FROM d)")
 

@@ -111,6 +111,7 @@ http {
     fedi_https off;
     fedi_contact_email admin@bench.test;
     fedi_rate_limit 0;   # one token hammers here
+    fedi_media_rate_limit 0;   # and uploads hundreds of files
     fedi_media_root $B/media;
 
     resolver 127.0.0.1:$DNSPORT valid=300s ipv6=off;

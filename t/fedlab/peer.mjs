@@ -300,7 +300,7 @@ async function control(req, res, url) {
         }
         documents.set(url.searchParams.get("path"), {
             type: url.searchParams.get("type") ?? "application/activity+json",
-            body: Buffer.concat(chunks).toString("utf8"),
+            body: Buffer.concat(chunks),
         });
         return json(res, 200, { ok: true });
     }
