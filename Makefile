@@ -68,6 +68,8 @@ FEDICTL_SRCS := $(TOP)/tools/fedictl.c $(TOP)/tools/fedictl_db.c \
                 $(TOP)/tools/fedictl_accounts.c \
                 $(TOP)/tools/fedictl_media.c \
                 $(TOP)/tools/fedictl_deliveries.c \
+                $(TOP)/tools/fedictl_reports.c \
+                $(TOP)/tools/fedictl_move.c \
                 $(TOP)/ngx_fedi_module/fedi_sql.c \
                 $(TOP)/ngx_fedi_module/fedi_crypto.c \
                 $(TOP)/ngx_fedi_module/fedi_addr.c
@@ -76,7 +78,7 @@ $(BUILD)/fedictl: $(FEDICTL_SRCS) $(TOP)/tools/fedictl.h \
                   $(wildcard $(TOP)/ngx_fedi_module/*.h)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_W) -O2 -I$(TOP)/ngx_fedi_module -I$$(pg_config --includedir) \
-	    -o $@ $(FEDICTL_SRCS) -lpq -lcrypto -lcrypt -lidn2
+	    -o $@ $(FEDICTL_SRCS) -lpq -lcrypto -lcrypt -lidn2 -lcurl
 
 # ---- running, testing, measuring: tools/run.sh, t/lib/with-test-pg.sh ----
 
