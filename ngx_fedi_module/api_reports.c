@@ -57,7 +57,7 @@ api_report_create(fedi_req_t *rq)
 
     account = fedi_param_str(rq->params, "account_id");
 
-    if (account == NULL || !fedi_is_id(account)) {
+    if (account == NULL || fedi_is_id(account) != NGX_OK) {
         fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
         return;
     }
@@ -123,7 +123,7 @@ fedi_report_ids(fedi_req_t *rq, const char *key, ngx_int_t *bad)
     *p++ = '{';
 
     for (i = 0; i < n; i++) {
-        if (!fedi_is_id(ids[i])) {
+        if (fedi_is_id(ids[i]) != NGX_OK) {
             *bad = 1;
             continue;
         }
