@@ -70,7 +70,7 @@ BEGIN
                                                           '{}')));
     v_statuses := ARRAY(SELECT s.id FROM statuses s
                          WHERE s.id = ANY (p_status_ids)
-                           AND s.account_id = t.id AND s.reblog_of_id IS NULL
+                           AND s.account_id = t.id
                            AND fedi_status_visible(s.id, s.account_id,
                                                    s.visibility, p_account)
                          ORDER BY s.id);
@@ -124,11 +124,15 @@ BEGIN
         -- reported posts reply to, on the domains named
         v_inboxes := CASE WHEN v_origin THEN ARRAY[t.inbox_url]
                           ELSE '{}'::text[] END
-            || ARRAY(SELECT a.inbox_url FROM accounts a
+            || ARRAY(SELECT coalesce(nullif(a.shared_inbox_url, ''),
+                                     a.inbox_url)
+                       FROM accounts a
                       WHERE a.domain IS NOT NULL
                         AND lower(a.domain) = ANY (v_to)
-                        AND a.inbox_url NOT IN (t.inbox_url,
-                                                t.shared_inbox_url)
+                        AND a.suspended_at IS NULL
+                        AND coalesce(nullif(a.shared_inbox_url, ''),
+                                     a.inbox_url)
+                            NOT IN (t.inbox_url, t.shared_inbox_url)
                         AND a.id IN (SELECT s.in_reply_to_account_id
                                        FROM statuses s
                                       WHERE s.id = ANY (v_statuses)));

@@ -269,6 +269,30 @@ is($flag->{json}{content}, 'to fedify', 'with the comment');
 my @obj = ref $flag->{json}{object} ? @{ $flag->{json}{object} } : ($flag->{json}{object});
 is_deeply(\@obj, ['https://peer.test/users/bob'], 'naming bob');
 
+# a reported post replying to someone on a third server: with that
+# server among forward_to_domains, it gets the Flag too (and two.test,
+# not named, does not)
+
+my ($reply) = $one->psql("INSERT INTO statuses (account_id, text, content, uri,"
+    . " in_reply_to_account_id) VALUES ($bob_on_one, 'you again', '<p>you again</p>',"
+    . " 'https://two.test/users/bob/statuses/424242', $pbob) RETURNING id") =~ /(\d+)/;
+$r = report($one, $alice, account_id => $bob_on_one, status_ids => [$reply],
+            comment => 'a reply to peer.test', forward => JSON::PP::true(),
+            forward_to_domains => ['peer.test']);
+is($r->{status}, 200, 'a report of bob\'s reply to bob@peer.test, forwarded to peer.test')
+    or diag($r->{body});
+ok(!$r->{json}{forwarded}, 'forwarded: false (not to bob\'s own server)');
+$flag = eventually(sub {
+    my $in = $lab->peer('peer.test', 'inbox')->{json};
+    (grep { $_->{type} eq 'Flag' && ($_->{json}{content} // '') eq 'a reply to peer.test' }
+     @{ $in // [] })[0];
+}, 30);
+ok($flag, 'peer.test, replied to, received the Flag');
+is_deeply($flag->{json}{object}, ['https://two.test/users/bob',
+                                  'https://two.test/users/bob/statuses/424242'],
+          'naming bob@two.test and his post');
+is($two->psql("SELECT count(*) FROM reports") + 0, 1, 'two.test got none');
+
 # --- Flags received ------------------------------------------------------
 
 my $key = $lab->mallory_key();
