@@ -259,7 +259,8 @@ fedi_account_moved(fedi_req_t *rq, fedi_json_t *j, const char *cols)
             s = "f";
             break;
         case JSON_INTEGER:
-            ngx_sprintf((u_char *) num, "%L%Z", (int64_t) json_integer_value(v));
+            ngx_sprintf((u_char *) num, "%L%Z",
+                        (int64_t) json_integer_value(v));
             s = num;
             break;
         default:

@@ -21,26 +21,17 @@
     a ".fields::text, " a ".avatar_file, " a ".avatar_remote_url, "         \
     a ".header_file, " a ".header_remote_url, "                             \
     a ".suspended_at IS NOT NULL, " a ".silenced_at IS NOT NULL, "          \
-    "CASE WHEN " a ".moved_to_account_id IS NOT NULL THEN"                  \
-    " (SELECT json_build_array(" FEDI_ACCOUNT_MOVED_COLS ")::text"           \
-    "  FROM accounts m WHERE m.id = " a ".moved_to_account_id) END"
+    "CASE WHEN " a ".moved_to_account_id IS NOT NULL"                       \
+    " THEN fedi_account_moved(" a ".moved_to_account_id) END"
 
 /*
- * the account it moved to: its first 26 columns (the same but this one)
- * in a JSON array, NULL when it has not moved; fedi_account_fields()
- * renders it as "moved"
+ * The last column: the account it moved to, its first 26 columns in a
+ * JSON array (sql/0033's fedi_account_moved(), which lists them as
+ * above), NULL when it has not moved; fedi_account_fields() renders it
+ * as "moved".  A function, not a subquery here: the planner would count
+ * a subquery's cost for every row, never run, and large estimates turn
+ * on JIT compilation, hundreds of milliseconds.
  */
-#define FEDI_ACCOUNT_MOVED_COLS                                              \
-    "m.id, m.username, m.domain, m.display_name, m.note, m.url, m.uri,"      \
-    " m.locked, m.actor_type = 'Service', m.actor_type = 'Group',"          \
-    " m.discoverable, m.indexable, m.hide_collections, m.memorial,"         \
-    " to_char(m.created_at AT TIME ZONE 'UTC',"                             \
-    "  'YYYY-MM-DD\"T00:00:00.000Z\"'),"                                     \
-    " to_char(m.last_status_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"          \
-    " m.followers_count, m.following_count, m.statuses_count,"              \
-    " m.fields::text, m.avatar_file, m.avatar_remote_url, m.header_file,"   \
-    " m.header_remote_url, m.suspended_at IS NOT NULL,"                     \
-    " m.silenced_at IS NOT NULL"
 
 #define FEDI_ACCOUNT_COLS  FEDI_ACCOUNT_COLS_OF("a")
 

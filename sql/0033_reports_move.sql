@@ -295,3 +295,28 @@ BEGIN
     RETURN 'moved ' || v_n;
 END
 $$;
+
+
+-- An account's move, for the API: the account it moved to as the first
+-- 26 columns of FEDI_ACCOUNT_COLS (ngx_fedi_module/fedi_sql_cols.h, the
+-- same order) in a JSON array.  PL/pgSQL, and cheap to the planner, so
+-- that the column costs nothing in plans of accounts that did not move.
+CREATE FUNCTION fedi_account_moved(p_id bigint)
+RETURNS text
+LANGUAGE plpgsql STABLE COST 10 AS $$
+BEGIN
+    RETURN (SELECT json_build_array(
+                m.id, m.username, m.domain, m.display_name, m.note, m.url,
+                m.uri, m.locked, m.actor_type = 'Service',
+                m.actor_type = 'Group', m.discoverable, m.indexable,
+                m.hide_collections, m.memorial,
+                to_char(m.created_at AT TIME ZONE 'UTC',
+                        'YYYY-MM-DD"T00:00:00.000Z"'),
+                to_char(m.last_status_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+                m.followers_count, m.following_count, m.statuses_count,
+                m.fields::text, m.avatar_file, m.avatar_remote_url,
+                m.header_file, m.header_remote_url,
+                m.suspended_at IS NOT NULL, m.silenced_at IS NOT NULL)::text
+              FROM accounts m WHERE m.id = p_id);
+END
+$$;

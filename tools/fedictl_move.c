@@ -262,7 +262,8 @@ fedictl_account(PGconn *db, fedictl_net_t *net, const char *target)
                                " jsonb_array_elements($1::jsonb -> 'links') l"
                                " WHERE l ->> 'rel' = 'self'"
                                " AND l ->> 'href' LIKE 'https://%'"
-                               " AND (l ->> 'type' = 'application/activity+json'"
+                               " AND (l ->> 'type'"
+                               "  = 'application/activity+json'"
                                "  OR l ->> 'type' LIKE 'application/ld+json%')"
                                " LIMIT 1", 1, v);
         free(body);
