@@ -259,6 +259,7 @@ extern const fedi_route_t  fedi_routes_ap[];
 extern const fedi_route_t  fedi_routes_streaming[];
 extern const fedi_route_t  fedi_routes_media[];
 extern const fedi_route_t  fedi_routes_lists[];
+extern const fedi_route_t  fedi_routes_reports[];
 
 
 #define GET     NGX_HTTP_GET

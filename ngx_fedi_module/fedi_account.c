@@ -17,7 +17,7 @@ enum {
     A_HIDE_COLLECTIONS, A_MEMORIAL, A_CREATED_AT, A_LAST_STATUS_AT,
     A_FOLLOWERS, A_FOLLOWING, A_STATUSES, A_FIELDS, A_AVATAR_FILE,
     A_AVATAR_REMOTE, A_HEADER_FILE, A_HEADER_REMOTE, A_SUSPENDED,
-    A_SILENCED
+    A_SILENCED, A_MOVED
 };
 
 
@@ -25,6 +25,8 @@ static void fedi_kpg(fedi_json_t *j, const char *key, PGresult *res,
     int row, int col);
 static void fedi_kpg_bool_or_null(fedi_json_t *j, const char *key,
     PGresult *res, int row, int col);
+static void fedi_account_moved(fedi_req_t *rq, fedi_json_t *j,
+    const char *cols);
 
 
 static void
@@ -196,6 +198,87 @@ fedi_account_fields(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row,
     if (fedi_pg_bool(res, row, col + A_SILENCED)) {
         fedi_json_kbool(j, "limited", 1);
     }
+
+    /* as Mastodon, only when it moved, and not within "moved" itself */
+    if (!PQgetisnull(res, row, col + A_MOVED)) {
+        fedi_account_moved(rq, j, PQgetvalue(res, row, col + A_MOVED));
+    }
+}
+
+
+/*
+ * "moved": the account's columns come as a JSON array (see
+ * FEDI_ACCOUNT_MOVED_COLS), made a result of one row in PostgreSQL's
+ * text format so that the one serializer renders it
+ */
+static void
+fedi_account_moved(fedi_req_t *rq, fedi_json_t *j, const char *cols)
+{
+    int                 i;
+    char                num[32];
+    json_t             *a, *v;
+    PGresult           *res;
+    const char         *s;
+    PGresAttDesc        attrs[FEDI_ACCOUNT_NCOLS];
+
+    a = json_loads(cols, 0, NULL);
+
+    if (!json_is_array(a) || json_array_size(a) != FEDI_ACCOUNT_NCOLS - 1) {
+        json_decref(a);
+        return;
+    }
+
+    res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+    if (res == NULL) {
+        json_decref(a);
+        return;
+    }
+
+    ngx_memzero(attrs, sizeof(attrs));
+
+    for (i = 0; i < FEDI_ACCOUNT_NCOLS; i++) {
+        attrs[i].name = (char *) "c";
+        attrs[i].typlen = -1;
+    }
+
+    if (!PQsetResultAttrs(res, FEDI_ACCOUNT_NCOLS, attrs)) {
+        goto done;
+    }
+
+    for (i = 0; i < FEDI_ACCOUNT_NCOLS; i++) {
+        v = json_array_get(a, i);       /* the last: none */
+
+        switch (v ? json_typeof(v) : JSON_NULL) {
+        case JSON_STRING:
+            s = json_string_value(v);
+            break;
+        case JSON_TRUE:
+            s = "t";
+            break;
+        case JSON_FALSE:
+            s = "f";
+            break;
+        case JSON_INTEGER:
+            ngx_sprintf((u_char *) num, "%L%Z",
+                        (int64_t) json_integer_value(v));
+            s = num;
+            break;
+        default:
+            s = NULL;       /* null, and this account's own "moved" */
+        }
+
+        if (!PQsetvalue(res, 0, i, (char *) s, s ? (int) ngx_strlen(s) : -1)) {
+            goto done;
+        }
+    }
+
+    fedi_json_key(j, "moved");
+    fedi_account_render(rq, j, res, 0, 0);
+
+done:
+
+    PQclear(res);
+    json_decref(a);
 }
 
 

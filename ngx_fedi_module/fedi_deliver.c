@@ -993,8 +993,15 @@ fedi_dl_key(fedi_dl_act_t *act, PGresult *res)
         return NGX_ERROR;
     }
 
-    ngx_sprintf((u_char *) act->key_id, "%V/users/%s#main-key%Z",
-                &fedi_dl.fmcf->base_url, PQgetvalue(res, 0, N_USERNAME));
+    if (fedi_pg_bool(res, 0, FEDI_AP_NOTE_NCOLS + 3)) {
+        /* the instance actor's (a Flag: the reporter stays unnamed) */
+        ngx_sprintf((u_char *) act->key_id, "%V/actor#main-key%Z",
+                    &fedi_dl.fmcf->base_url);
+
+    } else {
+        ngx_sprintf((u_char *) act->key_id, "%V/users/%s#main-key%Z",
+                    &fedi_dl.fmcf->base_url, PQgetvalue(res, 0, N_USERNAME));
+    }
 
     pem = fedi_pg_val(res, 0, FEDI_AP_NOTE_NCOLS + 1);
     if (pem == NULL) {
@@ -1063,6 +1070,14 @@ fedi_dl_render(fedi_dl_act_t *act, PGresult *note, PGresult *actor)
 
     json_object_foreach(act->payload, key, v) {
         fedi_json_key(&j, key);
+
+        /* a Flag's comment is text, whatever it starts with */
+        if (ngx_strcmp(key, "content") == 0 && json_is_string(v)) {
+            fedi_json_str(&j, (u_char *) json_string_value(v),
+                          json_string_length(v));
+            continue;
+        }
+
         fedi_dl_write_value(&j, v);
     }
 

@@ -20,11 +20,22 @@
     a ".followers_count, " a ".following_count, " a ".statuses_count, "     \
     a ".fields::text, " a ".avatar_file, " a ".avatar_remote_url, "         \
     a ".header_file, " a ".header_remote_url, "                             \
-    a ".suspended_at IS NOT NULL, " a ".silenced_at IS NOT NULL"
+    a ".suspended_at IS NOT NULL, " a ".silenced_at IS NOT NULL, "          \
+    "CASE WHEN " a ".moved_to_account_id IS NOT NULL"                       \
+    " THEN fedi_account_moved(" a ".moved_to_account_id) END"
+
+/*
+ * The last column: the account it moved to, its first 26 columns in a
+ * JSON array (sql/0033's fedi_account_moved(), which lists them as
+ * above), NULL when it has not moved; fedi_account_fields() renders it
+ * as "moved".  A function, not a subquery here: the planner would count
+ * a subquery's cost for every row, never run, and large estimates turn
+ * on JIT compilation, hundreds of milliseconds.
+ */
 
 #define FEDI_ACCOUNT_COLS  FEDI_ACCOUNT_COLS_OF("a")
 
-#define FEDI_ACCOUNT_NCOLS  26
+#define FEDI_ACCOUNT_NCOLS  27
 
 
 /*

@@ -23,3 +23,4 @@
 #include "sql_lists.h"
 #include "sql_deliver.h"
 #include "sql_media_cache.h"
+#include "sql_reports.h"

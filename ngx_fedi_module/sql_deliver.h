@@ -17,13 +17,15 @@ FEDI_SQL(DELIVER_CLAIM, 5,
 /*
  * An activity to send: $1 its id, $2 the base URL.  The Note's columns
  * (NULL but the username when it is not a Create or Update of a status),
- * then the payload, the signer's private key and whether the status is
- * gone.
+ * then the payload, the signer's private key, whether the status is
+ * gone and whether the signer is the instance actor (a Flag).
  */
 FEDI_SQL(DELIVER_ACTIVITY, 2,
     "SELECT " FEDI_AP_NOTE_COLS("$2") ","
-    " x.payload, a.private_key,"
-    " x.status_id IS NOT NULL AND (s.id IS NULL OR s.deleted_at IS NOT NULL)"
+    " x.payload, CASE WHEN x.by_instance"
+    "  THEN (SELECT private_key FROM instance_actor) ELSE a.private_key END,"
+    " x.status_id IS NOT NULL AND (s.id IS NULL OR s.deleted_at IS NOT NULL),"
+    " x.by_instance"
     " FROM delivery_activities x JOIN accounts a ON a.id = x.account_id"
     " LEFT JOIN statuses s ON s.id = x.status_id" FEDI_AP_NOTE_POLL
     " WHERE x.id = $1::bigint")

@@ -44,6 +44,9 @@ static const fedictl_command_t  fedictl_commands[] = {
     { "db", "check", 0, fedictl_db_check },
     { "accounts", "create", -1, fedictl_accounts_create },
     { "accounts", "modify", -1, fedictl_accounts_modify },
+    { "accounts", "alias", -1, fedictl_accounts_alias },
+    { "accounts", "move", -1, fedictl_accounts_move },
+    { "accounts", "rotate-key", 1, fedictl_accounts_rotate_key },
     { "settings", NULL, -1, fedictl_settings },
     { "domains", "block", -1, fedictl_domains_block },
     { "domains", "unblock", 1, fedictl_domains_unblock },
@@ -51,6 +54,9 @@ static const fedictl_command_t  fedictl_commands[] = {
     { "media", "remove", -1, fedictl_media_remove },
     { "deliveries", "status", 0, fedictl_deliveries_status },
     { "deliveries", "retry", 1, fedictl_deliveries_retry },
+    { "reports", "list", 1, fedictl_reports_list },
+    { "reports", "show", 1, fedictl_reports_show },
+    { "reports", "resolve", 1, fedictl_reports_resolve },
     { NULL, NULL, 0, NULL }
 };
 
@@ -179,6 +185,14 @@ fedictl_usage(FILE *f)
         "  accounts modify NAME [--confirm] [--approve] [--disable]\n"
         "                  [--enable] [--role R] [--reset-password]\n"
         "                  [--email E]\n"
+        "  accounts alias NAME ACCOUNT [--remove]\n"
+        "                             ACCOUNT (user@domain, an actor's URL\n"
+        "                             or a local name) in NAME's alsoKnownAs\n"
+        "  accounts move NAME ACCOUNT NAME moves to ACCOUNT (which names it\n"
+        "                             in alsoKnownAs): Move to its followers\n"
+        "  accounts rotate-key NAME   a new key pair, its actor's Update sent\n"
+        "                  (alias, move: [--resolve H:P:A] [--cacert FILE]\n"
+        "                  as curl's, to fetch a remote ACCOUNT)\n"
         "  settings registrations [open|approved|closed]\n"
         "  domains block DOMAIN [--severity suspend|silence|noop]\n"
         "                  [--reject-media] [--reject-reports]\n"
@@ -196,6 +210,9 @@ fedictl_usage(FILE *f)
         "                             failing and unavailable domains\n"
         "  deliveries retry DOMAIN    send DOMAIN's deliveries now, and\n"
         "                             make it available again\n"
+        "  reports list [--all]       open reports (--all: resolved too)\n"
+        "  reports show ID            one, with its comment and statuses\n"
+        "  reports resolve ID         mark it resolved\n"
         "  help                       this text\n"
         "\n"
         "The database: --db CONNINFO, else FEDI_DB, else the embedded\n"

@@ -29,6 +29,9 @@ int fedictl_db_check(PGconn *db, int argc, char **argv);
 int fedictl_accounts_create(PGconn *db, int argc, char **argv);
 int fedictl_accounts_modify(PGconn *db, int argc, char **argv);
 int fedictl_settings(PGconn *db, int argc, char **argv);
+int fedictl_accounts_alias(PGconn *db, int argc, char **argv);
+int fedictl_accounts_move(PGconn *db, int argc, char **argv);
+int fedictl_accounts_rotate_key(PGconn *db, int argc, char **argv);
 
 int fedictl_domains_block(PGconn *db, int argc, char **argv);
 int fedictl_domains_unblock(PGconn *db, int argc, char **argv);
@@ -39,6 +42,10 @@ int fedictl_deliveries_status(PGconn *db, int argc, char **argv);
 int fedictl_deliveries_retry(PGconn *db, int argc, char **argv);
 
 int fedictl_media_remove(PGconn *db, int argc, char **argv);
+
+int fedictl_reports_list(PGconn *db, int argc, char **argv);
+int fedictl_reports_show(PGconn *db, int argc, char **argv);
+int fedictl_reports_resolve(PGconn *db, int argc, char **argv);
 
 /* --name VALUE and --flag among the arguments; a statement's result, or
  * NULL after printing the error */
