@@ -15,6 +15,7 @@
 #include "fedi.h"
 #include "fedi_account.h"
 #include "fedi_status.h"
+#include "fedi_filters.h"
 
 
 /* the columns of FEDI_NOTIFICATION_COLS */
@@ -243,6 +244,10 @@ fedi_notifications_loaded(fedi_req_t *rq, PGresult *res)
     fedi_json_arr_open(j);
 
     for (i = 0; i < n; i++) {
+        if (rq->filters && fedi_filters_hide(rq, res, i, N_STATUS)) {
+            continue;
+        }
+
         fedi_notification_render(rq, j, res, i);
     }
 
