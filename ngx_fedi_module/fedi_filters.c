@@ -825,8 +825,8 @@ fedi_filters_plain(u_char *dst, const u_char *src, size_t len)
 
             src++;
 
-            if ((end - tag >= 2 && ngx_strncasecmp((u_char *) tag,
-                                                   (u_char *) "br", 2) == 0
+            if ((end - tag > 2 && ngx_strncasecmp((u_char *) tag,
+                                                  (u_char *) "br", 2) == 0
                  && (tag[2] == '>' || tag[2] == ' ' || tag[2] == '/'))
                 || (end - tag >= 3 && ngx_strncasecmp((u_char *) tag,
                                                       (u_char *) "/p>", 3)

@@ -57,6 +57,13 @@ sub sse_events {
     return @e;
 }
 
+# the statuses of the update events that came, by id
+sub updates {
+    my ($c) = @_;
+    return map { my $d = json_decode($_->{data}); ($d->{id} => $d) }
+           grep { $_->{event} eq 'update' } sse_events($c);
+}
+
 sub post {
     my ($token, $text, %o) = @_;
     my $r = $t->post('/api/v1/statuses', token => $token,
@@ -156,6 +163,25 @@ is($t->get('/api/v2/filters/12x', token => $bob)->{status}, 404,
 is($t->get('/api/v2/filters', token => $carol)->{json}[0], undef,
    "nor listed for another");
 is($t->get('/api/v2/filters')->{status}, 401, 'a token is needed');
+
+# scopes: read:filters reads, write:filters writes
+my $app = $t->post('/api/v1/apps', form => {
+    client_name => 'reader', redirect_uris => 'urn:ietf:wg:oauth:2.0:oob',
+    scopes => 'read:filters write:statuses' })->{json};
+my $reader = $t->post('/oauth/token', form => {
+    grant_type => 'password', client_id => $app->{client_id},
+    client_secret => $app->{client_secret}, username => 'bob',
+    password => 'correct horse', scope => 'read:filters write:statuses',
+})->{json}{access_token};
+is(scalar @{ $t->get('/api/v2/filters', token => $reader)->{json} }, 2,
+   'read:filters lists them');
+is($t->post('/api/v2/filters', token => $reader, json => {
+    title => 'x', context => ['home'] })->{status}, 403,
+   'but writes nothing');
+is($t->delete("/api/v2/filters/$animals->{id}", token => $reader)->{status},
+   403, 'nor deletes');
+is($t->get('/api/v2/filters', token => $t->{app_token})->{status}, 422,
+   'an app token has no user');
 
 # an update: title, a keyword removed, another changed
 my ($cats, $dog) = @{ $animals->{keywords} };
@@ -444,8 +470,7 @@ $s = post($alice, 'rain tomorrow');
 my $hidden = post($alice, 'spoilers in the stream');
 my $crypto2 = post($alice, 'more crypto');
 my $plain = post($alice, 'nothing to see');
-@e = grep { $_->{event} eq 'update' } sse_events($bob_user);
-my %got = map { my $d = json_decode($_->{data}); ($d->{id} => $d) } @e;
+my %got = updates($bob_user);
 is_deeply(matches($got{$s->{id}}), ['rain'],
           'a streamed update carries the new filter');
 ok(!$got{$hidden->{id}}, 'a hidden one is not sent');
@@ -453,12 +478,10 @@ ok($got{$plain->{id}}, 'others are');
 is_deeply($got{$plain->{id}}{filtered}, [], 'unfiltered');
 ok($got{$crypto2->{id}}, 'a public hide filter lets it home');
 
-@e = grep { $_->{event} eq 'update' } sse_events($bob_public);
-%got = map { my $d = json_decode($_->{data}); ($d->{id} => $d) } @e;
+%got = updates($bob_public);
 ok(!$got{$crypto2->{id}}, 'but not into the public stream');
 ok($got{$hidden->{id}}, 'where the home filter does not hide');
-@e = grep { $_->{event} eq 'update' } sse_events($carol_public);
-%got = map { my $d = json_decode($_->{data}); ($d->{id} => $d) } @e;
+%got = updates($carol_public);
 ok($got{$crypto2->{id}}, 'others still get it');
 is_deeply($got{$s->{id}}{filtered}, [], 'without bob\'s filters');
 
@@ -467,8 +490,7 @@ $t->delete("/api/v2/filters/$r->{json}{id}", token => $bob);
 is(scalar(grep { $_->{event} eq 'filters_changed' } sse_events($bob_user)),
    1, 'a deletion is a change');
 $s = post($alice, 'rain again');
-@e = grep { $_->{event} eq 'update' } sse_events($bob_user);
-%got = map { my $d = json_decode($_->{data}); ($d->{id} => $d) } @e;
+%got = updates($bob_user);
 is_deeply($got{$s->{id}}{filtered}, [], 'and no longer matches');
 
 done_testing();
