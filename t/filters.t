@@ -57,6 +57,39 @@ sub sse_events {
     return @e;
 }
 
+# a WebSocket on the user stream; its text frames, decoded, that came in
+# the next $quiet seconds of silence (the server's frames are not masked)
+sub ws_open {
+    my ($token) = @_;
+    my $s = $t->connect();
+    $s->syswrite("GET /api/v1/streaming?stream=user HTTP/1.1\r\nHost: "
+                 . $t->domain() . "\r\nUpgrade: websocket\r\n"
+                 . "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                 . "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 . "Authorization: Bearer $token\r\n\r\n");
+    return { sock => $s, buf => '' };
+}
+
+sub ws_texts {
+    my ($c, $quiet) = @_;
+    my $sel = IO::Select->new($c->{sock});
+    while ($sel->can_read($quiet // 1.5)) {
+        last unless $c->{sock}->sysread($c->{buf}, 65536, length $c->{buf});
+    }
+    $c->{buf} =~ s/^HTTP.*?\r\n\r\n//s;
+    my @m;
+    while (length $c->{buf} >= 2) {
+        my ($b0, $len) = unpack 'CC', $c->{buf};
+        my $hl = $len == 126 ? 4 : 2;
+        $len = unpack 'n', substr($c->{buf}, 2, 2) if $len == 126;
+        last if length $c->{buf} < $hl + $len;
+        my $payload = substr $c->{buf}, $hl, $len;
+        substr($c->{buf}, 0, $hl + $len) = '';
+        push @m, json_decode($payload) if ($b0 & 0x0f) == 1;
+    }
+    return @m;
+}
+
 # the statuses of the update events that came, by id
 sub updates {
     my ($c) = @_;
@@ -434,6 +467,13 @@ ok(!grep({ $_ eq $m1->{id} } @ids), 'hidden from notifications');
 my ($n2) = grep { $_->{status}{id} eq $m2->{id} } @{ $r->{json} };
 ok($n2, 'another mention is there');
 is_deeply(matches($n2->{status}), ['cats'], 'with its warning');
+$r = $t->get('/api/v2/notifications?types[]=mention', token => $bob);
+my %groups = map { ($_->{status_id} // '') => 1 }
+             @{ $r->{json}{notification_groups} };
+ok(!$groups{$m1->{id}} && $groups{$m2->{id}},
+   'grouped notifications (v2) leave it out too');
+ok(!grep({ $_->{id} eq $m1->{id} } @{ $r->{json}{statuses} }),
+   'and its status');
 
 # expiry
 $t->psql("UPDATE custom_filters SET expires_at = now() - interval '1 minute'"
@@ -447,11 +487,13 @@ $t->psql("UPDATE custom_filters SET expires_at = NULL"
 
 # ---- streams ----
 
+my $bob_ws = ws_open($bob);
 my $bob_user = sse_open('/api/v1/streaming/user', $bob);
 my $bob_public = sse_open('/api/v1/streaming/public', $bob);
 my $carol_user = sse_open('/api/v1/streaming/user', $carol);
 my $carol_public = sse_open('/api/v1/streaming/public', $carol);
 sse_events($_, 0.5) for $bob_user, $bob_public, $carol_user, $carol_public;
+ws_texts($bob_ws, 0.5);
 
 $r = $t->post('/api/v2/filters', token => $bob, json => {
     title => 'Weather', context => ['home'], filter_action => 'warn',
@@ -461,6 +503,9 @@ is_deeply([ grep { $_->{event} eq 'filters_changed' } @e ],
           [{ event => 'filters_changed', data => 'undefined' }],
           "filters_changed on the owner's stream, once for a filter and "
           . 'its keywords');
+is_deeply([ grep { $_->{event} eq 'filters_changed' } ws_texts($bob_ws) ],
+          [{ stream => ['user'], event => 'filters_changed' }],
+          'on a WebSocket: no payload at all');
 is(scalar(grep { $_->{event} eq 'filters_changed' } sse_events($carol_user)),
    0, 'not on another account\'s');
 is(scalar(grep { $_->{event} eq 'filters_changed' } sse_events($bob_public)),
