@@ -36,6 +36,7 @@
 #include "fedi.h"
 #include "fedi_status.h"
 #include "fedi_filters.h"
+#include "fedi_filter_text.h"
 
 
 /* among FEDI_STATUS_COLS: fedi_status.c's S_* */
@@ -103,10 +104,6 @@ static ngx_uint_t fedi_filters_match(fedi_filters_t *fs, PGresult *res,
     int row, int c, fedi_filter_match_t *m);
 static ngx_int_t fedi_filters_text(fedi_filters_t *fs, PGresult *res,
     int row, int p, size_t *len);
-static u_char *fedi_filters_plain(u_char *dst, const u_char *src,
-    size_t len);
-static u_char *fedi_filters_entity(u_char *dst, const u_char **src,
-    const u_char *end);
 static void fedi_filters_free(fedi_filters_t *fs);
 static void fedi_filters_cleanup(void *data);
 static void fedi_filters_text_free(void *data);
@@ -403,7 +400,7 @@ fedi_filter_compile(fedi_filters_t *fs, json_t *kws, ngx_log_t *log)
 {
     int                     rc;
     u_char                 *pat, *p;
-    size_t                  size, len, i;
+    size_t                  size, len;
     json_t                 *kw;
     ngx_uint_t              k;
     pcre2_code             *re;
@@ -445,14 +442,7 @@ fedi_filter_compile(fedi_filters_t *fs, json_t *kws, ngx_log_t *log)
             p = ngx_cpymem(p, "\\b", 2);
         }
 
-        /* every ASCII character but letters and digits is escaped */
-        for (i = 0; i < len; i++) {
-            if (s[i] < 0x80 && !isalnum(s[i])) {
-                *p++ = '\\';
-            }
-
-            *p++ = s[i];
-        }
+        p = fedi_filter_literal(p, s, len);
 
         if (json_is_true(json_array_get(kw, 1))
             && fedi_filter_wordy(s, len, 1))
@@ -754,7 +744,7 @@ fedi_filters_text(fedi_filters_t *fs, PGresult *res, int row, int p,
                    PQgetlength(res, row, p + FEDI_FCOL_SPOILER));
     *t++ = '\n';
     *t++ = '\n';
-    t = fedi_filters_plain(t,
+    t = fedi_filter_plain(t,
                            (u_char *) PQgetvalue(res, row,
                                                  p + FEDI_FCOL_CONTENT),
                            PQgetlength(res, row, p + FEDI_FCOL_CONTENT));
@@ -799,159 +789,6 @@ fedi_filters_text(fedi_filters_t *fs, PGresult *res, int row, int p,
     *len = t - fs->text;
 
     return NGX_OK;
-}
-
-
-/* never longer than the HTML */
-static u_char *
-fedi_filters_plain(u_char *dst, const u_char *src, size_t len)
-{
-    u_char        *start;
-    ngx_uint_t     newline;
-    const u_char  *end, *tag;
-
-    start = dst;
-    end = src + len;
-    newline = 0;
-
-    while (src < end) {
-
-        if (*src == '<') {
-            tag = src + 1;
-
-            while (src < end && *src != '>') {
-                src++;
-            }
-
-            src++;
-
-            if ((end - tag > 2 && ngx_strncasecmp((u_char *) tag,
-                                                  (u_char *) "br", 2) == 0
-                 && (tag[2] == '>' || tag[2] == ' ' || tag[2] == '/'))
-                || (end - tag >= 3 && ngx_strncasecmp((u_char *) tag,
-                                                      (u_char *) "/p>", 3)
-                                      == 0))
-            {
-                /* a run of them is one line break */
-                if (!newline) {
-                    *dst++ = '\n';
-                    newline = 1;
-                }
-
-            } else {
-                newline = 0;
-            }
-
-            continue;
-        }
-
-        newline = 0;
-
-        if (*src == '&') {
-            dst = fedi_filters_entity(dst, &src, end);
-            continue;
-        }
-
-        *dst++ = *src++;
-    }
-
-    /* chomp */
-    if (dst > start && dst[-1] == '\n') {
-        dst--;
-    }
-
-    return dst;
-}
-
-
-static u_char *
-fedi_filters_entity(u_char *dst, const u_char **src, const u_char *end)
-{
-    size_t         n, i;
-    uint32_t       cp;
-    const u_char  *s, *semi;
-
-    static const struct {
-        const char  *name;
-        uint32_t     cp;
-    } named[] = {
-        { "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' },
-        { "apos", '\'' }, { "nbsp", 0xa0 }, { NULL, 0 }
-    };
-
-    s = *src + 1;
-    semi = s;
-
-    while (semi < end && semi - s < 10 && *semi != ';') {
-        semi++;
-    }
-
-    if (semi == end || *semi != ';' || semi == s) {
-        *dst++ = *(*src)++;
-        return dst;
-    }
-
-    n = semi - s;
-    cp = 0;
-
-    if (*s == '#') {
-        if (n > 1 && (s[1] == 'x' || s[1] == 'X')) {
-            for (i = 2; i < n && isxdigit(s[i]); i++) {
-                cp = cp * 16 + (isdigit(s[i]) ? s[i] - '0'
-                                              : (s[i] | 0x20) - 'a' + 10);
-            }
-
-        } else {
-            for (i = 1; i < n && isdigit(s[i]); i++) {
-                cp = cp * 10 + (s[i] - '0');
-            }
-        }
-
-        if (i != n || cp == 0 || cp > 0x10ffff
-            || (cp >= 0xd800 && cp <= 0xdfff))
-        {
-            cp = 0;
-        }
-
-    } else {
-        for (i = 0; named[i].name; i++) {
-            if (ngx_strlen(named[i].name) == n
-                && ngx_strncmp(s, named[i].name, n) == 0)
-            {
-                cp = named[i].cp;
-                break;
-            }
-        }
-    }
-
-    if (cp == 0) {
-        *dst++ = *(*src)++;
-        return dst;
-    }
-
-    *src = semi + 1;
-
-    /* UTF-8: at most 4 bytes for at least 4 of the entity ("&#N;") */
-    if (cp < 0x80) {
-        *dst++ = (u_char) cp;
-
-    } else if (cp < 0x800) {
-        *dst++ = (u_char) (0xc0 | (cp >> 6));
-        *dst++ = (u_char) (0x80 | (cp & 0x3f));
-
-    } else if (cp < 0x10000) {
-        *dst++ = (u_char) (0xe0 | (cp >> 12));
-        *dst++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
-        *dst++ = (u_char) (0x80 | (cp & 0x3f));
-
-    } else {
-        *dst++ = (u_char) (0xf0 | (cp >> 18));
-        *dst++ = (u_char) (0x80 | ((cp >> 12) & 0x3f));
-        *dst++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
-        *dst++ = (u_char) (0x80 | (cp & 0x3f));
-    }
-
-    return dst;
 }
 
 
