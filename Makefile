@@ -29,7 +29,8 @@ PURE_SRCS   := $(wildcard $(TOP)/ngx_fedi_module/fedi_json.c \
                           $(TOP)/ngx_fedi_module/fedi_addr.c \
                           $(TOP)/ngx_fedi_module/fedi_ws.c \
                           $(TOP)/ngx_fedi_module/fedi_blurhash.c \
-                          $(TOP)/ngx_fedi_module/fedi_sanitize.c)
+                          $(TOP)/ngx_fedi_module/fedi_sanitize.c \
+                          $(TOP)/ngx_fedi_module/fedi_filter_text.c)
 MOD_SRCS    := $(wildcard $(TOP)/ngx_fedi_module/*.c $(TOP)/ngx_fedi_module/*.h) \
                $(TOP)/config
 

@@ -4,7 +4,7 @@
  * /api/v1/accounts and what clients call about the signed-in user at
  * start: sign-up, verify_credentials, update_credentials, lookups,
  * relationships, preferences, markers, and the lists that later issues
- * fill (filters, lists, follow requests, announcements, trends,
+ * fill (lists, follow requests, announcements, trends,
  * suggestions), answered empty in the right shape until then.
  */
 
@@ -107,8 +107,6 @@ const fedi_route_t  fedi_routes_accounts[] = {
     { GET, "/auth/confirmation", auth_confirmation, NULL, 0 },
 
     /* empty until the issue that builds each */
-    { GET, "/api/v1/filters", api_empty_list, "read:filters", CORS|USER },
-    { GET, "/api/v2/filters", api_empty_list, "read:filters", CORS|USER },
     { GET, "/api/v1/followed_tags", api_empty_list, "read:follows",
       CORS|USER },
     { GET, "/api/v1/announcements", api_empty_list, NULL, CORS },

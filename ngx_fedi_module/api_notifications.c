@@ -15,6 +15,7 @@
 #include "fedi.h"
 #include "fedi_account.h"
 #include "fedi_status.h"
+#include "fedi_filters.h"
 
 
 /* the columns of FEDI_NOTIFICATION_COLS */
@@ -243,6 +244,10 @@ fedi_notifications_loaded(fedi_req_t *rq, PGresult *res)
     fedi_json_arr_open(j);
 
     for (i = 0; i < n; i++) {
+        if (rq->filters && fedi_filters_hide(rq, res, i, N_STATUS)) {
+            continue;
+        }
+
         fedi_notification_render(rq, j, res, i);
     }
 
@@ -278,6 +283,11 @@ fedi_notifications_grouped(fedi_req_t *rq, PGresult *res)
     ngroups = 0;
 
     for (i = 0; i < n; i++) {
+        /* about a status a "hide" filter drops: not there at all */
+        if (rq->filters && fedi_filters_hide(rq, res, i, N_STATUS)) {
+            continue;
+        }
+
         fedi_group_key(res, i, key, sizeof(key));
 
         for (g = 0; g < ngroups; g++) {
@@ -341,7 +351,9 @@ fedi_notifications_grouped(fedi_req_t *rq, PGresult *res)
     fedi_json_arr_open(j);
 
     for (i = 0; i < n; i++) {
-        if (PQgetisnull(res, i, N_STATUS)) {
+        if (PQgetisnull(res, i, N_STATUS)
+            || (rq->filters && fedi_filters_hide(rq, res, i, N_STATUS)))
+        {
             continue;
         }
 

@@ -17,6 +17,7 @@
 #include "fedi_html.h"
 #include "fedi_account.h"
 #include "fedi_status.h"
+#include "fedi_filters.h"
 
 
 #define FEDI_MAX_MENTIONS  32
@@ -1604,7 +1605,9 @@ fedi_context_loaded(fedi_req_t *rq, PGresult *res)
         fedi_json_arr_open(j);
 
         for (i = 0; i < n; i++) {
-            if (PQgetvalue(res, i, col)[0] == which) {
+            if (PQgetvalue(res, i, col)[0] == which
+                && !(rq->filters && fedi_filters_hide(rq, res, i, 0)))
+            {
                 fedi_status_render(rq, j, res, i);
             }
         }

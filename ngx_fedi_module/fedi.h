@@ -123,6 +123,7 @@ typedef struct {
     unsigned             disabled:1;
     unsigned             suspended:1;
     unsigned             invalid:1;
+    unsigned             has_filters:1; /* fedi_filters.c */
 } fedi_token_t;
 
 
@@ -141,6 +142,8 @@ struct fedi_req_s {
     size_t                      body_len;   /* temporary file, or NULL */
     unsigned                    signed_by:1; /* a verified signature */
     void                       *media;      /* fedi_media.c's uploads */
+    void                       *filters;    /* the viewer's, or NULL:
+                                               fedi_filters.c */
     unsigned                    in_query:1;
     unsigned                    pg_errors:1; /* next() sees SQL errors */
     unsigned                    finalized:1;
@@ -260,6 +263,7 @@ extern const fedi_route_t  fedi_routes_streaming[];
 extern const fedi_route_t  fedi_routes_media[];
 extern const fedi_route_t  fedi_routes_lists[];
 extern const fedi_route_t  fedi_routes_reports[];
+extern const fedi_route_t  fedi_routes_filters[];
 
 
 #define GET     NGX_HTTP_GET

@@ -18,6 +18,7 @@
 #include "fedi_scope.h"
 #include "ap.h"
 #include "ap_verify.h"
+#include "fedi_filters.h"
 
 
 #define FEDI_AUTH_CACHE_SIZE  4096          /* a power of two */
@@ -214,6 +215,7 @@ fedi_auth_loaded(fedi_req_t *rq, PGresult *res)
     t->disabled = fedi_pg_bool(res, 0, 7);
     t->suspended = fedi_pg_bool(res, 0, 8);
     t->role = (ngx_uint_t) fedi_pg_int(res, 0, 9);
+    t->has_filters = fedi_pg_bool(res, 0, 10);
 
     e = &fedi_auth_cache[fedi_auth_slot(t->digest)];
     e->token = *t;
@@ -312,6 +314,12 @@ fedi_auth_pass(fedi_req_t *rq)
         && fedi_ap_wanted(rq))
     {
         fedi_verify_get(rq);
+        return;
+    }
+
+    /* a viewer with filters: statuses are matched against them */
+    if (rq->token && rq->token->has_filters && fedi_filters_wanted(rq)) {
+        fedi_filters_load(rq);
         return;
     }
 

@@ -33,6 +33,7 @@ static const fedi_route_t  *fedi_route_tables[] = {
     fedi_routes_media,
     fedi_routes_lists,
     fedi_routes_reports,
+    fedi_routes_filters,
     NULL
 };
 

@@ -24,3 +24,4 @@
 #include "sql_deliver.h"
 #include "sql_media_cache.h"
 #include "sql_reports.h"
+#include "sql_filters.h"

@@ -14,6 +14,7 @@
 #include "fedi.h"
 #include "fedi_account.h"
 #include "fedi_status.h"
+#include "fedi_filters.h"
 
 
 enum {
@@ -113,9 +114,9 @@ fedi_status_render_one(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
 
     fedi_kval(j, "content", res, row, c + S_CONTENT);
 
+    /* the matches of the outer status: a boost and its boosted share them */
     fedi_json_key(j, "filtered");
-    fedi_json_arr_open(j);
-    fedi_json_arr_close(j);
+    fedi_filters_render(rq, j, res, row, outer ? c : c - FEDI_STATUS_BLOCK);
 
     if (outer && !PQgetisnull(res, row, c + FEDI_STATUS_BLOCK)) {
         fedi_json_key(j, "reblog");
@@ -265,6 +266,10 @@ fedi_statuses_send(fedi_req_t *rq, PGresult *res, fedi_page_t *pg)
     fedi_json_arr_open(j);
 
     for (i = 0; i < n; i++) {
+        if (rq->filters && fedi_filters_hide(rq, res, i, 0)) {
+            continue;
+        }
+
         fedi_status_render(rq, j, res, i);
     }
 

@@ -38,6 +38,7 @@
 #include "fedi_scope.h"
 #include "fedi_status.h"
 #include "fedi_ws.h"
+#include "fedi_filters.h"
 
 
 #define FEDI_STREAM_BUCKETS    1024
@@ -72,6 +73,7 @@
 #define FEDI_EV_DELETE        2
 #define FEDI_EV_NOTIFICATION  3
 #define FEDI_EV_CONVERSATION  4
+#define FEDI_EV_FILTERS       5     /* filters_changed: no payload */
 
 /* the viewer's marks in a payload: one rendering per combination */
 #define FEDI_STREAM_MARKS     5
@@ -266,7 +268,9 @@ static void fedi_stream_loaded(fedi_pg_op_t *op, PGresult *res,
     ngx_int_t rc);
 static void fedi_stream_deliver(void);
 static ngx_int_t fedi_stream_payload(fedi_stream_event_t *e,
-    fedi_stream_client_t *cl, ngx_str_t **raw, ngx_str_t **quoted);
+    fedi_stream_sub_t *s, ngx_str_t **raw, ngx_str_t **quoted);
+static ngx_uint_t fedi_stream_filters_owner(fedi_stream_event_t *e,
+    ngx_uint_t replace);
 static void fedi_stream_send_event(fedi_stream_sub_t *s,
     fedi_stream_event_t *e, ngx_str_t *raw, ngx_str_t *quoted);
 static void fedi_stream_batch_done(void);
@@ -303,7 +307,8 @@ static const fedi_stream_channel_t  fedi_stream_token_ch =
     { "", "", FEDI_CH_TOKEN, 0, NULL };
 
 static const char  *fedi_stream_event_names[] = {
-    "update", "status.update", "delete", "notification", "conversation"
+    "update", "status.update", "delete", "notification", "conversation",
+    "filters_changed"
 };
 
 
@@ -2125,6 +2130,13 @@ fedi_stream_events(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
             continue;
         }
 
+        /* its owner's streams here take the new filters, whatever they
+         * follow */
+        if (e->event == FEDI_EV_FILTERS && fedi_stream_filters_owner(e, 0)) {
+            e->wanted = 1;
+            continue;
+        }
+
         /* anyone here who wants it? */
         b = &fedi_st->buckets[e->hash % FEDI_STREAM_BUCKETS];
 
@@ -2204,6 +2216,53 @@ fedi_stream_accepts(fedi_stream_sub_t *s, fedi_stream_event_t *e)
     default:
         return 0;
     }
+}
+
+
+/*
+ * A filters_changed of user:ACCOUNT: whether a client of the account is
+ * here; with replace, they take the account's filters as loaded (a
+ * FILTERS_ACTIVE result), as Mastodon's streaming server drops its cache
+ * on the event, for every stream of the account
+ */
+static ngx_uint_t
+fedi_stream_filters_owner(fedi_stream_event_t *e, ngx_uint_t replace)
+{
+    int64_t                owner;
+    ngx_uint_t             found;
+    ngx_queue_t           *q;
+    fedi_stream_client_t  *cl;
+
+    if (e->key_len <= 5 || ngx_strncmp(e->key, "user:", 5) != 0) {
+        return 0;
+    }
+
+    owner = ngx_atoi(e->key + 5, e->key_len - 5);
+    found = 0;
+
+    for (q = ngx_queue_head(&fedi_st->clients);
+         q != ngx_queue_sentinel(&fedi_st->clients);
+         q = ngx_queue_next(q))
+    {
+        cl = ngx_queue_data(q, fedi_stream_client_t, all);
+
+        if (cl->account != owner || cl->closing) {
+            continue;
+        }
+
+        found = 1;
+
+        if (!replace) {
+            break;
+        }
+
+        if (e->res && fedi_filters_replace(cl->rq, e->res) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ERR, fedi_st->log, 0,
+                          "fedi: a stream's filters were not replaced");
+        }
+    }
+
+    return found;
 }
 
 
@@ -2410,7 +2469,8 @@ fedi_stream_render_queries(void)
         e = &fedi_st->ev[i];
 
         if (!e->wanted || (e->event != FEDI_EV_NOTIFICATION
-                           && e->event != FEDI_EV_CONVERSATION))
+                           && e->event != FEDI_EV_CONVERSATION
+                           && e->event != FEDI_EV_FILTERS))
         {
             continue;
         }
@@ -2439,6 +2499,10 @@ fedi_stream_render_queries(void)
             op->stmt = FEDI_SQL_NOTIFICATION_GET;
             op->nparams = 3;
             op->values[2] = e->object_str;
+
+        } else if (e->event == FEDI_EV_FILTERS) {
+            op->stmt = FEDI_SQL_FILTERS_ACTIVE;
+            op->nparams = 1;
 
         } else {
             op->stmt = FEDI_SQL_CONVERSATIONS;
@@ -2558,6 +2622,10 @@ fedi_stream_deliver(void)
             continue;
         }
 
+        if (e->event == FEDI_EV_FILTERS) {
+            (void) fedi_stream_filters_owner(e, 1);
+        }
+
         b = &fedi_st->buckets[e->hash % FEDI_STREAM_BUCKETS];
 
         for (q = ngx_queue_head(b); q != ngx_queue_sentinel(b); q = next) {
@@ -2568,7 +2636,12 @@ fedi_stream_deliver(void)
                 continue;
             }
 
-            if (fedi_stream_payload(e, s->client, &raw, &quoted) != NGX_OK) {
+            if (e->event == FEDI_EV_FILTERS) {
+                fedi_stream_send_event(s, e, NULL, NULL);
+                continue;
+            }
+
+            if (fedi_stream_payload(e, s, &raw, &quoted) != NGX_OK) {
                 continue;
             }
 
@@ -2585,14 +2658,19 @@ fedi_stream_deliver(void)
  * nothing for this viewer)
  */
 static ngx_int_t
-fedi_stream_payload(fedi_stream_event_t *e, fedi_stream_client_t *cl,
+fedi_stream_payload(fedi_stream_event_t *e, fedi_stream_sub_t *s,
     ngx_str_t **raw, ngx_str_t **quoted)
 {
-    long                 n;
-    u_char              *p;
-    ngx_uint_t           i, marks, variant;
-    fedi_json_t          j, jq;
-    fedi_stream_view_t  *vw;
+    long                   n;
+    u_char                *p;
+    ngx_str_t             *own;
+    ngx_uint_t             i, marks, variant;
+    fedi_json_t            j, jq;
+    fedi_stream_view_t    *vw;
+    fedi_stream_client_t  *cl;
+
+    cl = s->client;
+    own = NULL;
 
     static const int  cols[FEDI_STREAM_MARKS] = {
         FEDI_STATUS_COL_FAVOURITED, FEDI_STATUS_COL_BOOKMARKED,
@@ -2639,12 +2717,37 @@ fedi_stream_payload(fedi_stream_event_t *e, fedi_stream_client_t *cl,
 
         marks = vw->marks;
         variant = marks;
+
+        /* a viewer with filters has a payload of their own */
+        if (cl->rq->filters) {
+            fedi_filters_context(cl->rq,
+                                 s->ch->kind == FEDI_CH_USER
+                                 || s->ch->kind == FEDI_CH_LIST
+                                 ? FEDI_FILTER_HOME : FEDI_FILTER_PUBLIC);
+
+            if (fedi_filters_hide(cl->rq, fedi_st->statuses, e->row, 0)) {
+                return NGX_DECLINED;
+            }
+        }
+
         break;
 
     case FEDI_EV_NOTIFICATION:
     case FEDI_EV_CONVERSATION:
         if (e->res == NULL || PQntuples(e->res) == 0) {
             return NGX_DECLINED;
+        }
+
+        if (cl->rq->filters) {
+            fedi_filters_context(cl->rq, e->event == FEDI_EV_NOTIFICATION
+                                         ? FEDI_FILTER_NOTIFICATIONS : 0);
+
+            if (e->event == FEDI_EV_NOTIFICATION
+                && fedi_filters_hide(cl->rq, e->res, 0,
+                                     FEDI_ACCOUNT_NCOLS + 3))
+            {
+                return NGX_DECLINED;
+            }
         }
 
         break;
@@ -2663,7 +2766,13 @@ fedi_stream_payload(fedi_stream_event_t *e, fedi_stream_client_t *cl,
         e->quoted = e->raw + FEDI_STREAM_VARIANTS;
     }
 
-    if (e->raw[variant].data) {
+    if (cl->rq->filters && e->event != FEDI_EV_DELETE) {
+        own = ngx_pcalloc(fedi_st->pool, 2 * sizeof(ngx_str_t));
+        if (own == NULL) {
+            return NGX_ERROR;
+        }
+
+    } else if (e->raw[variant].data) {
         *raw = &e->raw[variant];
         *quoted = &e->quoted[variant];
         return NGX_OK;
@@ -2715,8 +2824,17 @@ fedi_stream_payload(fedi_stream_event_t *e, fedi_stream_client_t *cl,
         return NGX_ERROR;
     }
 
-    e->raw[variant].data = p;
-    e->raw[variant].len = n;
+    if (own) {
+        *raw = &own[0];
+        *quoted = &own[1];
+
+    } else {
+        *raw = &e->raw[variant];
+        *quoted = &e->quoted[variant];
+    }
+
+    (*raw)->data = p;
+    (*raw)->len = n;
 
     /* the payload as a JSON string, for WebSocket messages */
     fedi_json_init(&jq, fedi_stream_json_alloc, fedi_st->pool);
@@ -2732,11 +2850,8 @@ fedi_stream_payload(fedi_stream_event_t *e, fedi_stream_client_t *cl,
         return NGX_ERROR;
     }
 
-    e->quoted[variant].data = p;
-    e->quoted[variant].len = n;
-
-    *raw = &e->raw[variant];
-    *quoted = &e->quoted[variant];
+    (*quoted)->data = p;
+    (*quoted)->len = n;
 
     return NGX_OK;
 }
@@ -2744,7 +2859,9 @@ fedi_stream_payload(fedi_stream_event_t *e, fedi_stream_client_t *cl,
 
 /*
  * SSE: "event: update\ndata: {…}\n\n"; WebSocket:
- * {"stream":["user"],"event":"update","payload":"{…}"}
+ * {"stream":["user"],"event":"update","payload":"{…}"}.  An event with
+ * no payload (raw NULL) goes as Mastodon's streaming server writes an
+ * undefined one: "data: undefined", and no "payload" key.
  */
 static void
 fedi_stream_send_event(fedi_stream_sub_t *s, fedi_stream_event_t *e,
@@ -2755,10 +2872,26 @@ fedi_stream_send_event(fedi_stream_sub_t *s, fedi_stream_event_t *e,
     const char            *name;
     fedi_stream_client_t  *cl;
 
+    static ngx_str_t  undefined = ngx_string("undefined");
+
     cl = s->client;
     name = fedi_stream_event_names[e->event];
 
-    if (cl->ws) {
+    if (cl->ws && quoted == NULL) {
+        n = sizeof("{\"stream\":,\"event\":\"\"}") - 1 + s->stream.len
+            + ngx_strlen(name);
+
+        p = fedi_stream_reserve(cl, FEDI_WS_HEADER_MAX + n);
+        if (p == NULL) {
+            return;
+        }
+
+        p += fedi_ws_header(p, FEDI_WS_TEXT, n);
+        p = ngx_sprintf(p, "{\"stream\":%V,\"event\":\"%s\"}",
+                        &s->stream, name);
+        cl->out_len = p - cl->out;
+
+    } else if (cl->ws) {
         n = sizeof("{\"stream\":,\"event\":\"\",\"payload\":}") - 1
             + s->stream.len + ngx_strlen(name) + quoted->len;
 
@@ -2773,6 +2906,10 @@ fedi_stream_send_event(fedi_stream_sub_t *s, fedi_stream_event_t *e,
         cl->out_len = p - cl->out;
 
     } else {
+        if (raw == NULL) {
+            raw = &undefined;
+        }
+
         n = sizeof("event: \ndata: \n\n") - 1 + ngx_strlen(name) + raw->len;
         head = cl->chunked ? NGX_OFF_T_LEN + 2 : 0;
 

@@ -78,6 +78,18 @@ await attempt('masto', async () => {
 
   const instance = await client.v2.instance.fetch();
   ok(/^4\./.test(instance.version), 'masto: v2 instance version', instance.version);
+
+  const filter = await client.v2.filters.create({
+    title: 'masto filter', context: ['home', 'public'], filterAction: 'hide',
+    keywordsAttributes: [{ keyword: 'masto', wholeWord: true }],
+  });
+  ok(filter.title === 'masto filter' && filter.filterAction === 'hide'
+     && filter.keywords.length === 1 && filter.keywords[0].wholeWord === true,
+     'masto: v2.filters.create with a keyword', filter);
+  const filters = await client.v2.filters.list();
+  ok(filters.length === 1 && filters[0].id === filter.id
+     && filters[0].keywords[0].keyword === 'masto',
+     'masto: v2.filters.list', filters);
 });
 
 await attempt('megalodon', async () => {
