@@ -241,6 +241,7 @@ extern const fedi_route_t  fedi_routes_inbox[];
 extern const fedi_route_t  fedi_routes_ap[];
 extern const fedi_route_t  fedi_routes_streaming[];
 extern const fedi_route_t  fedi_routes_media[];
+extern const fedi_route_t  fedi_routes_announcements[];
 
 
 #define GET     NGX_HTTP_GET

@@ -9,6 +9,7 @@
 
 #include "fedi.h"
 #include "fedi_account.h"
+#include "fedi_emoji.h"
 
 
 enum {
@@ -17,7 +18,7 @@ enum {
     A_HIDE_COLLECTIONS, A_MEMORIAL, A_CREATED_AT, A_LAST_STATUS_AT,
     A_FOLLOWERS, A_FOLLOWING, A_STATUSES, A_FIELDS, A_AVATAR_FILE,
     A_AVATAR_REMOTE, A_HEADER_FILE, A_HEADER_REMOTE, A_SUSPENDED,
-    A_SILENCED
+    A_SILENCED, A_EMOJIS
 };
 
 
@@ -174,9 +175,7 @@ fedi_account_fields(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row,
         fedi_json_kbool(j, "noindex", 0);
     }
 
-    fedi_json_key(j, "emojis");
-    fedi_json_arr_open(j);
-    fedi_json_arr_close(j);
+    fedi_emojis_render(rq, j, res, row, col + A_EMOJIS);
 
     fedi_json_key(j, "roles");
     fedi_json_arr_open(j);

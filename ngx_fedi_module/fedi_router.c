@@ -31,6 +31,7 @@ static const fedi_route_t  *fedi_route_tables[] = {
     fedi_routes_ap,
     fedi_routes_streaming,
     fedi_routes_media,
+    fedi_routes_announcements,
     NULL
 };
 

@@ -8,6 +8,21 @@
 #define _FEDI_SQL_COLS_H_INCLUDED_
 
 
+/*
+ * The custom emojis a status or an account uses (sql/0034), through the
+ * link table t whose column k is the id x: NULL, or a JSON array of
+ * [shortcode, file, url, static url, visible_in_picker, category, id,
+ * content type, updated, uri] as fedi_emoji.c reads them.
+ */
+#define FEDI_EMOJIS_OF(t, k, x)                                              \
+    "(SELECT json_agg(json_build_array(e.shortcode, e.image_file,"          \
+    " e.image_url, e.static_url, e.visible_in_picker, e.category,"           \
+    " e.id::text, e.image_content_type, to_char(e.updated_at AT TIME ZONE"   \
+    " 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), e.uri) ORDER BY e.shortcode)"   \
+    " FROM " t " el JOIN custom_emojis e ON e.id = el.emoji_id"             \
+    " WHERE el." k " = " x " AND NOT e.disabled)"
+
+
 /* an Account: select from "accounts a"; see fedi_account_render() */
 #define FEDI_ACCOUNT_COLS_OF(a)                                              \
     a ".id, " a ".username, " a ".domain, " a ".display_name, " a ".note, "  \
@@ -20,11 +35,12 @@
     a ".followers_count, " a ".following_count, " a ".statuses_count, "     \
     a ".fields::text, " a ".avatar_file, " a ".avatar_remote_url, "         \
     a ".header_file, " a ".header_remote_url, "                             \
-    a ".suspended_at IS NOT NULL, " a ".silenced_at IS NOT NULL"
+    a ".suspended_at IS NOT NULL, " a ".silenced_at IS NOT NULL, "         \
+    FEDI_EMOJIS_OF("account_emojis", "account_id", a ".id")
 
 #define FEDI_ACCOUNT_COLS  FEDI_ACCOUNT_COLS_OF("a")
 
-#define FEDI_ACCOUNT_NCOLS  26
+#define FEDI_ACCOUNT_NCOLS  27
 
 
 /*
@@ -117,6 +133,8 @@
     FEDI_IF_STATUS(s, "(SELECT json_agg(" FEDI_MEDIA_JSON("mda")             \
     "   ORDER BY mda.position, mda.id) FROM media_attachments mda"           \
     "   WHERE mda.status_id = " s ".id)") ", "                               \
+    FEDI_IF_STATUS(s, FEDI_EMOJIS_OF("status_emojis", "status_id",           \
+                                     s ".id")) ", "                          \
     FEDI_ACCOUNT_COLS_OF(a)
 
 /* a status and, when it is a boost, the boosted one: "r" by "ra" */
@@ -138,7 +156,7 @@
     " LEFT JOIN accounts ra ON ra.id = r.account_id"                         \
     FEDI_STATUS_JOIN_APPS
 
-#define FEDI_STATUS_NCOLS   26      /* then the account's columns */
+#define FEDI_STATUS_NCOLS   27      /* then the account's columns */
 #define FEDI_STATUS_BLOCK   (FEDI_STATUS_NCOLS + FEDI_ACCOUNT_NCOLS)
 #define FEDI_STATUS_ALL     (2 * FEDI_STATUS_BLOCK)   /* with the boosted */
 

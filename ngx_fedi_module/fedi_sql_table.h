@@ -21,3 +21,4 @@
 #include "sql_stream.h"
 #include "sql_media.h"
 #include "sql_deliver.h"
+#include "sql_announcements.h"

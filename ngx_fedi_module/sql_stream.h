@@ -14,7 +14,7 @@ FEDI_SQL(STREAM_START, 0,
  * (accounts set, sql/0029) comes as one row per account, of one id */
 FEDI_SQL(STREAM_EVENTS, 2,
     "SELECT e.id, coalesce('user:' || u.a, e.stream), e.event, e.object_id,"
-    " e.local FROM (SELECT * FROM stream_events WHERE id > $1::bigint"
+    " e.local, e.detail FROM (SELECT * FROM stream_events WHERE id > $1::bigint"
     "   ORDER BY id LIMIT $2::bigint) e"
     " LEFT JOIN LATERAL unnest(e.accounts) u(a) ON true"
     " ORDER BY e.id, u.a")
