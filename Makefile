@@ -68,6 +68,7 @@ FEDICTL_SRCS := $(TOP)/tools/fedictl.c $(TOP)/tools/fedictl_db.c \
                 $(TOP)/tools/fedictl_accounts.c \
                 $(TOP)/tools/fedictl_media.c \
                 $(TOP)/tools/fedictl_deliveries.c \
+                $(TOP)/tools/fedictl_emoji.c \
                 $(TOP)/ngx_fedi_module/fedi_sql.c \
                 $(TOP)/ngx_fedi_module/fedi_crypto.c \
                 $(TOP)/ngx_fedi_module/fedi_addr.c

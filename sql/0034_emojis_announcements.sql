@@ -234,9 +234,9 @@ BEGIN
     END IF;
 
     INSERT INTO custom_emojis (shortcode, domain, uri, image_url, static_url,
-                               image_content_type, visible_in_picker)
+                               image_content_type)
     SELECT DISTINCT ON (x.code) x.code, v_domain, x.uri, x.url, x.url,
-           x.mime, false
+           x.mime
       FROM (SELECT substring(t ->> 'name' from '^:?([a-zA-Z0-9_]{2,}):?$')
                        AS code,
                    coalesce(fedi_https_url(t #> '{icon,url}'),

@@ -51,6 +51,12 @@ static const fedictl_command_t  fedictl_commands[] = {
     { "media", "remove", -1, fedictl_media_remove },
     { "deliveries", "status", 0, fedictl_deliveries_status },
     { "deliveries", "retry", 1, fedictl_deliveries_retry },
+    { "emoji", "add", -1, fedictl_emoji_add },
+    { "emoji", "remove", -1, fedictl_emoji_remove },
+    { "emoji", "list", 0, fedictl_emoji_list },
+    { "announcements", "add", -1, fedictl_announcements_add },
+    { "announcements", "remove", 1, fedictl_announcements_remove },
+    { "announcements", "list", 0, fedictl_announcements_list },
     { NULL, NULL, 0, NULL }
 };
 
@@ -192,6 +198,16 @@ fedictl_usage(FILE *f)
         "                             failing and unavailable domains\n"
         "  deliveries retry DOMAIN    send DOMAIN's deliveries now, and\n"
         "                             make it available again\n"
+        "  emoji add SHORTCODE FILE --root DIR [--category C]\n"
+        "                             a custom emoji: a PNG, GIF or WebP\n"
+        "                             of 256 KB at most, stored under DIR\n"
+        "                             (fedi_media_root; or FEDI_MEDIA_ROOT)\n"
+        "  emoji remove SHORTCODE [--root DIR]\n"
+        "  emoji list                 the local emojis, one a line\n"
+        "  announcements add TEXT [--starts TIME --ends TIME] [--all-day]\n"
+        "                             published at once, to every user\n"
+        "  announcements remove ID\n"
+        "  announcements list         id, published, span, text\n"
         "  help                       this text\n"
         "\n"
         "The database: --db CONNINFO, else FEDI_DB, else the embedded\n"

@@ -40,6 +40,13 @@ int fedictl_deliveries_retry(PGconn *db, int argc, char **argv);
 
 int fedictl_media_remove(PGconn *db, int argc, char **argv);
 
+int fedictl_emoji_add(PGconn *db, int argc, char **argv);
+int fedictl_emoji_remove(PGconn *db, int argc, char **argv);
+int fedictl_emoji_list(PGconn *db, int argc, char **argv);
+int fedictl_announcements_add(PGconn *db, int argc, char **argv);
+int fedictl_announcements_remove(PGconn *db, int argc, char **argv);
+int fedictl_announcements_list(PGconn *db, int argc, char **argv);
+
 /* --name VALUE and --flag among the arguments; a statement's result, or
  * NULL after printing the error */
 const char *fedictl_opt(int argc, char **argv, const char *name);
