@@ -44,7 +44,8 @@ static void fedi_announcement_reacted(fedi_req_t *rq, PGresult *res);
 static void api_announcement_unreact(fedi_req_t *rq);
 static void fedi_announcement_unreacted(fedi_req_t *rq, PGresult *res);
 static char *fedi_announcement_id(fedi_req_t *rq);
-static char *fedi_announcement_name(fedi_req_t *rq);
+static ngx_int_t fedi_announcement_reaction(fedi_req_t *rq, char **id,
+    char **name);
 static void fedi_announcement_content(fedi_req_t *rq, ngx_pool_t *pool,
     fedi_json_t *j, PGresult *res, int row, fedi_an_ctx_t *ctx);
 static const char *fedi_an_mention(void *data, const char *user,
@@ -413,29 +414,39 @@ fedi_announcement_dismissed(fedi_req_t *rq, PGresult *res)
 }
 
 
-/* the reaction's name from the path, percent-decoded; NULL: answered */
-static char *
-fedi_announcement_name(fedi_req_t *rq)
+/*
+ * The path's announcement id and reaction name (percent-decoded);
+ * NGX_DECLINED after answering 404 or 500
+ */
+static ngx_int_t
+fedi_announcement_reaction(fedi_req_t *rq, char **id, char **name)
 {
-    u_char  *name, *dst, *src;
+    u_char  *p, *dst, *src;
 
-    name = ngx_pnalloc(rq->r->pool, rq->args[1].len + 1);
-    if (name == NULL) {
-        fedi_send_internal_error(rq);
-        return NULL;
+    *id = fedi_announcement_id(rq);
+    if (*id == NULL) {
+        return NGX_DECLINED;
     }
 
-    dst = name;
+    p = ngx_pnalloc(rq->r->pool, rq->args[1].len + 1);
+    if (p == NULL) {
+        fedi_send_internal_error(rq);
+        return NGX_DECLINED;
+    }
+
+    dst = p;
     src = rq->args[1].data;
     ngx_unescape_uri(&dst, &src, rq->args[1].len, NGX_UNESCAPE_URI);
     *dst = '\0';
 
-    if (dst == name || ngx_strlen(name) != (size_t) (dst - name)) {
+    if (dst == p || ngx_strlen(p) != (size_t) (dst - p)) {
         fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
-        return NULL;
+        return NGX_DECLINED;
     }
 
-    return (char *) name;
+    *name = (char *) p;
+
+    return NGX_OK;
 }
 
 
@@ -444,13 +455,7 @@ api_announcement_react(fedi_req_t *rq)
 {
     char  *id, *name;
 
-    id = fedi_announcement_id(rq);
-    if (id == NULL) {
-        return;
-    }
-
-    name = fedi_announcement_name(rq);
-    if (name == NULL) {
+    if (fedi_announcement_reaction(rq, &id, &name) != NGX_OK) {
         return;
     }
 
@@ -497,13 +502,7 @@ api_announcement_unreact(fedi_req_t *rq)
 {
     char  *id, *name;
 
-    id = fedi_announcement_id(rq);
-    if (id == NULL) {
-        return;
-    }
-
-    name = fedi_announcement_name(rq);
-    if (name == NULL) {
+    if (fedi_announcement_reaction(rq, &id, &name) != NGX_OK) {
         return;
     }
 
