@@ -242,6 +242,7 @@ extern const fedi_route_t  fedi_routes_ap[];
 extern const fedi_route_t  fedi_routes_streaming[];
 extern const fedi_route_t  fedi_routes_media[];
 extern const fedi_route_t  fedi_routes_announcements[];
+extern const fedi_route_t  fedi_routes_emojis[];
 
 
 #define GET     NGX_HTTP_GET

@@ -16,6 +16,7 @@
 #include "fedi.h"
 #include "fedi_account.h"
 #include "fedi_emoji.h"
+#include "ap.h"
 
 
 /* the elements of a FEDI_EMOJIS_OF array */
@@ -29,7 +30,17 @@ static const char *fedi_emoji_str(json_t *a, size_t i);
 static void fedi_emoji_render(fedi_req_t *rq, fedi_json_t *j,
     const char *shortcode, const char *file, const char *url,
     const char *static_url, ngx_uint_t visible, const char *category);
-static void fedi_emoji_tag(fedi_req_t *rq, fedi_json_t *j, json_t *a);
+static void fedi_emoji_tag(fedi_req_t *rq, fedi_json_t *j, json_t *a,
+    ngx_uint_t context);
+static void ap_emoji(fedi_req_t *rq);
+static void ap_emoji_loaded(fedi_req_t *rq, PGresult *res);
+
+
+/* the id of the Emoji tags of our Notes and actors */
+const fedi_route_t  fedi_routes_emojis[] = {
+    { GET, "/emojis/:id", ap_emoji, NULL, CORS|SIGNED },
+    { 0, NULL, NULL, NULL, 0 }
+};
 static ngx_uint_t fedi_emoji_base(uint32_t c);
 
 
@@ -136,7 +147,7 @@ fedi_emoji_tags(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row,
 
     json_array_foreach(list, i, a) {
         if (json_is_array(a) && fedi_emoji_str(a, E_SHORTCODE)) {
-            fedi_emoji_tag(rq, j, a);
+            fedi_emoji_tag(rq, j, a, 0);
         }
     }
 
@@ -144,16 +155,25 @@ fedi_emoji_tags(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row,
 }
 
 
-/* Mastodon's ActivityPub::EmojiSerializer */
+/* Mastodon's ActivityPub::EmojiSerializer; context: a document's own */
 static void
-fedi_emoji_tag(fedi_req_t *rq, fedi_json_t *j, json_t *a)
+fedi_emoji_tag(fedi_req_t *rq, fedi_json_t *j, json_t *a,
+    ngx_uint_t context)
 {
     u_char       buf[512], *p;
     const char  *file, *type, *updated;
 
+    static const char  ctx[] =
+        "[\"" FEDI_AP_AS "\",{\"toot\":\"http://joinmastodon.org/ns#\","
+        "\"Emoji\":\"toot:Emoji\"}]";
+
     file = fedi_emoji_str(a, E_FILE);
 
     fedi_json_obj_open(j);
+
+    if (context) {
+        fedi_json_kraw(j, "@context", (u_char *) ctx, sizeof(ctx) - 1);
+    }
 
     if (file) {
         p = ngx_snprintf(buf, sizeof(buf), "%V/emojis/%s",
@@ -186,6 +206,49 @@ fedi_emoji_tag(fedi_req_t *rq, fedi_json_t *j, json_t *a)
     fedi_json_obj_close(j);
 
     fedi_json_obj_close(j);
+}
+
+
+static void
+ap_emoji(fedi_req_t *rq)
+{
+    char  *id;
+
+    id = fedi_pstrz(rq->r->pool, rq->args[0].data, rq->args[0].len);
+
+    if (id == NULL || fedi_is_id(id) != NGX_OK) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    fedi_query(rq, FEDI_SQL_AP_EMOJI, ap_emoji_loaded, 1, id);
+}
+
+
+static void
+ap_emoji_loaded(fedi_req_t *rq, PGresult *res)
+{
+    json_t       *a;
+    fedi_json_t  *j;
+
+    if (PQntuples(res) != 1) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return;
+    }
+
+    a = json_loadb(PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0), 0, NULL);
+    j = fedi_json_new(rq);
+
+    if (a == NULL || j == NULL) {
+        json_decref(a);
+        fedi_send_internal_error(rq);
+        return;
+    }
+
+    fedi_emoji_tag(rq, j, a, 1);
+    json_decref(a);
+
+    fedi_ap_send(rq, j, FEDI_AP_TYPE);
 }
 
 

@@ -32,6 +32,7 @@ static const fedi_route_t  *fedi_route_tables[] = {
     fedi_routes_streaming,
     fedi_routes_media,
     fedi_routes_announcements,
+    fedi_routes_emojis,
     NULL
 };
 

@@ -9,16 +9,20 @@
 
 
 /*
- * The custom emojis a status or an account uses (sql/0034), through the
- * link table t whose column k is the id x: NULL, or a JSON array of
- * [shortcode, file, url, static url, visible_in_picker, category, id,
- * content type, updated, uri] as fedi_emoji.c reads them.
+ * A custom emoji "e" (sql/0034) as a JSON array of [shortcode, file,
+ * url, static url, visible_in_picker, category, id, content type,
+ * updated, uri], as fedi_emoji.c reads it; and those a status or an
+ * account uses, through the link table t whose column k is the id x:
+ * NULL, or a JSON array of them.
  */
-#define FEDI_EMOJIS_OF(t, k, x)                                              \
-    "(SELECT json_agg(json_build_array(e.shortcode, e.image_file,"          \
+#define FEDI_EMOJI_JSON                                                      \
+    "json_build_array(e.shortcode, e.image_file,"                            \
     " e.image_url, e.static_url, e.visible_in_picker, e.category,"           \
     " e.id::text, e.image_content_type, to_char(e.updated_at AT TIME ZONE"   \
-    " 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), e.uri) ORDER BY e.shortcode)"   \
+    " 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), e.uri)"
+
+#define FEDI_EMOJIS_OF(t, k, x)                                              \
+    "(SELECT json_agg(" FEDI_EMOJI_JSON " ORDER BY e.shortcode)"             \
     " FROM " t " el JOIN custom_emojis e ON e.id = el.emoji_id"             \
     " WHERE el." k " = " x " AND NOT e.disabled)"
 

@@ -2,7 +2,8 @@
  * Copyright (C) ngx_fedi authors
  *
  * Statements of announcements (api_announcements.c, and the streaming
- * API's announcement events): see sql/0034.
+ * API's announcement events) and of the Emoji document (fedi_emoji.c):
+ * see sql/0034.
  */
 
 
@@ -94,3 +95,8 @@ FEDI_SQL(ANNOUNCEMENT_REACTION, 2,
     "   AND NOT e.disabled"
     " GROUP BY e.image_file, e.image_url, e.static_url"
     " ORDER BY count(r.id) DESC LIMIT 1")
+
+/* a local emoji's ActivityPub document (/emojis/:id): $1 its id */
+FEDI_SQL(AP_EMOJI, 1,
+    "SELECT " FEDI_EMOJI_JSON " FROM custom_emojis e"
+    " WHERE e.id = $1::bigint AND e.domain IS NULL")

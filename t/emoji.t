@@ -194,6 +194,22 @@ ok((grep { ($_->{type} // '') eq 'Emoji' && $_->{name} eq ':wave:'
            && $_->{icon}{mediaType} eq 'image/webp' }
     @{ $r->{json}{tag} // [] }), 'each emoji its own type');
 
+# the Emoji's own document, at its id
+my ($emoji_path) = ($tag->{id} // '') =~ m{^https://ours\.test(/.*)$};
+$r = $lab->https_get('ours.test', $emoji_path // '/emojis/0',
+                     Accept => 'application/activity+json');
+is($r->{status}, 200, 'the Emoji at its id');
+like($r->{headers}{'content-type'} // '', qr{^application/activity\+json},
+     'as ActivityPub');
+is($r->{headers}{'cache-control'}, 'max-age=180, public', 'public');
+is_deeply([@{ $r->{json} }{qw(id type name)}],
+          [$tag->{id}, 'Emoji', ':blobcat:'], 'id, type, name');
+is_deeply($r->{json}{icon}, $tag->{icon}, 'icon');
+is($lab->https_get('ours.test', '/emojis/1')->{status}, 404,
+   'an unknown one: 404');
+$r = $lab->peer('peer.test', 'lookup', q => $tag->{id});
+is($r->{json}{type}, 'Emoji', 'Fedify reads it') or diag($r->{body});
+
 sub finds_emoji {
     my ($doc, $name) = @_;
     return 0 unless ref $doc;
