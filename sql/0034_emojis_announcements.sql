@@ -220,7 +220,10 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_domain text;
 BEGIN
-    IF NOT (p_obj ? 'tag') THEN
+    -- most Notes name none: no look-ups for them
+    IF NOT (coalesce(p_obj -> 'tag' @> '[{"type": "Emoji"}]', false)
+            OR coalesce(p_obj -> 'tag' @> '{"type": "Emoji"}', false))
+    THEN
         RETURN;
     END IF;
 
@@ -237,7 +240,8 @@ BEGIN
                                image_content_type)
     SELECT DISTINCT ON (x.code) x.code, v_domain, x.uri, x.url, x.url,
            x.mime
-      FROM (SELECT substring(t ->> 'name' from '^:?([a-zA-Z0-9_]{2,}):?$')
+      FROM (SELECT substring(t ->> 'name'
+                             from '^:?([a-zA-Z0-9_]{2,100}):?$')
                        AS code,
                    coalesce(fedi_https_url(t #> '{icon,url}'),
                             fedi_https_url(t #> '{icon,0,url}')) AS url,
