@@ -43,7 +43,6 @@ static void api_announcement_react(fedi_req_t *rq);
 static void fedi_announcement_reacted(fedi_req_t *rq, PGresult *res);
 static void api_announcement_unreact(fedi_req_t *rq);
 static void fedi_announcement_unreacted(fedi_req_t *rq, PGresult *res);
-static char *fedi_announcement_id(fedi_req_t *rq);
 static ngx_int_t fedi_announcement_reaction(fedi_req_t *rq, char **id,
     char **name);
 static void fedi_announcement_content(fedi_req_t *rq, ngx_pool_t *pool,
@@ -369,29 +368,12 @@ fedi_an_alloc(void *ctx, size_t size)
 }
 
 
-/* the path's announcement id, or NULL after answering 404 */
-static char *
-fedi_announcement_id(fedi_req_t *rq)
-{
-    char  *id;
-
-    id = fedi_pstrz(rq->r->pool, rq->args[0].data, rq->args[0].len);
-
-    if (id == NULL || fedi_is_id(id) != NGX_OK) {
-        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
-        return NULL;
-    }
-
-    return id;
-}
-
-
 static void
 api_announcement_dismiss(fedi_req_t *rq)
 {
     char  *id;
 
-    id = fedi_announcement_id(rq);
+    id = fedi_path_id(rq, 0);
     if (id == NULL) {
         return;
     }
@@ -423,7 +405,7 @@ fedi_announcement_reaction(fedi_req_t *rq, char **id, char **name)
 {
     u_char  *p, *dst, *src;
 
-    *id = fedi_announcement_id(rq);
+    *id = fedi_path_id(rq, 0);
     if (*id == NULL) {
         return NGX_DECLINED;
     }

@@ -214,10 +214,8 @@ ap_emoji(fedi_req_t *rq)
 {
     char  *id;
 
-    id = fedi_pstrz(rq->r->pool, rq->args[0].data, rq->args[0].len);
-
-    if (id == NULL || fedi_is_id(id) != NGX_OK) {
-        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+    id = fedi_path_id(rq, 0);
+    if (id == NULL) {
         return;
     }
 
