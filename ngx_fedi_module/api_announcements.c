@@ -51,6 +51,7 @@ static const char *fedi_an_mention(void *data, const char *user,
     size_t ulen, const char *domain, size_t dlen);
 static void fedi_an_tag(void *data, const char *name, size_t len);
 static void *fedi_an_alloc(void *ctx, size_t size);
+static ngx_uint_t fedi_utf8_valid(u_char *p, size_t n);
 
 
 const fedi_route_t  fedi_routes_announcements[] = {
@@ -361,6 +362,24 @@ fedi_an_tag(void *data, const char *name, size_t len)
 }
 
 
+static ngx_uint_t
+fedi_utf8_valid(u_char *p, size_t n)
+{
+    u_char  *end;
+
+    for (end = p + n; p < end; /* void */) {
+        if (*p < 0x80) {
+            p++;
+
+        } else if (ngx_utf8_decode(&p, end - p) > 0x10FFFF) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 static void *
 fedi_an_alloc(void *ctx, size_t size)
 {
@@ -423,6 +442,19 @@ fedi_announcement_reaction(fedi_req_t *rq, char **id, char **name)
 
     if (dst == p || ngx_strlen(p) != (size_t) (dst - p)) {
         fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return NGX_DECLINED;
+    }
+
+    /* what is no UTF-8 names no emoji (nor may it reach PostgreSQL) */
+    if (!fedi_utf8_valid(p, dst - p)) {
+        if (rq->r->method == NGX_HTTP_PUT) {
+            fedi_send_error(rq, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                            "Validation failed: Name is not a recognized"
+                            " emoji");
+        } else {
+            fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        }
+
         return NGX_DECLINED;
     }
 

@@ -300,7 +300,8 @@ fedi_emoji_unicode(const u_char *s, size_t n)
     keycap = 0;
 
     while (p < end) {
-        c = ngx_utf8_decode(&p, end - p);
+        /* (nginx's decoder reads only what is not ASCII) */
+        c = (*p < 0x80) ? *p++ : ngx_utf8_decode(&p, end - p);
         if (c > 0x10FFFF) {
             return 0;
         }

@@ -192,6 +192,21 @@ is($t->delete("$react/$thumbs", token => $alice)->{status}, 404,
 is($t->put('/api/v1/announcements/1/reactions/blobcat', token => $alice)
      ->{status}, 404, 'on an unknown one: 404');
 
+# what makes one emoji: a keycap, a flag, a family joined by ZWJ
+my $other = "/api/v1/announcements/$a2/reactions";
+is($t->put("$other/%31%EF%B8%8F%E2%83%A3", token => $alice)->{status}, 200,
+   'a keycap: one emoji');
+is($t->put("$other/1", token => $alice)->{status}, 422,
+   'a bare digit: none');
+is($t->put("$other/%F0%9F%91%A8%E2%80%8D%F0%9F%91%A9%E2%80%8D%F0%9F%91%A7",
+           token => $alice)->{status}, 200, 'a ZWJ sequence: one emoji');
+is($t->put("$other/%F0%9F%91%8Dx", token => $alice)->{status}, 422,
+   'an emoji and a letter: none');
+is($t->put("$other/%FF%FE", token => $alice)->{status}, 422,
+   'bytes that are no UTF-8: none');
+is($t->delete("$other/%FF%FE", token => $alice)->{status}, 404,
+   'nor one to take back');
+
 # ---- streaming ----
 
 sub sse_open {
