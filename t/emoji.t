@@ -205,6 +205,8 @@ is($r->{headers}{'cache-control'}, 'max-age=180, public', 'public');
 is_deeply([@{ $r->{json} }{qw(id type name)}],
           [$tag->{id}, 'Emoji', ':blobcat:'], 'id, type, name');
 is_deeply($r->{json}{icon}, $tag->{icon}, 'icon');
+like($r->{json}{updated} // '', qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
+     'updated, in ISO 8601');
 is($lab->https_get('ours.test', '/emojis/1')->{status}, 404,
    'an unknown one: 404');
 $r = $lab->peer('peer.test', 'lookup', q => $tag->{id});
