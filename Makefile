@@ -71,6 +71,7 @@ FEDICTL_SRCS := $(TOP)/tools/fedictl.c $(TOP)/tools/fedictl_db.c \
                 $(TOP)/tools/fedictl_deliveries.c \
                 $(TOP)/tools/fedictl_reports.c \
                 $(TOP)/tools/fedictl_move.c \
+                $(TOP)/tools/fedictl_emoji.c \
                 $(TOP)/ngx_fedi_module/fedi_sql.c \
                 $(TOP)/ngx_fedi_module/fedi_crypto.c \
                 $(TOP)/ngx_fedi_module/fedi_addr.c \

@@ -14,6 +14,7 @@
 
 #include "fedi.h"
 #include "ap.h"
+#include "fedi_emoji.h"
 
 
 #define FEDI_AP_FOLLOWS_PAGE  12        /* Mastodon's page of follows */
@@ -24,7 +25,7 @@ enum {
     P_USERNAME = 0, P_DISPLAY_NAME, P_NOTE, P_TYPE, P_LOCKED,
     P_DISCOVERABLE, P_INDEXABLE, P_MEMORIAL, P_PUBLISHED, P_FIELDS,
     P_AVATAR, P_HEADER, P_PUBLIC_KEY, P_ALSO_KNOWN_AS, P_MOVED_TO,
-    P_HIDE, P_FOLLOWERS, P_FOLLOWING, P_STATUSES, P_NOTE_SOURCE
+    P_HIDE, P_FOLLOWERS, P_FOLLOWING, P_STATUSES, P_NOTE_SOURCE, P_EMOJIS
 };
 
 
@@ -82,7 +83,8 @@ static const char  fedi_ap_actor_context[] =
     "\"suspended\":\"toot:suspended\","
     "\"memorial\":\"toot:memorial\","
     "\"indexable\":\"toot:indexable\","
-    "\"focalPoint\":{\"@container\":\"@list\",\"@id\":\"toot:focalPoint\"}"
+    "\"focalPoint\":{\"@container\":\"@list\",\"@id\":\"toot:focalPoint\"},"
+    "\"Emoji\":\"toot:Emoji\""
     "}]";
 
 
@@ -338,6 +340,7 @@ fedi_ap_actor_render(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
 
     fedi_json_key(j, "tag");
     fedi_json_arr_open(j);
+    fedi_emoji_tags(rq, j, res, 0, P_EMOJIS);
     fedi_json_arr_close(j);
 
     fedi_json_kraw(j, "attachment", (u_char *) PQgetvalue(res, 0, P_FIELDS),

@@ -14,6 +14,7 @@
 
 #include "fedi.h"
 #include "ap.h"
+#include "fedi_emoji.h"
 
 
 #define FEDI_AP_OUTBOX_PAGE  20
@@ -43,6 +44,8 @@ static void ap_outbox_loaded(fedi_req_t *rq, PGresult *res);
 static void ap_featured_loaded(fedi_req_t *rq, PGresult *res);
 static void ap_create(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     int row);
+static void ap_note_tags(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    int row);
 
 
 /* what Mastodon's NoteSerializer puts in @context */
@@ -58,7 +61,8 @@ const char  fedi_ap_note_context[] =
     "\"votersCount\":\"toot:votersCount\","
     "\"blurhash\":\"toot:blurhash\","
     "\"focalPoint\":{\"@container\":\"@list\",\"@id\":\"toot:focalPoint\"},"
-    "\"Hashtag\":\"as:Hashtag\""
+    "\"Hashtag\":\"as:Hashtag\","
+    "\"Emoji\":\"toot:Emoji\""
     "}]";
 
 
@@ -171,7 +175,7 @@ fedi_ap_note(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row,
 
     fedi_media_documents(rq, j, res, row, N_MEDIA);
 
-    ap_kpg_raw(j, "tag", res, row, N_TAG);
+    ap_note_tags(rq, j, res, row);
 
     if (!PQgetisnull(res, row, N_POLL_OPTIONS)) {
         ap_note_poll(j, res, row);
@@ -187,6 +191,31 @@ fedi_ap_note(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row,
     fedi_json_obj_close(j);
 
     fedi_json_obj_close(j);
+}
+
+
+/* Mention and Hashtag tags (built by the statement), then Emoji */
+static void
+ap_note_tags(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row)
+{
+    int  n;
+
+    if (PQgetisnull(res, row, N_EMOJIS)) {
+        ap_kpg_raw(j, "tag", res, row, N_TAG);
+        return;
+    }
+
+    fedi_json_key(j, "tag");
+    fedi_json_arr_open(j);
+
+    /* the statement's array without its brackets: its elements */
+    n = PQgetlength(res, row, N_TAG);
+    if (n > 2) {
+        fedi_json_raw(j, (u_char *) PQgetvalue(res, row, N_TAG) + 1, n - 2);
+    }
+
+    fedi_emoji_tags(rq, j, res, row, N_EMOJIS);
+    fedi_json_arr_close(j);
 }
 
 

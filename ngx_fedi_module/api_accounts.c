@@ -109,7 +109,6 @@ const fedi_route_t  fedi_routes_accounts[] = {
     /* empty until the issue that builds each */
     { GET, "/api/v1/followed_tags", api_empty_list, "read:follows",
       CORS|USER },
-    { GET, "/api/v1/announcements", api_empty_list, NULL, CORS },
     { GET, "/api/v1/trends", api_empty_list, NULL, CORS },
     { GET, "/api/v1/trends/tags", api_empty_list, NULL, CORS },
     { GET, "/api/v1/trends/statuses", api_empty_list, NULL, CORS },

@@ -15,6 +15,7 @@
 #include <ngx_http.h>
 
 #include "fedi.h"
+#include "fedi_emoji.h"
 
 
 typedef enum {
@@ -756,6 +757,8 @@ fedi_emojis_loaded(fedi_req_t *rq, PGresult *res)
     int           i, n;
     fedi_json_t  *j;
 
+    static ngx_str_t  cache = ngx_string("max-age=180, public");
+
     j = fedi_json_new(rq);
     if (j == NULL) {
         fedi_send_internal_error(rq);
@@ -767,19 +770,16 @@ fedi_emojis_loaded(fedi_req_t *rq, PGresult *res)
     fedi_json_arr_open(j);
 
     for (i = 0; i < n; i++) {
-        fedi_json_obj_open(j);
-        fedi_json_kstr(j, "shortcode", (u_char *) PQgetvalue(res, i, 0),
-                       PQgetlength(res, i, 0));
-        fedi_json_kstr(j, "url", (u_char *) PQgetvalue(res, i, 1),
-                       PQgetlength(res, i, 1));
-        fedi_json_kstr(j, "static_url", (u_char *) PQgetvalue(res, i, 2),
-                       PQgetlength(res, i, 2));
-        fedi_json_kbool(j, "visible_in_picker", fedi_pg_bool(res, i, 3));
-        fedi_json_kcstr(j, "category", fedi_pg_val(res, i, 4));
-        fedi_json_obj_close(j);
+        fedi_emoji_render_cols(rq, j, res, i, 0);
     }
 
     fedi_json_arr_close(j);
+
+    /* public, as Mastodon's: a cache may hold it three minutes */
+    if (fedi_add_header(rq, "Cache-Control", &cache) != NGX_OK) {
+        fedi_send_internal_error(rq);
+        return;
+    }
 
     fedi_send_json(rq, NGX_HTTP_OK, j);
 }

@@ -176,6 +176,7 @@ void fedi_send_error(fedi_req_t *rq, ngx_uint_t status, const char *msg);
 void fedi_send_internal_error(fedi_req_t *rq);
 ngx_int_t fedi_add_header(fedi_req_t *rq, const char *name, ngx_str_t *value);
 char *fedi_pstrz(ngx_pool_t *pool, const u_char *s, size_t len);
+char *fedi_path_id(fedi_req_t *rq, ngx_uint_t n);
 ngx_int_t fedi_http_body(ngx_http_request_t *r, u_char **body, size_t *len);
 ngx_table_elt_t *fedi_header(ngx_http_request_t *r, const char *name);
 
@@ -264,6 +265,8 @@ extern const fedi_route_t  fedi_routes_media[];
 extern const fedi_route_t  fedi_routes_lists[];
 extern const fedi_route_t  fedi_routes_reports[];
 extern const fedi_route_t  fedi_routes_filters[];
+extern const fedi_route_t  fedi_routes_announcements[];
+extern const fedi_route_t  fedi_routes_emojis[];
 
 
 #define GET     NGX_HTTP_GET

@@ -9,6 +9,7 @@
 
 #include "fedi.h"
 #include "fedi_account.h"
+#include "fedi_emoji.h"
 
 
 enum {
@@ -17,7 +18,7 @@ enum {
     A_HIDE_COLLECTIONS, A_MEMORIAL, A_CREATED_AT, A_LAST_STATUS_AT,
     A_FOLLOWERS, A_FOLLOWING, A_STATUSES, A_FIELDS, A_AVATAR_FILE,
     A_AVATAR_REMOTE, A_HEADER_FILE, A_HEADER_REMOTE, A_SUSPENDED,
-    A_SILENCED, A_MOVED
+    A_SILENCED, A_MOVED, A_EMOJIS
 };
 
 
@@ -176,9 +177,7 @@ fedi_account_fields(fedi_req_t *rq, fedi_json_t *j, PGresult *res, int row,
         fedi_json_kbool(j, "noindex", 0);
     }
 
-    fedi_json_key(j, "emojis");
-    fedi_json_arr_open(j);
-    fedi_json_arr_close(j);
+    fedi_emojis_render(rq, j, res, row, col + A_EMOJIS);
 
     fedi_json_key(j, "roles");
     fedi_json_arr_open(j);
@@ -223,7 +222,7 @@ fedi_account_moved(fedi_req_t *rq, fedi_json_t *j, const char *cols)
 
     a = json_loads(cols, 0, NULL);
 
-    if (!json_is_array(a) || json_array_size(a) != FEDI_ACCOUNT_NCOLS - 1) {
+    if (!json_is_array(a) || json_array_size(a) != A_MOVED) {
         json_decref(a);
         return;
     }

@@ -869,6 +869,28 @@ fedi_pstrz(ngx_pool_t *pool, const u_char *s, size_t len)
 }
 
 
+/* the path's argument n as an id, or NULL after answering 404 or 500 */
+char *
+fedi_path_id(fedi_req_t *rq, ngx_uint_t n)
+{
+    char  *id;
+
+    id = fedi_pstrz(rq->r->pool, rq->args[n].data, rq->args[n].len);
+
+    if (id == NULL) {
+        fedi_send_internal_error(rq);
+        return NULL;
+    }
+
+    if (fedi_is_id(id) != NGX_OK) {
+        fedi_send_error(rq, NGX_HTTP_NOT_FOUND, "Record not found");
+        return NULL;
+    }
+
+    return id;
+}
+
+
 const char *
 fedi_pg_val(PGresult *res, int row, int col)
 {

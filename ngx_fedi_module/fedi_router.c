@@ -34,6 +34,8 @@ static const fedi_route_t  *fedi_route_tables[] = {
     fedi_routes_lists,
     fedi_routes_reports,
     fedi_routes_filters,
+    fedi_routes_announcements,
+    fedi_routes_emojis,
     NULL
 };
 

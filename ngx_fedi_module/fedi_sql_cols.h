@@ -8,6 +8,26 @@
 #define _FEDI_SQL_COLS_H_INCLUDED_
 
 
+/*
+ * A custom emoji "e" (sql/0034) as a JSON array of [shortcode, file,
+ * url, static url, visible_in_picker, category, id, content type,
+ * updated, uri], as fedi_emoji.c reads it; and those a status or an
+ * account uses, through the link table t whose column k is the id x:
+ * NULL, or a JSON array of them.  (No "HH24:MI" here: `make bench` runs
+ * the account columns through pgbench, which reads ":MI" as a variable.)
+ */
+#define FEDI_EMOJI_JSON                                                      \
+    "json_build_array(e.shortcode, e.image_file,"                            \
+    " e.image_url, e.static_url, e.visible_in_picker, e.category,"           \
+    " e.id::text, e.image_content_type, (to_json(date_trunc('second',"      \
+    " e.updated_at AT TIME ZONE 'UTC')) #>> '{}') || 'Z', e.uri)"
+
+#define FEDI_EMOJIS_OF(t, k, x)                                              \
+    "(SELECT json_agg(" FEDI_EMOJI_JSON " ORDER BY e.shortcode)"             \
+    " FROM " t " el JOIN custom_emojis e ON e.id = el.emoji_id"             \
+    " WHERE el." k " = " x " AND NOT e.disabled)"
+
+
 /* an Account: select from "accounts a"; see fedi_account_render() */
 #define FEDI_ACCOUNT_COLS_OF(a)                                              \
     a ".id, " a ".username, " a ".domain, " a ".display_name, " a ".note, "  \
@@ -22,20 +42,21 @@
     a ".header_file, " a ".header_remote_url, "                             \
     a ".suspended_at IS NOT NULL, " a ".silenced_at IS NOT NULL, "          \
     "CASE WHEN " a ".moved_to_account_id IS NOT NULL"                       \
-    " THEN fedi_account_moved(" a ".moved_to_account_id) END"
+    " THEN fedi_account_moved(" a ".moved_to_account_id) END, "             \
+    FEDI_EMOJIS_OF("account_emojis", "account_id", a ".id")
 
 /*
- * The last column: the account it moved to, its first 26 columns in a
- * JSON array (sql/0033's fedi_account_moved(), which lists them as
- * above), NULL when it has not moved; fedi_account_fields() renders it
- * as "moved".  A function, not a subquery here: the planner would count
- * a subquery's cost for every row, never run, and large estimates turn
- * on JIT compilation, hundreds of milliseconds.
+ * The column before the emojis: the account it moved to, its first 26
+ * columns in a JSON array (sql/0033's fedi_account_moved(), which lists
+ * them as above), NULL when it has not moved; fedi_account_fields()
+ * renders it as "moved".  A function, not a subquery here: the planner
+ * would count a subquery's cost for every row, never run, and large
+ * estimates turn on JIT compilation, hundreds of milliseconds.
  */
 
 #define FEDI_ACCOUNT_COLS  FEDI_ACCOUNT_COLS_OF("a")
 
-#define FEDI_ACCOUNT_NCOLS  27
+#define FEDI_ACCOUNT_NCOLS  28
 
 
 /*
@@ -128,6 +149,8 @@
     FEDI_IF_STATUS(s, "(SELECT json_agg(" FEDI_MEDIA_JSON("mda")             \
     "   ORDER BY mda.position, mda.id) FROM media_attachments mda"           \
     "   WHERE mda.status_id = " s ".id)") ", "                               \
+    FEDI_IF_STATUS(s, FEDI_EMOJIS_OF("status_emojis", "status_id",           \
+                                     s ".id")) ", "                          \
     FEDI_ACCOUNT_COLS_OF(a)
 
 /* a status and, when it is a boost, the boosted one: "r" by "ra" */
@@ -149,7 +172,7 @@
     " LEFT JOIN accounts ra ON ra.id = r.account_id"                         \
     FEDI_STATUS_JOIN_APPS
 
-#define FEDI_STATUS_NCOLS   26      /* then the account's columns */
+#define FEDI_STATUS_NCOLS   27      /* then the account's columns */
 #define FEDI_STATUS_BLOCK   (FEDI_STATUS_NCOLS + FEDI_ACCOUNT_NCOLS)
 #define FEDI_STATUS_ALL     (2 * FEDI_STATUS_BLOCK)   /* with the boosted */
 

@@ -25,3 +25,4 @@
 #include "sql_media_cache.h"
 #include "sql_reports.h"
 #include "sql_filters.h"
+#include "sql_announcements.h"

@@ -15,6 +15,7 @@
 #include "fedi_account.h"
 #include "fedi_status.h"
 #include "fedi_filters.h"
+#include "fedi_emoji.h"
 
 
 enum {
@@ -22,7 +23,7 @@ enum {
     S_SPOILER, S_VISIBILITY, S_LANGUAGE, S_URI, S_URL, S_REPLIES, S_REBLOGS,
     S_FAVOURITES, S_EDITED_AT, S_CONTENT, S_APP_NAME, S_APP_WEBSITE,
     S_MENTIONS, S_TAGS, S_FAVOURITED, S_BOOKMARKED, S_REBLOGGED, S_PINNED,
-    S_POLL, S_MUTED, S_MEDIA
+    S_POLL, S_MUTED, S_MEDIA, S_EMOJIS
 };
 
 
@@ -147,9 +148,7 @@ fedi_status_render_one(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     fedi_json_kraw(j, "tags", (u_char *) PQgetvalue(res, row, c + S_TAGS),
                    PQgetlength(res, row, c + S_TAGS));
 
-    fedi_json_key(j, "emojis");
-    fedi_json_arr_open(j);
-    fedi_json_arr_close(j);
+    fedi_emojis_render(rq, j, res, row, c + S_EMOJIS);
 
     fedi_json_knull(j, "card");
     if (PQgetisnull(res, row, c + S_POLL)) {

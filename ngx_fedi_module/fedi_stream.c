@@ -39,6 +39,7 @@
 #include "fedi_status.h"
 #include "fedi_ws.h"
 #include "fedi_filters.h"
+#include "fedi_announcement.h"
 
 
 #define FEDI_STREAM_BUCKETS    1024
@@ -74,6 +75,9 @@
 #define FEDI_EV_NOTIFICATION  3
 #define FEDI_EV_CONVERSATION  4
 #define FEDI_EV_FILTERS       5     /* filters_changed: no payload */
+#define FEDI_EV_ANNOUNCEMENT  6     /* for every user: one query */
+#define FEDI_EV_ANN_REACTION  7
+#define FEDI_EV_ANN_DELETE    8
 
 /* the viewer's marks in a payload: one rendering per combination */
 #define FEDI_STREAM_MARKS     5
@@ -155,6 +159,9 @@ typedef struct {
     fedi_pg_op_t        *op;
     ngx_str_t           *raw;           /* payloads by marks, rendered */
     ngx_str_t           *quoted;
+    char                *detail;        /* a reaction's name, or NULL */
+    void                *same;          /* the row of this event whose
+                                           payload all users share */
     unsigned             local:1;
     unsigned             media:1;       /* the status has attachments */
     unsigned             media_known:1; /* ... its row is loaded */
@@ -264,6 +271,7 @@ static ngx_uint_t fedi_stream_accepts(fedi_stream_sub_t *s,
 static ngx_uint_t fedi_stream_seen(int64_t id);
 static void fedi_stream_advance(void);
 static ngx_int_t fedi_stream_render_queries(void);
+static ngx_int_t fedi_stream_announcement_query(ngx_uint_t i);
 static void fedi_stream_loaded(fedi_pg_op_t *op, PGresult *res,
     ngx_int_t rc);
 static void fedi_stream_deliver(void);
@@ -308,7 +316,8 @@ static const fedi_stream_channel_t  fedi_stream_token_ch =
 
 static const char  *fedi_stream_event_names[] = {
     "update", "status.update", "delete", "notification", "conversation",
-    "filters_changed"
+    "filters_changed", "announcement", "announcement.reaction",
+    "announcement.delete"
 };
 
 
@@ -2121,6 +2130,10 @@ fedi_stream_events(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
         ngx_cpystrn((u_char *) e->object_str, (u_char *) PQgetvalue(res, i, 3),
                     sizeof(e->object_str));
         e->local = fedi_pg_bool(res, i, 4);
+        e->detail = PQgetisnull(res, i, 5)
+                    ? NULL : fedi_pstrz(fedi_st->pool,
+                                        (u_char *) PQgetvalue(res, i, 5),
+                                        PQgetlength(res, i, 5));
         e->row = -1;
         e->media = 0;
         e->media_known = 0;
@@ -2468,9 +2481,23 @@ fedi_stream_render_queries(void)
     for (i = 0; i < fedi_st->nev; i++) {
         e = &fedi_st->ev[i];
 
-        if (!e->wanted || (e->event != FEDI_EV_NOTIFICATION
-                           && e->event != FEDI_EV_CONVERSATION
-                           && e->event != FEDI_EV_FILTERS))
+        if (!e->wanted) {
+            continue;
+        }
+
+        if (e->event == FEDI_EV_ANNOUNCEMENT
+            || e->event == FEDI_EV_ANN_REACTION)
+        {
+            if (fedi_stream_announcement_query(i) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (e->event != FEDI_EV_NOTIFICATION
+            && e->event != FEDI_EV_CONVERSATION
+            && e->event != FEDI_EV_FILTERS)
         {
             continue;
         }
@@ -2517,6 +2544,61 @@ fedi_stream_render_queries(void)
         fedi_st->pending++;
         fedi_pg_exec(fedi_db(), op);
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * An announcement event comes as one row per user; the payload is the
+ * same for all (rendered for no viewer, as Mastodon's), so the first
+ * wanted row's query serves the others.
+ */
+static ngx_int_t
+fedi_stream_announcement_query(ngx_uint_t i)
+{
+    ngx_uint_t            k;
+    fedi_pg_op_t         *op;
+    fedi_stream_event_t  *e, *f;
+
+    e = &fedi_st->ev[i];
+
+    for (k = 0; k < i; k++) {
+        f = &fedi_st->ev[k];
+
+        if (f->wanted && f->id == e->id && f->same == NULL
+            && (f->op || f->res))
+        {
+            e->same = f;
+            return NGX_OK;
+        }
+    }
+
+    op = ngx_pcalloc(fedi_st->pool, sizeof(fedi_pg_op_t));
+    if (op == NULL) {
+        return NGX_ERROR;
+    }
+
+    e->op = op;
+    op->handler = fedi_stream_loaded;
+    op->data = e;
+
+    if (e->event == FEDI_EV_ANNOUNCEMENT) {
+        op->stmt = FEDI_SQL_ANNOUNCEMENT_GET;
+        op->nparams = 3;
+        op->values[0] = NULL;
+        op->values[1] = fedi_st->base;
+        op->values[2] = e->object_str;
+
+    } else {
+        op->stmt = FEDI_SQL_ANNOUNCEMENT_REACTION;
+        op->nparams = 2;
+        op->values[0] = e->object_str;
+        op->values[1] = e->detail ? e->detail : "";
+    }
+
+    fedi_st->pending++;
+    fedi_pg_exec(fedi_db(), op);
 
     return NGX_OK;
 }
@@ -2732,6 +2814,14 @@ fedi_stream_payload(fedi_stream_event_t *e, fedi_stream_sub_t *s,
 
         break;
 
+    case FEDI_EV_ANNOUNCEMENT:
+    case FEDI_EV_ANN_REACTION:
+        if (e->same) {
+            e = e->same;
+        }
+
+        /* fall through */
+
     case FEDI_EV_NOTIFICATION:
     case FEDI_EV_CONVERSATION:
         if (e->res == NULL || PQntuples(e->res) == 0) {
@@ -2752,7 +2842,7 @@ fedi_stream_payload(fedi_stream_event_t *e, fedi_stream_sub_t *s,
 
         break;
 
-    default: /* FEDI_EV_DELETE: the id */
+    default: /* FEDI_EV_DELETE, FEDI_EV_ANN_DELETE: the id */
         break;
     }
 
@@ -2802,6 +2892,15 @@ fedi_stream_payload(fedi_stream_event_t *e, fedi_stream_sub_t *s,
 
     case FEDI_EV_CONVERSATION:
         (void) fedi_conversation_render(cl->rq, &j, e->res, 0);
+        break;
+
+    case FEDI_EV_ANNOUNCEMENT:
+        fedi_announcement_render(cl->rq, fedi_st->pool, &j, e->res, 0, 0);
+        break;
+
+    case FEDI_EV_ANN_REACTION:
+        fedi_announcement_reaction_render(cl->rq, &j, e->res, 0,
+                                          e->object_str);
         break;
 
     default:

@@ -32,7 +32,8 @@ FEDI_SQL(AP_ACCOUNT, 2,
     " (SELECT " FEDI_AP_URI_OF("m", "$2") " FROM accounts m"
     "   WHERE m.id = a.moved_to_account_id),"
     " coalesce(a.hide_collections, false), a.followers_count,"
-    " a.following_count, a.statuses_count, a.note_source"
+    " a.following_count, a.statuses_count, a.note_source, "
+    FEDI_EMOJIS_OF("account_emojis", "account_id", "a.id")
     " FROM accounts a"
     " WHERE a.domain IS NULL AND lower(a.username) = lower($1)"
     " AND a.suspended_at IS NULL")
@@ -105,9 +106,10 @@ FEDI_SQL(AP_ACCOUNT, 2,
     "   AND" FEDI_AP_REPLY_PUBLIC "), '[]'::jsonb),"                         \
     " (SELECT json_agg(" FEDI_MEDIA_JSON("mda")                              \
     "   ORDER BY mda.position, mda.id) FROM media_attachments mda"           \
-    "   WHERE mda.status_id = s.id)"
+    "   WHERE mda.status_id = s.id), "                                       \
+    FEDI_EMOJIS_OF("status_emojis", "status_id", "s.id")
 
-#define FEDI_AP_NOTE_NCOLS  21
+#define FEDI_AP_NOTE_NCOLS  22
 
 /* the polls of the Notes: p */
 #define FEDI_AP_NOTE_POLL  " LEFT JOIN polls p ON p.status_id = s.id"

@@ -40,7 +40,9 @@ FEDI_SQL(INSTANCE_PEERS, 0,
 FEDI_SQL(INSTANCE_RULES, 0,
     "SELECT id, text, hint FROM rules ORDER BY position, id")
 
+/* Mastodon's "listed" emojis: local, enabled, in the picker; see
+ * fedi_emoji_render_cols() */
 FEDI_SQL(CUSTOM_EMOJIS, 0,
-    "SELECT shortcode, image_url, static_url, visible_in_picker, category"
-    " FROM custom_emojis WHERE domain IS NULL AND NOT disabled"
-    " ORDER BY lower(shortcode)")
+    "SELECT shortcode, image_file, image_url, static_url, visible_in_picker,"
+    " category FROM custom_emojis WHERE domain IS NULL AND NOT disabled"
+    " AND visible_in_picker ORDER BY lower(shortcode)")

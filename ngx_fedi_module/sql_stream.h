@@ -16,7 +16,8 @@ FEDI_SQL(STREAM_START, 0,
 FEDI_SQL(STREAM_EVENTS, 2,
     "SELECT e.id, coalesce(replace(e.stream, '*', u.a::text), e.stream),"
     " e.event, e.object_id,"
-    " e.local FROM (SELECT * FROM stream_events WHERE id > $1::bigint"
+    " e.local, e.detail FROM (SELECT * FROM stream_events"
+    "   WHERE id > $1::bigint"
     "   ORDER BY id LIMIT $2::bigint) e"
     " LEFT JOIN LATERAL unnest(e.accounts) u(a) ON true"
     " ORDER BY e.id, u.a")

@@ -60,7 +60,7 @@ $t->psql(q{
                || i || '/original/' || md5(i::text) || '.png',
            'https://media.example.test/custom_emojis/images/000/'
                || i || '/static/' || md5(i::text) || '.png',
-           i % 2 = 0, 'category ' || (i % 17)
+           true, 'category ' || (i % 17)
     FROM generate_series(1, 8000) i
 });
 

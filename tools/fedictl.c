@@ -57,6 +57,12 @@ static const fedictl_command_t  fedictl_commands[] = {
     { "reports", "list", 1, fedictl_reports_list },
     { "reports", "show", 1, fedictl_reports_show },
     { "reports", "resolve", 1, fedictl_reports_resolve },
+    { "emoji", "add", -1, fedictl_emoji_add },
+    { "emoji", "remove", -1, fedictl_emoji_remove },
+    { "emoji", "list", 0, fedictl_emoji_list },
+    { "announcements", "add", -1, fedictl_announcements_add },
+    { "announcements", "remove", 1, fedictl_announcements_remove },
+    { "announcements", "list", 0, fedictl_announcements_list },
     { NULL, NULL, 0, NULL }
 };
 
@@ -213,6 +219,16 @@ fedictl_usage(FILE *f)
         "  reports list [--all]       open reports (--all: resolved too)\n"
         "  reports show ID            one, with its comment and statuses\n"
         "  reports resolve ID         mark it resolved\n"
+        "  emoji add SHORTCODE FILE --root DIR [--category C]\n"
+        "                             a custom emoji: a PNG, GIF or WebP\n"
+        "                             of 256 KB at most, stored under DIR\n"
+        "                             (fedi_media_root; or FEDI_MEDIA_ROOT)\n"
+        "  emoji remove SHORTCODE [--root DIR]\n"
+        "  emoji list                 the local emojis, one a line\n"
+        "  announcements add TEXT [--starts TIME --ends TIME] [--all-day]\n"
+        "                             published at once, to every user\n"
+        "  announcements remove ID\n"
+        "  announcements list         id, published, span, text\n"
         "  help                       this text\n"
         "\n"
         "The database: --db CONNINFO, else FEDI_DB, else the embedded\n"

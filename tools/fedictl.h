@@ -46,6 +46,12 @@ int fedictl_media_remove(PGconn *db, int argc, char **argv);
 int fedictl_reports_list(PGconn *db, int argc, char **argv);
 int fedictl_reports_show(PGconn *db, int argc, char **argv);
 int fedictl_reports_resolve(PGconn *db, int argc, char **argv);
+int fedictl_emoji_add(PGconn *db, int argc, char **argv);
+int fedictl_emoji_remove(PGconn *db, int argc, char **argv);
+int fedictl_emoji_list(PGconn *db, int argc, char **argv);
+int fedictl_announcements_add(PGconn *db, int argc, char **argv);
+int fedictl_announcements_remove(PGconn *db, int argc, char **argv);
+int fedictl_announcements_list(PGconn *db, int argc, char **argv);
 
 /* --name VALUE and --flag among the arguments; a statement's result, or
  * NULL after printing the error */

@@ -29,6 +29,7 @@ import {
 import {
     Person, Endpoints, Follow, Accept, Undo, Create, Update, Delete, Like,
     Announce, Activity, Note, Tombstone, Mention, PUBLIC_COLLECTION,
+    Emoji, Image,
 } from "@fedify/vocab";
 
 const env = (name) => {
@@ -87,21 +88,37 @@ async function keyPairs(identifier) {
     return keys.bob;
 }
 
+// bob's profile: /_lab/send?what=update-actor changes it
+const profile = { name: "Bob of the lab", emojis: [] };
+
+// a custom emoji tag: a test names it and its image (emoji, emoji_url)
+function emojiTag(name, url) {
+    return new Emoji({
+        id: new URL(`${ORIGIN}/emojis/${name}`), name: `:${name}:`,
+        icon: new Image({ url: new URL(url), mediaType: "image/png" }),
+    });
+}
+
+async function bobActor(ctx) {
+    const pairs = await ctx.getActorKeyPairs("bob");
+    return new Person({
+        id: ctx.getActorUri("bob"),
+        preferredUsername: "bob",
+        name: profile.name,
+        inbox: ctx.getInboxUri("bob"),
+        endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+        publicKey: pairs[0].cryptographicKey,
+        assertionMethods: pairs.map((p) => p.multikey),
+        tags: profile.emojis,
+    });
+}
+
 federation
     .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
         if (identifier !== "bob") {
             return null;
         }
-        const pairs = await ctx.getActorKeyPairs(identifier);
-        return new Person({
-            id: ctx.getActorUri(identifier),
-            preferredUsername: identifier,
-            name: "Bob of the lab",
-            inbox: ctx.getInboxUri(identifier),
-            endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
-            publicKey: pairs[0].cryptographicKey,
-            assertionMethods: pairs.map((p) => p.multikey),
-        });
+        return bobActor(ctx);
     })
     .setKeyPairsDispatcher(async (ctx, identifier) => keyPairs(identifier));
 
@@ -331,7 +348,9 @@ async function control(req, res, url) {
 // bob sends an activity to the account "to" (a handle or URL), signed
 // by Fedify, now: what=create|update (a public Note N with content,
 // inReplyTo, mentioning "to"), delete (Note N), like|announce|undo-like|
-// undo-announce (of the status "object")
+// undo-announce (of the status "object"); update-actor (bob's profile:
+// name, and with emoji and emoji_url an Emoji tag).  emoji and emoji_url
+// add an Emoji tag to a Note too.
 async function sendControl(ctx, res, url) {
     const q = (k) => url.searchParams.get(k);
     const target = await ctx.lookupObject(q("to"));
@@ -344,7 +363,9 @@ async function sendControl(ctx, res, url) {
         id: noteId, attribution: bob, content: q("content"),
         to: PUBLIC_COLLECTION, cc: new URL(`${ORIGIN}/users/bob/followers`),
         replyTarget: q("inReplyTo") ? new URL(q("inReplyTo")) : null,
-        tags: [new Mention({ href: target.id, name: q("to") })],
+        tags: [new Mention({ href: target.id, name: q("to") }),
+               ...(q("emoji") ? [emojiTag(q("emoji"), q("emoji_url"))]
+                              : [])],
     });
     const stamp = `${Date.now()}-${Math.random()}`;
     const act = {
@@ -360,6 +381,14 @@ async function sendControl(ctx, res, url) {
         announce: () => new Announce({
             id: new URL(`${ORIGIN}/announces/${q("id")}`), actor: bob,
             object: new URL(q("object")), to: PUBLIC_COLLECTION }),
+        "update-actor": async () => {
+            profile.name = q("name") ?? profile.name;
+            profile.emojis = q("emoji")
+                ? [emojiTag(q("emoji"), q("emoji_url"))] : [];
+            return new Update({ id: new URL(`${ORIGIN}/users/bob#update/${stamp}`),
+                actor: bob, object: await bobActor(ctx),
+                to: PUBLIC_COLLECTION });
+        },
         "undo-like": () => new Undo({ id: new URL(`${ORIGIN}/undo/${stamp}`),
             actor: bob, object: new Like({
                 id: new URL(`${ORIGIN}/likes/${q("id")}`), actor: bob,
@@ -373,7 +402,7 @@ async function sendControl(ctx, res, url) {
     if (act == null) {
         return json(res, 400, { error: "what?" });
     }
-    const activity = act();
+    const activity = await act();
     await ctx.sendActivity({ identifier: "bob" }, target, activity,
                            { immediate: true });
     return json(res, 200, { id: activity.id.href });
