@@ -646,6 +646,20 @@ fedi_pg_prepare(fedi_pg_conn_t *pc)
         }
     }
 
+    /*
+     * No JIT compilation for this session: every statement here is a
+     * short one, and an estimate swollen by a subquery per row that never
+     * runs (a moved account, a status's emojis) can cross jit_above_cost
+     * and spend hundreds of milliseconds compiling a query that takes one
+     */
+    if (PQsendQueryParams(pc->pg, "SET jit = off", 0, NULL, NULL, NULL,
+                          NULL, 0)
+        == 0)
+    {
+        fedi_pg_broken(pc, "sending statements");
+        return;
+    }
+
     if (PQpipelineSync(pc->pg) == 0) {
         fedi_pg_broken(pc, "sending statements");
         return;
@@ -777,7 +791,9 @@ fedi_pg_io(fedi_pg_conn_t *pc)
             n = pc->uses < FEDI_SQL_N ? pc->uses : 0;
             ngx_log_error(NGX_LOG_ALERT, pc->pool->log, 0,
                           "fedi: preparing statement %s failed: %s",
-                          fedi_sql_stmts[n].name, PQresultErrorMessage(res));
+                          pc->uses < FEDI_SQL_N ? fedi_sql_stmts[n].name
+                                                : "SET jit",
+                          PQresultErrorMessage(res));
         }
 
         pc->uses++;     /* counts statements while preparing */
