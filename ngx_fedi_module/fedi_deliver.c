@@ -1536,12 +1536,13 @@ fedi_dl_conn_start(fedi_dl_conn_t *dc)
 /*
  * The host's address: one lookup at a time per host, and no more than
  * fedi_delivery_lookups at a time in all (the others wait their turn).
- * An answer not there after two seconds (four, eight ...) is asked for
- * again at once rather than at the resolver's next resend, five seconds
- * on; a lookup that failed is tried again a quarter of a second later
- * (half, one, two): a DNS server that drops or refuses some queries of a
- * burst costs a delivery some time within its deadline, not a failure
- * and the retry a quarter of a minute later that follows.
+ * An answer not there after two seconds (four, eight ...) is given up
+ * on, rather than awaited until the resolver's resend five seconds on;
+ * a lookup that failed so, or that the DNS server failed or refused, is
+ * made again (a new query) a quarter of a second later (half, one, two;
+ * a name that does not exist: once).  A DNS server that drops or refuses
+ * some queries of a burst costs a delivery some time within its
+ * deadline, not a failure and the retry a quarter of a minute later.
  */
 static void
 fedi_dl_lookup(fedi_dl_host_t *h)
