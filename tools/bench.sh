@@ -25,6 +25,26 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# One run at a time in a tree: a second one deletes the first's
+# nginx.pid and cluster under it, and that nginx is then never stopped.
+mkdir -p "$B"
+if [ -f "$B/bench.pid" ] && grep -qs bench.sh "/proc/$(cat "$B/bench.pid")/cmdline"
+then
+    echo "bench: another bench (pid $(cat "$B/bench.pid")) runs in $B" >&2
+    exit 1
+fi
+echo $$ >"$B/bench.pid"
+
+# An nginx left from an earlier run (BENCH_KEEP=1, or a run cut short)
+# reconnects to this run's cluster (the same socket) and its delivery
+# process claims deliveries it cannot make (its DNS server, sink and CA
+# are gone): they fail and wait 15 to 25 s for their retry.  Stop it.
+for pid in $(pgrep -xf "nginx: master process /usr/sbin/nginx -p $B/(nginx|stream) -c $B/(nginx|stream)/nginx.conf" || true); do
+    echo "bench: stopping nginx $pid, left from an earlier run" >&2
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+done
+
 cleanup() {
     if [ -n "${BENCH_KEEP:-}" ]; then
         echo "BENCH_KEEP: nginx on $URL, PostgreSQL at $CONNINFO"
