@@ -190,6 +190,7 @@ static struct {
     ngx_uint_t                  nidle;
     ngx_uint_t                  nbusy;     /* in the last claim's list */
     ngx_event_t                 tick;
+    ngx_event_t                 recheck;   /* a claim that found nothing */
     ngx_uint_t                  ticks;
     fedi_pg_op_t                claim;
     fedi_pg_op_t                sweep;
@@ -206,6 +207,7 @@ static struct {
     unsigned                    again:1;      /* woken while claiming */
     unsigned                    on_unbusy:1;  /* claim when a host frees */
     unsigned                    sweeping:1;
+    unsigned                    rechecked:1;
 } fedi_dl;
 
 
@@ -216,6 +218,7 @@ static ngx_msec_t fedi_dl_manager(void *data);
 static ngx_int_t fedi_dl_start(ngx_cycle_t *cycle, fedi_dl_conf_t *conf);
 static void fedi_dl_notify(const char *channel, const char *payload);
 static void fedi_dl_tick(ngx_event_t *ev);
+static void fedi_dl_recheck(ngx_event_t *ev);
 static void fedi_dl_claim(void);
 static void fedi_dl_claimed(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc);
 static void fedi_dl_sweep(void);
@@ -572,6 +575,11 @@ fedi_dl_start(ngx_cycle_t *cycle, fedi_dl_conf_t *dcf)
         return NGX_ERROR;
     }
 
+    fedi_dl.recheck.handler = fedi_dl_recheck;
+    fedi_dl.recheck.log = cycle->log;
+    fedi_dl.recheck.data = &fedi_dl;
+    fedi_dl.recheck.cancelable = 1;
+
     fedi_dl.tick.handler = fedi_dl_tick;
     fedi_dl.tick.log = cycle->log;
     fedi_dl.tick.data = &fedi_dl;
@@ -604,6 +612,14 @@ static void
 fedi_dl_notify(const char *channel, const char *payload)
 {
     /* channel NULL: (re)connected, anything may have been missed */
+    fedi_dl.rechecked = 0;
+    fedi_dl_claim();
+}
+
+
+static void
+fedi_dl_recheck(ngx_event_t *ev)
+{
     fedi_dl_claim();
 }
 
@@ -778,6 +794,17 @@ fedi_dl_claimed(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
     if ((ngx_uint_t) n == limit || fedi_dl.again) {
         fedi_dl_claim();
         return;
+    }
+
+    /*
+     * Nothing, when woken: another node's claim may have held the due
+     * rows that moment (SKIP LOCKED), and takes no more than a claim's
+     * worth of a domain; look once more half a second later, so nodes
+     * share a fan-out rather than the first taking all of it
+     */
+    if (n == 0 && !fedi_dl.rechecked && !fedi_dl.recheck.timer_set) {
+        fedi_dl.rechecked = 1;
+        ngx_add_timer(&fedi_dl.recheck, 500);
     }
 
     /*
