@@ -14,7 +14,7 @@
 // (LAB_PORT: another port than 443.)  Every POST is recorded (but bench ones) with what it carried; control
 // requests, on any sink host:
 //   GET /_lab/received     the POSTs: [{host, path, status, type, id,
-//                          object, signed, digest_ok, body}]
+//                          object, signed, digest_ok, tls_resumed, body}]
 //   GET /_lab/count        {posts, bench, first, last}: POSTs to bench
 //                          hosts, the times of the first and last (ms)
 //   GET /_lab/reset        forget them
