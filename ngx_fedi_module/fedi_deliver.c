@@ -1587,7 +1587,8 @@ fedi_dl_lookup(fedi_dl_host_t *h)
     }
 
     if (ngx_queue_empty(&h->resolving)) {
-        return;             /* they gave up waiting */
+        h->failed = 0;      /* they gave up waiting */
+        return;
     }
 
     if (fedi_dl.resolver == NULL) {
