@@ -53,6 +53,10 @@
                                            read and dropped */
 #define FEDI_DL_MAX_BODY       (1024 * 1024)
 #define FEDI_DL_PATH           "fedi_delivery"
+#define FEDI_DL_LOOKUP_TIMEOUT 2000     /* ms: a lookup's first answer
+                                           awaited, doubled each time */
+#define FEDI_DL_LOOKUP_TRIES   4        /* failed lookups of a name before
+                                           its deliveries fail */
 
 
 typedef struct {
@@ -61,6 +65,8 @@ typedef struct {
     ngx_uint_t             connections;
     ngx_uint_t             host_connections;
     ngx_msec_t             timeout;
+    ngx_uint_t             lookups;
+    time_t                 host_idle;
 } fedi_dl_conf_t;
 
 
@@ -101,7 +107,24 @@ struct fedi_dl_host_s {
     ngx_uint_t             active;      /* connections with a job */
     ngx_queue_t            idle;        /* kept-alive connections */
     ngx_queue_t            starved;     /* in fedi_dl.starved */
+    ngx_uint_t             refs;        /* jobs that name it */
+    time_t                 used;        /* when last it had work */
+
+    /* its address: one lookup for all its connections, kept as long as
+     * the resolver says it is valid */
+    ngx_queue_t            resolving;   /* connections waiting for it */
+    ngx_resolver_ctx_t    *rctx;        /* the lookup under way */
+    ngx_queue_t            lookup;      /* in fedi_dl.lookups */
+    ngx_event_t            relookup;    /* after a failed lookup */
+    ngx_uint_t             failed;      /* lookups failed in a row */
+    time_t                 valid;       /* the address, until then */
+    u_char                 sockaddr[NGX_SOCKADDRLEN];
+    socklen_t              socklen;
+
+    u_char                *ssl_session; /* to resume, DER */
+    size_t                 ssl_session_len;
     unsigned               is_starved:1;
+    unsigned               in_lookups:1;
 };
 
 
@@ -118,21 +141,17 @@ struct fedi_dl_job_s {
     fedi_pg_op_t           op;
     char                   status_s[8];
     char                   retry_s[24];
-    ngx_event_t            again;       /* a name that did not resolve:
-                                           once more, a second later */
     unsigned               retried:1;   /* once more on a fresh connection */
-    unsigned               reresolve:1;
     u_char                 inbox[1];
 };
 
 
 struct fedi_dl_conn_s {
-    ngx_queue_t            queue;       /* host's idle list */
+    ngx_queue_t            queue;       /* host's idle or resolving list */
     fedi_dl_host_t        *host;
     fedi_dl_job_t         *job;
     ngx_pool_t            *pool;
     ngx_peer_connection_t  peer;
-    ngx_resolver_ctx_t    *rctx;
     u_char                 sockaddr[NGX_SOCKADDRLEN];
     socklen_t              socklen;
     ngx_event_t            timer;       /* the request's deadline, or idle */
@@ -143,6 +162,7 @@ struct fedi_dl_conn_s {
     unsigned               reused:1;
     unsigned               got:1;       /* a byte of answer came */
     unsigned               keepalive:1;
+    unsigned               resolving:1; /* in host's resolving list */
 };
 
 
@@ -162,11 +182,15 @@ static struct {
     ngx_rbtree_t                acts;
     ngx_rbtree_node_t           acts_sentinel;
     ngx_queue_t                 starved;
+    ngx_queue_t                 lookups;   /* hosts waiting to look up */
+    ngx_uint_t                  nlookups;  /* lookups under way */
+    ngx_uint_t                  nhosts;
     ngx_uint_t                  njobs;
     ngx_uint_t                  active;
     ngx_uint_t                  nidle;
     ngx_uint_t                  nbusy;     /* in the last claim's list */
     ngx_event_t                 tick;
+    ngx_event_t                 recheck;   /* a claim that found nothing */
     ngx_uint_t                  ticks;
     fedi_pg_op_t                claim;
     fedi_pg_op_t                sweep;
@@ -183,6 +207,7 @@ static struct {
     unsigned                    again:1;      /* woken while claiming */
     unsigned                    on_unbusy:1;  /* claim when a host frees */
     unsigned                    sweeping:1;
+    unsigned                    rechecked:1;
 } fedi_dl;
 
 
@@ -193,6 +218,7 @@ static ngx_msec_t fedi_dl_manager(void *data);
 static ngx_int_t fedi_dl_start(ngx_cycle_t *cycle, fedi_dl_conf_t *conf);
 static void fedi_dl_notify(const char *channel, const char *payload);
 static void fedi_dl_tick(ngx_event_t *ev);
+static void fedi_dl_recheck(ngx_event_t *ev);
 static void fedi_dl_claim(void);
 static void fedi_dl_claimed(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc);
 static void fedi_dl_sweep(void);
@@ -222,8 +248,15 @@ static void fedi_dl_job_ready(fedi_dl_job_t *job);
 static void fedi_dl_job_done(fedi_dl_job_t *job);
 static void fedi_dl_job_reported(fedi_pg_op_t *op, PGresult *res,
     ngx_int_t rc);
+static void fedi_dl_hosts_sweep(void);
 static void fedi_dl_conn_start(fedi_dl_conn_t *dc);
-static void fedi_dl_resolved(ngx_resolver_ctx_t *ctx);
+static void fedi_dl_lookup(fedi_dl_host_t *h);
+static void fedi_dl_looked_up(ngx_resolver_ctx_t *ctx);
+static void fedi_dl_lookup_failed(fedi_dl_host_t *h, const char *why,
+    ngx_uint_t transient);
+static void fedi_dl_relookup(ngx_event_t *ev);
+static void fedi_dl_lookup_next(void);
+static void fedi_dl_save_session(ngx_connection_t *c);
 static void fedi_dl_connect(fedi_dl_conn_t *dc);
 static void fedi_dl_connected(ngx_event_t *ev);
 static void fedi_dl_handshaken(ngx_connection_t *c);
@@ -235,7 +268,6 @@ static void fedi_dl_timeout(ngx_event_t *ev);
 static void fedi_dl_idle_read(ngx_event_t *ev);
 static void fedi_dl_idle_timeout(ngx_event_t *ev);
 static void fedi_dl_fail(fedi_dl_conn_t *dc, const char *why);
-static void fedi_dl_job_again(ngx_event_t *ev);
 static void fedi_dl_finish(fedi_dl_conn_t *dc);
 static void fedi_dl_close(fedi_dl_conn_t *dc);
 static void fedi_dl_write_value(fedi_json_t *j, json_t *v);
@@ -276,6 +308,20 @@ static ngx_command_t  fedi_dl_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(fedi_dl_conf_t, timeout),
+      NULL },
+
+    { ngx_string("fedi_delivery_lookups"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(fedi_dl_conf_t, lookups),
+      NULL },
+
+    { ngx_string("fedi_delivery_host_idle"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(fedi_dl_conf_t, host_idle),
       NULL },
 
       ngx_null_command
@@ -327,6 +373,8 @@ fedi_dl_create_conf(ngx_conf_t *cf)
     dcf->connections = NGX_CONF_UNSET_UINT;
     dcf->host_connections = NGX_CONF_UNSET_UINT;
     dcf->timeout = NGX_CONF_UNSET_MSEC;
+    dcf->lookups = NGX_CONF_UNSET_UINT;
+    dcf->host_idle = NGX_CONF_UNSET;
 
     return dcf;
 }
@@ -344,6 +392,21 @@ fedi_dl_init_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(dcf->connections, 128);
     ngx_conf_init_uint_value(dcf->host_connections, 8);
     ngx_conf_init_msec_value(dcf->timeout, 15000);
+
+    /*
+     * Lookups under way at a time: a fan-out to a thousand servers would
+     * otherwise send a query for each connection it opens at once, and
+     * the answers that arrive while the process signs and shakes hands
+     * wait in one socket's buffer (256 datagrams by default on Linux)
+     */
+    ngx_conf_init_uint_value(dcf->lookups, 32);
+    ngx_conf_init_value(dcf->host_idle, 600);
+
+    if (dcf->lookups == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fedi_delivery_lookups\" must be at least 1");
+        return NGX_CONF_ERROR;
+    }
 
     /* the cache manager process has 512 connections in all */
     if (dcf->connections == 0 || dcf->connections > 400
@@ -453,6 +516,7 @@ fedi_dl_start(ngx_cycle_t *cycle, fedi_dl_conf_t *dcf)
     ngx_rbtree_init(&fedi_dl.acts, &fedi_dl.acts_sentinel,
                     ngx_rbtree_insert_value);
     ngx_queue_init(&fedi_dl.starved);
+    ngx_queue_init(&fedi_dl.lookups);
 
     if (gethostname(fedi_dl.hostname, sizeof(fedi_dl.hostname) - 1) == -1) {
         ngx_cpystrn((u_char *) fedi_dl.hostname, (u_char *) "localhost",
@@ -488,6 +552,11 @@ fedi_dl_start(ngx_cycle_t *cycle, fedi_dl_conf_t *dcf)
         return NGX_ERROR;
     }
 
+    fedi_dl.recheck.handler = fedi_dl_recheck;
+    fedi_dl.recheck.log = cycle->log;
+    fedi_dl.recheck.data = &fedi_dl;
+    fedi_dl.recheck.cancelable = 1;
+
     fedi_dl.tick.handler = fedi_dl_tick;
     fedi_dl.tick.log = cycle->log;
     fedi_dl.tick.data = &fedi_dl;
@@ -520,6 +589,14 @@ static void
 fedi_dl_notify(const char *channel, const char *payload)
 {
     /* channel NULL: (re)connected, anything may have been missed */
+    fedi_dl.rechecked = 0;
+    fedi_dl_claim();
+}
+
+
+static void
+fedi_dl_recheck(ngx_event_t *ev)
+{
     fedi_dl_claim();
 }
 
@@ -536,6 +613,8 @@ fedi_dl_tick(ngx_event_t *ev)
     if (++fedi_dl.ticks % 2 == 0) {
         fedi_dl_sweep();
     }
+
+    fedi_dl_hosts_sweep();
 
     ngx_add_timer(ev, FEDI_DL_TICK);
 }
@@ -694,8 +773,24 @@ fedi_dl_claimed(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
         return;
     }
 
-    /* some domains were left out: look again when one of them frees */
-    fedi_dl.on_unbusy = (fedi_dl.nbusy > 0);
+    /*
+     * Nothing, when woken: another node's claim may have held the due
+     * rows that moment (SKIP LOCKED), and takes no more than a claim's
+     * worth of a domain; look once more half a second later, so nodes
+     * share a fan-out rather than the first taking all of it
+     */
+    if (n == 0 && !fedi_dl.rechecked && !fedi_dl.recheck.timer_set) {
+        fedi_dl.rechecked = 1;
+        ngx_add_timer(&fedi_dl.recheck, 500);
+    }
+
+    /*
+     * Some domains were left out, or got as many as one claim gives a
+     * domain (more of theirs may be due): look again when one frees.
+     * (Without the second, a server with hundreds due got sixteen every
+     * tick, five seconds.)
+     */
+    fedi_dl.on_unbusy = (fedi_dl.nbusy > 0 || n > 0);
 }
 
 
@@ -786,6 +881,9 @@ fedi_dl_job_new(PGresult *res, int row)
     if (job->host == NULL) {
         job->status = 0;
         job->error = "out of memory";
+
+    } else {
+        job->host->refs++;
     }
 
     return job;
@@ -1238,12 +1336,67 @@ fedi_dl_host_get(ngx_str_t *name, in_port_t port)
     ngx_memcpy(h->name.data, name->data, name->len);
     h->name.data[name->len] = '\0';
     h->port = port;
+    h->used = ngx_time();
     ngx_queue_init(&h->waiting);
     ngx_queue_init(&h->idle);
+    ngx_queue_init(&h->resolving);
+    h->relookup.handler = fedi_dl_relookup;
+    h->relookup.data = h;
+    h->relookup.log = fedi_dl.log;
+    h->relookup.cancelable = 1;
 
     ngx_rbtree_insert(&fedi_dl.hosts, &h->sn.node);
+    fedi_dl.nhosts++;
 
     return h;
+}
+
+
+/* hosts with nothing to do for a while are forgotten: their address,
+ * TLS session and place in the table */
+static void
+fedi_dl_hosts_sweep(void)
+{
+    time_t              before;
+    ngx_uint_t          n;
+    ngx_rbtree_node_t  *node, *next, *root, *sentinel;
+    fedi_dl_host_t     *h;
+
+    root = fedi_dl.hosts.root;
+    sentinel = fedi_dl.hosts.sentinel;
+
+    if (root == sentinel) {
+        return;
+    }
+
+    before = ngx_time() - fedi_dl.conf->host_idle;
+    n = 0;
+
+    for (node = ngx_rbtree_min(root, sentinel); node; node = next) {
+        next = ngx_rbtree_next(&fedi_dl.hosts, node);
+        h = (fedi_dl_host_t *) node;
+
+        if (h->used > before || h->refs || h->active || h->nwaiting
+            || !ngx_queue_empty(&h->idle) || !ngx_queue_empty(&h->resolving)
+            || h->rctx || h->in_lookups || h->relookup.timer_set
+            || h->is_starved)
+        {
+            continue;
+        }
+
+        ngx_rbtree_delete(&fedi_dl.hosts, node);
+        fedi_dl.nhosts--;
+
+        ngx_free(h->ssl_session);
+        ngx_free(h);
+        n++;
+    }
+
+    if (n) {
+        ngx_log_error(NGX_LOG_INFO, fedi_dl.log, 0,
+                      "fedi: %ui idle delivery hosts forgotten, %ui left",
+                      n, fedi_dl.nhosts);
+    }
 }
 
 
@@ -1359,9 +1512,8 @@ fedi_dl_run_starved(void)
 static void
 fedi_dl_conn_start(fedi_dl_conn_t *dc)
 {
-    in_addr_t            a;
-    ngx_resolver_ctx_t  *ctx, temp;
-    fedi_dl_host_t      *h = dc->host;
+    in_addr_t        a;
+    fedi_dl_host_t  *h = dc->host;
 
     dc->timer.handler = fedi_dl_timeout;
     ngx_add_timer(&dc->timer, fedi_dl.conf->timeout);
@@ -1391,8 +1543,55 @@ fedi_dl_conn_start(fedi_dl_conn_t *dc)
         return;
     }
 
+    if (h->valid >= ngx_time()) {
+        ngx_memcpy(dc->sockaddr, h->sockaddr, h->socklen);
+        dc->socklen = h->socklen;
+        fedi_dl_connect(dc);
+        return;
+    }
+
+    ngx_queue_insert_tail(&h->resolving, &dc->queue);
+    dc->resolving = 1;
+
+    fedi_dl_lookup(h);
+}
+
+
+/*
+ * The host's address: one lookup at a time per host, and no more than
+ * fedi_delivery_lookups at a time in all (the others wait their turn).
+ * An answer not there after two seconds (four, eight ...) is given up
+ * on, rather than awaited until the resolver's resend five seconds on;
+ * a lookup that failed so, or that the DNS server failed or refused, is
+ * made again (a new query) a quarter of a second later (half, one, two;
+ * a name that does not exist: once).  A DNS server that drops or refuses
+ * some queries of a burst costs a delivery some time within its
+ * deadline, not a failure and the retry a quarter of a minute later.
+ */
+static void
+fedi_dl_lookup(fedi_dl_host_t *h)
+{
+    ngx_msec_t           timeout;
+    ngx_resolver_ctx_t  *ctx, temp;
+
+    if (h->rctx || h->in_lookups || h->relookup.timer_set) {
+        return;
+    }
+
+    if (ngx_queue_empty(&h->resolving)) {
+        h->failed = 0;      /* they gave up waiting */
+        return;
+    }
+
     if (fedi_dl.resolver == NULL) {
-        fedi_dl_fail(dc, "no resolver: set nginx's \"resolver\" directive");
+        fedi_dl_lookup_failed(h, "no resolver: set nginx's \"resolver\""
+                              " directive", 0);
+        return;
+    }
+
+    if (fedi_dl.nlookups >= fedi_dl.conf->lookups) {
+        ngx_queue_insert_tail(&fedi_dl.lookups, &h->lookup);
+        h->in_lookups = 1;
         return;
     }
 
@@ -1400,49 +1599,140 @@ fedi_dl_conn_start(fedi_dl_conn_t *dc)
 
     ctx = ngx_resolve_start(fedi_dl.resolver, &temp);
     if (ctx == NULL || ctx == NGX_NO_RESOLVER) {
-        fedi_dl_fail(dc, "no resolver: set nginx's \"resolver\" directive");
+        fedi_dl_lookup_failed(h, "no resolver: set nginx's \"resolver\""
+                              " directive", 0);
         return;
     }
 
+    timeout = (ngx_msec_t) FEDI_DL_LOOKUP_TIMEOUT << ngx_min(h->failed, 4);
+
     ctx->name = h->name;
-    ctx->handler = fedi_dl_resolved;
-    ctx->data = dc;
-    ctx->timeout = fedi_dl.resolver_timeout;
+    ctx->handler = fedi_dl_looked_up;
+    ctx->data = h;
+    ctx->timeout = ngx_min(timeout, fedi_dl.resolver_timeout);
 
-    dc->rctx = ctx;
+    h->rctx = ctx;
+    fedi_dl.nlookups++;
 
+    /* a cached name calls fedi_dl_looked_up() at once */
     if (ngx_resolve_name(ctx) != NGX_OK) {
-        dc->rctx = NULL;
-        dc->job->reresolve = 1;
-        fedi_dl_fail(dc, "cannot resolve");
+        h->rctx = NULL;
+        fedi_dl.nlookups--;
+        fedi_dl_lookup_failed(h, "cannot resolve", 1);
     }
 }
 
 
 static void
-fedi_dl_resolved(ngx_resolver_ctx_t *ctx)
+fedi_dl_looked_up(ngx_resolver_ctx_t *ctx)
 {
-    char            *why;
-    fedi_dl_conn_t  *dc = ctx->data;
+    ngx_int_t        state;
+    ngx_queue_t     *q;
+    const char      *why;
+    fedi_dl_conn_t  *dc;
+    fedi_dl_host_t  *h = ctx->data;
+
+    h->rctx = NULL;
+    fedi_dl.nlookups--;
 
     if (ctx->state || ctx->naddrs == 0) {
-        why = ctx->state ? ngx_resolver_strerror(ctx->state)
-                         : "cannot resolve";
+        state = ctx->state;
+        why = state ? ngx_resolver_strerror(state) : "cannot resolve";
         ngx_resolve_name_done(ctx);
-        dc->rctx = NULL;
-        dc->job->reresolve = 1;
-        fedi_dl_fail(dc, why);
+
+        /* the name does not exist: once more (as before), else a while */
+        fedi_dl_lookup_failed(h, why, state != NGX_RESOLVE_NXDOMAIN);
+
+    } else {
+        /* the address checked is the address connected to */
+        ngx_memcpy(h->sockaddr, ctx->addrs[0].sockaddr,
+                   ctx->addrs[0].socklen);
+        h->socklen = ctx->addrs[0].socklen;
+        h->valid = ctx->valid;
+        h->failed = 0;
+
+        ngx_resolve_name_done(ctx);
+
+        while (!ngx_queue_empty(&h->resolving)) {
+            q = ngx_queue_head(&h->resolving);
+            ngx_queue_remove(q);
+            dc = ngx_queue_data(q, fedi_dl_conn_t, queue);
+            dc->resolving = 0;
+
+            ngx_memcpy(dc->sockaddr, h->sockaddr, h->socklen);
+            dc->socklen = h->socklen;
+            fedi_dl_connect(dc);
+        }
+    }
+
+    fedi_dl_lookup_next();
+}
+
+
+static void
+fedi_dl_lookup_failed(fedi_dl_host_t *h, const char *why,
+    ngx_uint_t transient)
+{
+    ngx_msec_t       delay;
+    ngx_queue_t     *q, waiting;
+    fedi_dl_conn_t  *dc;
+
+    if (ngx_queue_empty(&h->resolving)) {
+        h->failed = 0;
         return;
     }
 
-    /* the address checked is the address connected to */
-    ngx_memcpy(dc->sockaddr, ctx->addrs[0].sockaddr, ctx->addrs[0].socklen);
-    dc->socklen = ctx->addrs[0].socklen;
+    if (h->failed < (transient ? FEDI_DL_LOOKUP_TRIES : 1)) {
+        delay = (ngx_msec_t) 250 << h->failed;
+        h->failed++;
 
-    ngx_resolve_name_done(ctx);
-    dc->rctx = NULL;
+        ngx_log_error(NGX_LOG_INFO, fedi_dl.log, 0,
+                      "fedi: looking up \"%V\": %s, again in %M ms",
+                      &h->name, why, delay);
 
-    fedi_dl_connect(dc);
+        ngx_add_timer(&h->relookup, delay);
+        return;
+    }
+
+    h->failed = 0;
+
+    /* they fail; whatever starts meanwhile waits for a lookup of its own */
+    ngx_queue_init(&waiting);
+    ngx_queue_add(&waiting, &h->resolving);
+    ngx_queue_init(&h->resolving);
+
+    while (!ngx_queue_empty(&waiting)) {
+        q = ngx_queue_head(&waiting);
+        ngx_queue_remove(q);
+        dc = ngx_queue_data(q, fedi_dl_conn_t, queue);
+        dc->resolving = 0;
+        fedi_dl_fail(dc, why);
+    }
+}
+
+
+static void
+fedi_dl_relookup(ngx_event_t *ev)
+{
+    fedi_dl_lookup(ev->data);
+}
+
+
+static void
+fedi_dl_lookup_next(void)
+{
+    ngx_queue_t     *q;
+    fedi_dl_host_t  *h;
+
+    while (!ngx_queue_empty(&fedi_dl.lookups)
+           && fedi_dl.nlookups < fedi_dl.conf->lookups)
+    {
+        q = ngx_queue_head(&fedi_dl.lookups);
+        ngx_queue_remove(q);
+        h = ngx_queue_data(q, fedi_dl_host_t, lookup);
+        h->in_lookups = 0;
+        fedi_dl_lookup(h);
+    }
 }
 
 
@@ -1475,6 +1765,7 @@ fedi_dl_connect(fedi_dl_conn_t *dc)
 
     if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
         dc->peer.connection = NULL;
+        dc->host->valid = 0;    /* looked up again next time */
         fedi_dl_fail(dc, "cannot connect");
         return;
     }
@@ -1494,9 +1785,11 @@ fedi_dl_connect(fedi_dl_conn_t *dc)
 static void
 fedi_dl_connected(ngx_event_t *ev)
 {
-    int                err;
-    socklen_t          len;
-    ngx_int_t          rc;
+    int                 err;
+    socklen_t           len;
+    ngx_int_t           rc;
+    const u_char       *p;
+    ngx_ssl_session_t  *session;
     ngx_connection_t  *c = ev->data;
     fedi_dl_conn_t    *dc = c->data;
 
@@ -1508,6 +1801,7 @@ fedi_dl_connected(ngx_event_t *ev)
     }
 
     if (err) {
+        dc->host->valid = 0;    /* looked up again next time */
         fedi_dl_fail(dc, "cannot connect");
         return;
     }
@@ -1525,6 +1819,30 @@ fedi_dl_connected(ngx_event_t *ev)
     {
         fedi_dl_fail(dc, "TLS failed");
         return;
+    }
+
+    /*
+     * The host's last TLS session, resumed (an abbreviated handshake: no
+     * certificate chain sent and verified again), as proxy_ssl_session_reuse
+     * does; the server's new tickets replace it (fedi_dl_save_session).
+     * Kept serialized, as nginx keeps an upstream's: OpenSSL does not
+     * offer a TLS 1.3 session object twice, a copy of it it does.
+     */
+    c->ssl->save_session = fedi_dl_save_session;
+
+    if (dc->host->ssl_session) {
+        p = dc->host->ssl_session;
+        session = d2i_SSL_SESSION(NULL, &p, dc->host->ssl_session_len);
+
+        if (session) {
+            rc = ngx_ssl_set_session(c, session);
+            ngx_ssl_free_session(session);
+
+            if (rc != NGX_OK) {
+                fedi_dl_fail(dc, "TLS failed");
+                return;
+            }
+        }
     }
 
     rc = ngx_ssl_handshake(c);
@@ -1551,11 +1869,58 @@ fedi_dl_handshaken(ngx_connection_t *c)
     if (SSL_get_verify_result(c->ssl->connection) != X509_V_OK
         || ngx_ssl_check_host(c, &dc->host->name) != NGX_OK)
     {
+        ngx_free(dc->host->ssl_session);
+        dc->host->ssl_session = NULL;
+
         fedi_dl_fail(dc, "the certificate does not verify");
         return;
     }
 
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                   "fedi: TLS to %V%s", &dc->host->name,
+                   SSL_session_reused(c->ssl->connection) ? ", resumed" : "");
+
     fedi_dl_send(dc);
+}
+
+
+/* a session the server offers (during the handshake, or a ticket after
+ * it): kept for the host, if the server is the one it must be */
+static void
+fedi_dl_save_session(ngx_connection_t *c)
+{
+    int                 len;
+    u_char             *buf, *p;
+    ngx_ssl_session_t  *session;
+    fedi_dl_conn_t     *dc = c->data;
+
+    if (SSL_get_verify_result(c->ssl->connection) != X509_V_OK
+        || ngx_ssl_check_host(c, &dc->host->name) != NGX_OK)
+    {
+        return;
+    }
+
+    session = ngx_ssl_get0_session(c);
+    if (session == NULL) {
+        return;
+    }
+
+    len = i2d_SSL_SESSION(session, NULL);
+    if (len <= 0 || len > 16384) {
+        return;         /* no session, or not one to keep */
+    }
+
+    buf = ngx_alloc(len, fedi_dl.log);
+    if (buf == NULL) {
+        return;
+    }
+
+    p = buf;
+    (void) i2d_SSL_SESSION(session, &p);
+
+    ngx_free(dc->host->ssl_session);
+    dc->host->ssl_session = buf;
+    dc->host->ssl_session_len = len;
 }
 
 
@@ -1903,7 +2268,8 @@ fedi_dl_timeout(ngx_event_t *ev)
     fedi_dl_conn_t  *dc = ev->data;
 
     dc->reused = 0;             /* a slow server is not a stale connection */
-    fedi_dl_fail(dc, "timed out");
+    fedi_dl_fail(dc, dc->resolving ? "timed out looking up the name"
+                                   : "timed out");
 }
 
 
@@ -1918,12 +2284,11 @@ fedi_dl_fail(fedi_dl_conn_t *dc, const char *why)
                   "fedi: delivering to \"%s\": %s", job->inbox, why);
 
     /*
-     * Once more, with a fresh connection: a name that did not resolve (a
-     * lost answer, a resolver not there yet) a second later; at once on
-     * a kept-alive connection the server had closed.  Then the failure
-     * counts.
+     * Once more, at once, with a fresh connection, on a kept-alive one
+     * the server had closed; then the failure counts.  (A name that did
+     * not resolve was looked up again already: fedi_dl_lookup_failed().)
      */
-    if (!job->retried && (job->reresolve || (dc->reused && !dc->got))) {
+    if (!job->retried && dc->reused && !dc->got) {
         job->retried = 1;
         job->status = 0;
         dc->job = NULL;
@@ -1932,17 +2297,8 @@ fedi_dl_fail(fedi_dl_conn_t *dc, const char *why)
         h->active--;
         fedi_dl.active--;
 
-        if (job->reresolve) {
-            job->again.handler = fedi_dl_job_again;
-            job->again.data = job;
-            job->again.log = fedi_dl.log;
-            job->again.cancelable = 1;
-            ngx_add_timer(&job->again, 1000);
-
-        } else {
-            ngx_queue_insert_head(&h->waiting, &job->queue);
-            h->nwaiting++;
-        }
+        ngx_queue_insert_head(&h->waiting, &job->queue);
+        h->nwaiting++;
 
         fedi_dl_host_run(h);
         fedi_dl_run_starved();
@@ -1953,17 +2309,6 @@ fedi_dl_fail(fedi_dl_conn_t *dc, const char *why)
     job->error = why;
     dc->keepalive = 0;
     fedi_dl_finish(dc);
-}
-
-
-static void
-fedi_dl_job_again(ngx_event_t *ev)
-{
-    fedi_dl_job_t  *job = ev->data;
-
-    ngx_queue_insert_tail(&job->host->waiting, &job->queue);
-    job->host->nwaiting++;
-    fedi_dl_host_run(job->host);
 }
 
 
@@ -2053,10 +2398,12 @@ fedi_dl_close(fedi_dl_conn_t *dc)
 {
     ngx_connection_t  *c;
 
-    if (dc->rctx) {
-        ngx_resolve_name_done(dc->rctx);
-        dc->rctx = NULL;
+    if (dc->resolving) {
+        ngx_queue_remove(&dc->queue);
+        dc->resolving = 0;
     }
+
+    dc->host->used = ngx_time();
 
     if (dc->timer.timer_set) {
         ngx_del_timer(&dc->timer);
@@ -2127,6 +2474,11 @@ fedi_dl_job_reported(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
         ngx_log_debug3(NGX_LOG_DEBUG_EVENT, fedi_dl.log, 0,
                        "fedi: delivery %s to %s: %s", job->id, job->inbox,
                        PQgetvalue(res, 0, 0));
+    }
+
+    if (h) {
+        h->refs--;
+        h->used = ngx_time();
     }
 
     fedi_dl_act_release(job->act);

@@ -867,6 +867,12 @@ fedi_fetch_conf_init(ngx_conf_t *cf, fedi_fetch_conf_t *fc,
         return NGX_ERROR;
     }
 
+    /* sessions offered reach a connection's save_session handler: the
+     * delivery process resumes them per host (fetches set none) */
+    if (ngx_ssl_client_session_cache(cf, fc->ssl, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
 }
 

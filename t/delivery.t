@@ -56,18 +56,7 @@ $t->run();
 
 
 # what() until it gives something true (a list: its first element)
-sub wait_for {
-    my ($what, $timeout) = @_;
-    my $end = time + ($timeout // 20);
-    my @v;
-    while (time < $end) {
-        @v = $what->();
-        last if @v && $v[0];
-        sleep 0.1;
-    }
-    @v = $what->() unless @v && $v[0];
-    return wantarray ? @v : $v[0];
-}
+sub wait_for { return $lab->wait_for(@_) }
 
 # the delivery process: the master's child that says so in ps
 sub delivery_pids {
@@ -88,12 +77,7 @@ sub peer_got {
                                      keys %want } @{ $r->{json} // [] };
 }
 
-sub sink_got {
-    my (%want) = @_;
-    my $r = $lab->https_get('ok.test', '/_lab/received');
-    return grep { my $a = $_; !grep { ($a->{$_} // '') ne $want{$_} }
-                                     keys %want } @{ $r->{json} // [] };
-}
+sub sink_got { return $lab->sink_got('ok.test', @_) }
 
 # an object's id, given by value or by reference
 sub oid { my ($o) = @_; return ref $o ? $o->{id} // '' : $o // '' }

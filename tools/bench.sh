@@ -10,7 +10,8 @@
 #
 # BENCH_SECONDS (default 8) and BENCH_CONNS (default 64) tune the runs;
 # BENCH_KEEP=1 leaves nginx and PostgreSQL running afterwards;
-# BENCH_QUICK=1 skips the seeded instance (timelines, posting, fan-out).
+# BENCH_QUICK=1 skips the seeded instance (timelines, posting, fan-out);
+# BENCH_ONLY=deliver runs only the deliveries (issue 6).
 
 set -euo pipefail
 
@@ -18,11 +19,31 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 B=$TOP/build/bench
 SECS=${BENCH_SECONDS:-8}
 CONNS=${BENCH_CONNS:-64}
-MODULE=$TOP/build/ngx_fedi_module.so
+MODULE=${BENCH_MODULE:-$TOP/build/ngx_fedi_module.so}   # another build to compare
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# One run at a time in a tree: a second one deletes the first's
+# nginx.pid and cluster under it, and that nginx is then never stopped.
+mkdir -p "$B"
+if [ -f "$B/bench.pid" ] && grep -qs bench.sh "/proc/$(cat "$B/bench.pid")/cmdline"
+then
+    echo "bench: another bench (pid $(cat "$B/bench.pid")) runs in $B" >&2
+    exit 1
+fi
+echo $$ >"$B/bench.pid"
+
+# An nginx left from an earlier run (BENCH_KEEP=1, or a run cut short)
+# reconnects to this run's cluster (the same socket) and its delivery
+# process claims deliveries it cannot make (its DNS server, sink and CA
+# are gone): they fail and wait 15 to 25 s for their retry.  Stop it.
+for pid in $(pgrep -xf "nginx: master process /usr/sbin/nginx -p $B/(nginx|stream) -c $B/(nginx|stream)/nginx.conf" || true); do
+    echo "bench: stopping nginx $pid, left from an earlier run" >&2
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+done
 
 cleanup() {
     if [ -n "${BENCH_KEEP:-}" ]; then
@@ -187,6 +208,7 @@ report() {
         "$(awk -v a="$rps" -v b="$brps" 'BEGIN { printf "%.2f", a / b }')"
 }
 
+if [ "${BENCH_ONLY:-}" != deliver ]; then
 echo
 echo "ngx_fedi bench: $(nproc) cores, wrk -t2 -c$CONNS -d${SECS}s, $(date -u +%FT%TZ)"
 row "" "req/s" "p50 ms" "p99 ms" "ratio"
@@ -671,6 +693,7 @@ report "POST /inbox, signed, key cached (16 conns)" \
 # the streaming API: idle connections held, delay from a post to its
 # event at many subscribers (its own nginx, sized for the connections)
 "$TOP/tools/bench_stream.sh" "$CONNINFO" "$B" "$MODULE"
+fi   # BENCH_ONLY
 
 # Deliveries (issue 6): one post by an account with 10,000 followers on
 # 1,000 servers (ten a server, each with a shared inbox) answering each
@@ -738,6 +761,19 @@ if [ -z "$dl_pid" ]; then
     exit 1
 fi
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# until the sink counted $1 POSTs (a minute at most): how many it did
+sink_wait() {
+    local n=0
+    for _ in $(seq 1200); do
+        n=$(curl -sf --cacert "$B/ca.crt" \
+                --resolve "sink.test:$SINKPORT:127.0.0.1" \
+                "https://sink.test:$SINKPORT/_lab/count" \
+            | sed -n 's/.*"posts":\([0-9]*\).*/\1/p')
+        [ "${n:-0}" -ge "$1" ] && break
+        sleep 0.05
+    done
+    echo "${n:-0}"
+}
 TCK=$(getconf CLK_TCK)
 
 cpu0=$(cpu_ticks "$dl_pid")
@@ -745,15 +781,7 @@ t0=$(date +%s%3N)
 psql -X -q -v ON_ERROR_STOP=1 "$CONNINFO" \
      -c "INSERT INTO statuses (account_id, text, content)
          VALUES (20000, 'to everyone', '<p>to everyone</p>')"
-got=0
-for _ in $(seq 1200); do
-    got=$(curl -sf --cacert "$B/ca.crt" \
-              --resolve "sink.test:$SINKPORT:127.0.0.1" \
-              "https://sink.test:$SINKPORT/_lab/count" \
-          | sed -n 's/.*"posts":\([0-9]*\).*/\1/p')
-    [ "${got:-0}" -ge 1000 ] && break
-    sleep 0.05
-done
+got=$(sink_wait 1000)
 t1=$(date +%s%3N)
 cpu1=$(cpu_ticks "$dl_pid")
 if [ "${got:-0}" -lt 1000 ]; then
@@ -779,6 +807,38 @@ row "one signed delivery (TLS, HTTP, queue)" "" \
     "$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TCK" 'BEGIN { printf "%.3f", (b - a) / t }')" "" \
     "$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TCK" -v s="$rsa" 'BEGIN { printf "%.2f", ((b - a) / t) / (1000 / s) }')"
 
+# the same, 500 times to one server that closes each connection (every
+# delivery a new TLS connection: what resuming the host's TLS session
+# saves), per delivery
+psql -X -q -v ON_ERROR_STOP=1 -v key="$(cat "$B/herald.key")" \
+     -v pub="$(openssl pkey -in "$B/herald.key" -pubout)" "$CONNINFO" <<SQL
+INSERT INTO accounts (id, username, private_key, public_key)
+VALUES (40000, 'herald2', :'key', :'pub');
+INSERT INTO accounts (id, username, domain, uri, inbox_url)
+SELECT 40000 + g, 'c' || g, 'benchclose.sink.test',
+       'https://benchclose.sink.test:$SINKPORT/users/c' || g,
+       'https://benchclose.sink.test:$SINKPORT/users/c' || g || '/inbox'
+  FROM generate_series(1, 500) g;
+INSERT INTO follows (account_id, target_account_id)
+SELECT 40000 + g, 40000 FROM generate_series(1, 500) g;
+SQL
+curl -sf --cacert "$B/ca.crt" --resolve "sink.test:$SINKPORT:127.0.0.1" \
+    "https://sink.test:$SINKPORT/_lab/reset" >/dev/null
+cpu0=$(cpu_ticks "$dl_pid")
+psql -X -q -v ON_ERROR_STOP=1 "$CONNINFO" \
+     -c "INSERT INTO statuses (account_id, text, content)
+         VALUES (40000, 'to one server', '<p>to one server</p>')"
+got=$(sink_wait 500)
+cpu1=$(cpu_ticks "$dl_pid")
+if [ "${got:-0}" -lt 500 ]; then
+    echo "bench: only ${got:-0} of 500 deliveries to one server" >&2
+    exit 1
+fi
+row "  ... to one server, a connection each" "" \
+    "$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TCK" 'BEGIN { printf "%.3f", (b - a) / t * 2 }')" "" \
+    "$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TCK" -v s="$rsa" 'BEGIN { printf "%.2f", ((b - a) / t * 2) / (1000 / s) }')"
+
+if [ "${BENCH_ONLY:-}" != deliver ]; then
 # Create activities fully processed: N distinct signed Creates of a Note
 # (HTML with a mention, a hashtag and a link, so the sanitizer works) by
 # the same remote actor, followed by 50 local accounts, POSTed by wrk
@@ -883,6 +943,7 @@ awk -v n="$N_CREATES" -v t="$TCK" -v c="$(nproc)" \
     a = ng * 1000 / t / n; b = pg * 1000 / t / n
     printf "%-44s %10.2f %9.2f\n", "  CPU ms per Create: nginx, PostgreSQL", a, b
     printf "%-44s %10.0f\n", "  Creates/s that CPU allows on " c " cores", c * 1000 / (a + b) }'
+fi   # BENCH_ONLY
 
 if grep -E '\[(alert|crit|emerg)\]' "$B/nginx/logs/error.log"; then
     echo "bench: nginx logged alerts" >&2

@@ -9,11 +9,12 @@
 //   s400*    400                      never*  nothing, ever (the
 //   slow*    202 after LAB_SLOW_MS              connection stays open)
 //   bench*   202 after LAB_SLOW_MS (the bench: counted, not recorded)
+//   close*   202, Connection: close (benchclose*: as bench*, and so)
 //
 // (LAB_PORT: another port than 443.)  Every POST is recorded (but bench ones) with what it carried; control
 // requests, on any sink host:
 //   GET /_lab/received     the POSTs: [{host, path, status, type, id,
-//                          object, signed, digest_ok, body}]
+//                          object, signed, digest_ok, tls_resumed, body}]
 //   GET /_lab/count        {posts, bench, first, last}: POSTs to bench
 //                          hosts, the times of the first and last (ms)
 //   GET /_lab/reset        forget them
@@ -72,7 +73,8 @@ function handle(req, res, body) {
                 bench.first = now;
             }
             bench.last = now;
-            answer(res, 202);
+            answer(res, 202, label.startsWith("benchclose")
+                ? { Connection: "close" } : {});
         }, slow);
         return;
     }
@@ -97,6 +99,7 @@ function handle(req, res, body) {
         signed: /headers="\(request-target\) host date digest content-type"/
             .test(sig) && /algorithm="rsa-sha256"/.test(sig),
         digest_ok: req.headers.digest === digest,
+        tls_resumed: req.socket.isSessionReused(),
         status: 0,
     };
 
@@ -109,6 +112,9 @@ function handle(req, res, body) {
 
     if (label.startsWith("ok")) {
         return reply(202);
+    }
+    if (label.startsWith("close")) {
+        return reply(202, { Connection: "close" });
     }
     if (label.startsWith("slow")) {
         setTimeout(() => reply(202), slow);

@@ -322,6 +322,40 @@ sub https {
 }
 
 
+# the POSTs the sink recorded (GET /_lab/received on lab host $name)
+# whose fields have the values %want
+sub sink_got {
+    my ($self, $name, %want) = @_;
+    my $r = $self->https_get($name, '/_lab/received');
+    return grep { my $a = $_; !grep { ($a->{$_} // '') ne $want{$_} }
+                                     keys %want } @{ $r->{json} // [] };
+}
+
+# $what->() until it gives something true (a list: its first element),
+# for $timeout seconds (20)
+sub wait_for {
+    my ($self, $what, $timeout) = @_;
+    my $end = time + ($timeout // 20);
+    my @v;
+    while (time < $end) {
+        @v = $what->();
+        last if @v && $v[0];
+        sleep 0.1;
+    }
+    @v = $what->() unless @v && $v[0];
+    return wantarray ? @v : $v[0];
+}
+
+# an nginx server block's lines for lab host $name: listen, TLS
+sub tls_server {
+    my ($self, $name) = @_;
+    return "        listen $self->{hosts}{$name}:443 ssl;\n"
+         . "        server_name $name;\n"
+         . "        ssl_certificate " . $self->cert($name) . ";\n"
+         . "        ssl_certificate_key " . $self->key($name) . ";\n";
+}
+
+
 # a control request to the peer: GET /_lab/$what?k=v...
 sub peer {
     my ($self, $name, $what, %q) = @_;
