@@ -14,6 +14,8 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
+use IO::Select;
+use IO::Socket::INET;
 use Test::More;
 use Time::HiRes qw(time sleep);
 use Fedi::Test qw(json_decode json_encode);
@@ -26,7 +28,9 @@ die "t/clients/node_modules is missing: run make test (npm ci --prefix t/clients
 
 my $t = Fedi::Test->new(app_name => 'streaming-h2');
 $t->write_default_conf("    fedi_stream_buffer 16k;\n",
-    "        listen 127.0.0.1:%%PORT_8082%% http2;\n");
+    "        listen 127.0.0.1:%%PORT_8082%% http2;\n"
+    # small send buffers: a client that does not read blocks the socket
+    . "        listen 127.0.0.1:%%PORT_8083%% http2 sndbuf=4k;\n");
 $t->run();
 
 my ($alice, $alice_id) = $t->sign_up('alice');
@@ -134,6 +138,83 @@ is($rc, 0, 'node h2 exits 0');
 
 # the heartbeat came to curl as well, in the node script's 15 s
 like(slurp($ca->{file}), qr/\n:thump\n/, 'curl got the heartbeat');
+
+
+# ---- a client that stops reading the socket ----
+
+# A raw h2c client with a small receive buffer that does not read: the
+# server's DATA frames stay queued on the connection while events pile
+# up past the budget; the stream is dropped with frames still queued
+# (pointing into the stream's buffers).  Read again, the client gets
+# those frames intact, then RST_STREAM.
+
+sub h2_frame {
+    my ($type, $flags, $sid, $payload) = @_;
+    return pack('NCN', (length($payload) << 8) | $type, $flags, $sid)
+           . $payload;
+}
+
+# HPACK: literal header fields without indexing, new names, no Huffman
+sub hpack {
+    my (@h) = @_;
+    my $b = '';
+    while (my ($k, $v) = splice @h, 0, 2) {
+        $b .= "\0" . chr(length $k) . $k . chr(length $v) . $v;
+    }
+    return $b;
+}
+
+{
+    use Socket qw(SOL_SOCKET SO_RCVBUF);
+    my $s = IO::Socket::INET->new(Proto => 'tcp');
+    $s->setsockopt(SOL_SOCKET, SO_RCVBUF, 4096);
+    $s->connect(Socket::pack_sockaddr_in($t->port(8083),
+                                         Socket::inet_aton('127.0.0.1')))
+        or die "connect: $!";
+    $s->syswrite("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+        . h2_frame(4, 0, 0, pack('nN', 4, 1 << 24))    # INITIAL_WINDOW_SIZE
+        . h2_frame(8, 0, 0, pack('N', 1 << 24))        # WINDOW_UPDATE
+        . h2_frame(1, 0x5, 1, hpack(':method' => 'GET', ':scheme' => 'http',
+            ':path' => '/api/v1/streaming/public',
+            ':authority' => '127.0.0.1:' . $t->port(8083),
+            authorization => "Bearer $carol")));
+    sleep 0.5;
+
+    for my $i (1 .. 60) {
+        $t->post('/api/v1/statuses', token => $bob,
+                 json => { status => ('y' x 400) . " $i" });
+    }
+    sleep 1;
+
+    # read again: every frame up to the end of stream 1
+    my ($buf, $data, $rst, $end) = ('', '', undef, time + 15);
+    my $sel = IO::Select->new($s);
+    while (!defined $rst && time < $end && $sel->can_read($end - time)) {
+        last unless $s->sysread($buf, 65536, length $buf);
+        while (length $buf >= 9) {
+            my ($lt, $flags, $sid) = unpack('NCN', $buf);
+            my ($len, $type) = ($lt >> 8, $lt & 0xff);
+            last if length $buf < 9 + $len;
+            my $payload = substr($buf, 9, $len);
+            substr($buf, 0, 9 + $len, '');
+            if ($type == 4 && !($flags & 1)) {
+                $s->syswrite(h2_frame(4, 1, 0, ''));       # SETTINGS ACK
+            }
+            $data .= $payload if $type == 0 && $sid == 1;
+            $rst = unpack('N', $payload) if $type == 3 && $sid == 1;
+        }
+    }
+
+    is($rst, 2, 'a client that stops reading: its stream is reset '
+                . '(INTERNAL_ERROR) once over its budget');
+    my @ev;
+    push @ev, $1 while $data =~ /event: update\ndata: (.*)\n\n/g;
+    ok(@ev >= 1 && @ev < 60, 'after some of the events (' . scalar(@ev) . ')');
+    is(scalar(grep { my $j = eval { json_decode($_) }; !$j || !$j->{id} } @ev),
+       0, 'the frames queued at the drop come out intact');
+    like($data, qr/^:\)\n(?::thump\n|event: update\ndata: [^\n]*\n\n)*\z/,
+         'nothing but whole events');
+}
 
 
 # ---- reload ----
