@@ -6,20 +6,13 @@
 // Usage: node streaming-h2.mjs BASE H2BASE ALICE BOB CAROL (tokens; alice
 // follows bob, carol does not)
 import http2 from 'node:http2';
-import { ok, done } from './tap.mjs';
+import { ok, done, apiAt } from './tap.mjs';
 
 const [base, h2base, alice, bob, carol] = process.argv.slice(2);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function api(method, path, token, body) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return res.json();
-}
+const api = apiAt(base);
 
 // an SSE stream on the session: its status, and its body as it comes
 function open(session, path, token, paused) {
