@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 
 # Server-sent events over HTTP/2 (h2c with prior knowledge on a second
-# listener): curl gets its viewer's update and delete events, streams
+# listener, and TLS with ALPN on a third): curl gets its viewer's update and delete events, streams
 # multiplexed on one connection each get theirs, a stream nobody reads is
 # reset once over its budget (t/clients/streaming-h2.mjs, node's HTTP/2
 # client); a reload ends an open HTTP/2 stream cleanly (END_STREAM, curl
@@ -27,10 +27,19 @@ die "t/clients/node_modules is missing: run make test (npm ci --prefix t/clients
     unless -x $node;
 
 my $t = Fedi::Test->new(app_name => 'streaming-h2');
+
+# TLS as operators run it: a certificate of our own for localhost
+my ($crt, $key) = map { $t->testdir() . "/localhost.$_" } qw(crt key);
+my $ssl = `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout $key -out $crt 2>&1`;
+$? == 0 or die "openssl req failed: $ssl\n";
+
 $t->write_default_conf("    fedi_stream_buffer 16k;\n",
     "        listen 127.0.0.1:%%PORT_8082%% http2;\n"
     # small send buffers: a client that does not read blocks the socket
-    . "        listen 127.0.0.1:%%PORT_8083%% http2 sndbuf=4k;\n");
+    . "        listen 127.0.0.1:%%PORT_8083%% http2 sndbuf=4k;\n"
+    . "        listen 127.0.0.1:%%PORT_8084%% ssl http2;\n"
+    . "        ssl_certificate $crt;\n"
+    . "        ssl_certificate_key $key;\n");
 $t->run();
 
 my ($alice, $alice_id) = $t->sign_up('alice');
@@ -41,18 +50,24 @@ $t->post("/api/v1/accounts/$bob_id/follow", token => $alice);
 
 my $h2 = 'http://127.0.0.1:' . $t->port(8082);
 
+my $tls = 'https://localhost:' . $t->port(8084);
+
 # curl in the background, the body to a file; returns its pid and file
 sub curl_sse {
-    my ($path, $token, $name) = @_;
+    my ($path, $token, $name, $url) = @_;
     my $file = "$t->{dir}/$name";
+    my @how = $url
+        ? ('--http2', '--cacert', $crt, '--resolve',
+           'localhost:' . $t->port(8084) . ':127.0.0.1')
+        : ('--http2-prior-knowledge');
     my $pid = fork();
     die "fork: $!" unless defined $pid;
     if ($pid == 0) {
         open STDOUT, '>', "$file.info" or die;
-        exec 'curl', '-sN', '--http2-prior-knowledge', '--max-time', '60',
+        exec 'curl', '-sN', @how, '--max-time', '60',
             '-H', "Authorization: Bearer $token",
             '-D', "$file.head", '-o', $file,
-            '-w', '%{http_version} %{response_code}', "$h2$path";
+            '-w', '%{http_version} %{response_code}', ($url // $h2) . $path;
         exit 127;
     }
     return { pid => $pid, file => $file };
@@ -100,9 +115,12 @@ is($nf, '404', 'an unknown SSE stream over HTTP/2: 404');
 
 my $ca = curl_sse('/api/v1/streaming/user', $alice, 'alice');
 my $cc = curl_sse('/api/v1/streaming/user', $carol, 'carol');
+my $ct = curl_sse('/api/v1/streaming/user', $alice, 'tls', $tls);
 
 ok(wait_for($ca, qr/^:\)\n/) && wait_for($cc, qr/^:\)\n/),
    'curl over HTTP/2: the stream starts');
+ok(wait_for($ct, qr/^:\)\n/), 'over TLS (ALPN h2) too');
+like(slurp("$ct->{file}.head"), qr{^HTTP/2 200}, 'HTTP/2 200 over TLS');
 my $head = slurp("$ca->{file}.head");
 like($head, qr{^HTTP/2 200}, 'HTTP/2 200');
 like($head, qr{content-type: text/event-stream}i, 'text/event-stream');
@@ -113,6 +131,8 @@ my $st = $t->post('/api/v1/statuses', token => $bob,
 
 ok(wait_for($ca, qr/event: update\ndata: \{"id":"$st->{id}"/),
    'alice gets the update of bob, whom she follows');
+ok(wait_for($ct, qr/event: update\ndata: \{"id":"$st->{id}"/),
+   'over TLS as well');
 $t->delete("/api/v1/statuses/$st->{id}", token => $bob);
 ok(wait_for($ca, qr/event: delete\ndata: $st->{id}\n\n/),
    'and its delete');
@@ -219,10 +239,14 @@ sub hpack {
 
 # ---- reload ----
 
-ok(kill(0, $ca->{pid}) && kill(0, $cc->{pid}), 'the curl streams are open');
+ok(kill(0, $ca->{pid}) && kill(0, $cc->{pid}) && kill(0, $ct->{pid}),
+   'the curl streams are open');
 $t->reload();
 is(reap($ca), 0, 'a reload ends the HTTP/2 stream cleanly: curl exits 0');
 is(reap($cc), 0, 'the other one too');
+is(reap($ct), 0, 'and the one over TLS');
+like(slurp($ct->{file}), qr/event: delete\ndata: $st->{id}\n\n/,
+     'which had the delete as well');
 like(slurp("$ca->{file}.info"), qr/^2 200/, 'it was HTTP/2');
 
 my $cn = curl_sse('/api/v1/streaming/user', $alice, 'after');
