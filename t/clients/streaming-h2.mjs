@@ -115,6 +115,20 @@ await api('POST', '/api/v1/statuses', bob, { status: 'after the drop' });
 ok(await until(() => events(fine).some((e) => /after the drop/.test(e.data)), 5000),
    'and gets what comes after');
 
+// streams the client resets are gone on the server: more of them, one
+// after the other, than the 32 streams a token may have on a worker
+let refused = 0;
+for (let i = 0; i < 40; i++) {
+  const x = open(session, '/api/v1/streaming/user', carol);
+  await until(() => x.status, 5000);
+  if (x.status !== 200) refused++;
+  x.req.close(http2.constants.NGHTTP2_CANCEL);
+  await until(() => x.closed, 5000);
+}
+ok(refused === 0, '40 streams opened and reset in turn: none over the cap', refused);
+const y = open(session, '/api/v1/streaming/user', carol);
+ok(await until(() => y.status, 5000) && y.status === 200, 'and one more', y.status);
+
 // the heartbeat (every 15 s)
 ok(await until(() => /\n:thump\n/.test(a.body), 20000),
    'the heartbeat comment', a.body.slice(-200));
