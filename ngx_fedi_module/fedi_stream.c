@@ -51,9 +51,17 @@
 #define FEDI_STREAM_BEAT       15000          /* heartbeat, ms */
 #define FEDI_STREAM_STALL      60000          /* unsent output: dropped */
 #define FEDI_STREAM_LINGER     5000           /* for the close to go out */
+#define FEDI_STREAM_H2_WATCH   1000           /* HTTP/2: a reload, seen */
 #define FEDI_STREAM_GAP_WAIT   5000           /* for a missing event */
 #define FEDI_STREAM_SEEN_MAX   4096
 #define FEDI_STREAM_PRUNE      60000
+
+/* HTTP/2: frames of the stream not sent yet, or output held back */
+#if (NGX_HTTP_V2)
+#define fedi_stream_h2_busy(r)  ((r)->out || (r)->stream->queued)
+#else
+#define fedi_stream_h2_busy(r)  ((r)->out != NULL)
+#endif
 
 /* what a stream follows: the key of its events */
 #define FEDI_CH_USER     1              /* user:ACCOUNT */
@@ -128,6 +136,16 @@ struct fedi_stream_client_s {
     ngx_msec_t           last_in;
     ngx_event_t          beat;
     ngx_event_t          finish;
+    /* HTTP/2: out is handed to the filter chain as sbuf, and events go
+     * to the spare buffer until nginx is done with it (both from the
+     * request pool, which outlives the stream's queued frames) */
+    ngx_buf_t            sbuf;
+    ngx_chain_t          sch;
+    u_char              *spare;
+    size_t               spare_size;
+    unsigned             h2:1;
+    unsigned             sending:1;     /* sbuf is nginx's */
+    unsigned             last:1;        /* END_STREAM queued */
     unsigned             ws:1;
     unsigned             chunked:1;
     unsigned             in_msg:1;
@@ -199,6 +217,8 @@ typedef struct {
     fedi_pg_op_t         op_view;
     fedi_pg_op_t         op_prune;
     ngx_event_t          prune;
+    ngx_event_t          h2_watch;      /* a reload ends HTTP/2 streams */
+    ngx_uint_t           nh2;
 
     /* the batch in hand */
     ngx_pool_t          *pool;
@@ -251,6 +271,8 @@ static u_char *fedi_stream_reserve(fedi_stream_client_t *cl, size_t n);
 static void fedi_stream_write(fedi_stream_client_t *cl, u_char *p,
     size_t n);
 static void fedi_stream_flush(fedi_stream_client_t *cl);
+static void fedi_stream_flush_h2(fedi_stream_client_t *cl);
+static void fedi_stream_h2_watch(ngx_event_t *ev);
 static void fedi_stream_write_handler(ngx_http_request_t *r);
 static void fedi_stream_sse_read(ngx_http_request_t *r);
 static void fedi_ws_read(ngx_http_request_t *r);
@@ -391,6 +413,9 @@ fedi_stream_init(ngx_cycle_t *cycle)
         ngx_add_timer(&fedi_st->prune, FEDI_STREAM_PRUNE);
     }
 
+    fedi_st->h2_watch.handler = fedi_stream_h2_watch;
+    fedi_st->h2_watch.log = cycle->log;
+
     return NGX_OK;
 }
 
@@ -522,13 +547,6 @@ fedi_stream_handler(fedi_req_t *rq)
         }
 
     } else {
-        /* the events are written to the connection itself */
-        if (r->http_version >= NGX_HTTP_VERSION_20) {
-            fedi_send_error(rq, NGX_HTTP_BAD_REQUEST,
-                            "Server-sent events need HTTP/1.1");
-            return;
-        }
-
         for (ch = fedi_stream_channels; ch->name; ch++) {
             if (ngx_strlen(ch->path) == path.len
                 && ngx_strncmp(ch->path, path.data, path.len) == 0)
@@ -570,6 +588,9 @@ fedi_stream_handler(fedi_req_t *rq)
     cl->r = r;
     cl->c = r->connection;
     cl->ws = (path.len == 0);
+#if (NGX_HTTP_V2)
+    cl->h2 = (r->stream != NULL);
+#endif
     cl->account = ngx_atoof((u_char *) rq->token->account_id,
                             ngx_strlen(rq->token->account_id));
     ngx_queue_init(&cl->subs);
@@ -619,6 +640,16 @@ fedi_stream_handler(fedi_req_t *rq)
 
     ngx_queue_insert_tail(&fedi_st->clients, &cl->all);
     fedi_st->nclients++;
+
+    if (cl->h2) {
+        /* an HTTP/2 connection is not closed as idle on a reload, it
+         * waits for its streams: a timer looks for the reload */
+        fedi_st->nh2++;
+
+        if (!fedi_st->h2_watch.timer_set) {
+            ngx_add_timer(&fedi_st->h2_watch, FEDI_STREAM_H2_WATCH);
+        }
+    }
 
     cl->beat.handler = fedi_stream_beat_handler;
     cl->beat.data = cl;
@@ -1288,8 +1319,9 @@ fedi_stream_cleanup(void *data)
 
     cl->gone = 1;
 
-    /* nginx closes the socket for a reload: the last words, if they fit */
-    if (!cl->closing && !cl->c->error && cl->out == NULL
+    /* nginx closes the socket for a reload: the last words, if they fit
+     * (HTTP/2 ends its streams before, see fedi_stream_h2_watch()) */
+    if (!cl->h2 && !cl->closing && !cl->c->error && cl->out == NULL
         && cl->r->out == NULL && cl->r->header_sent)
     {
         if (cl->ws) {
@@ -1320,6 +1352,10 @@ fedi_stream_cleanup(void *data)
     if (cl->all.next) {
         ngx_queue_remove(&cl->all);
         fedi_st->nclients--;
+
+        if (cl->h2 && --fedi_st->nh2 == 0 && fedi_st->h2_watch.timer_set) {
+            ngx_del_timer(&fedi_st->h2_watch);
+        }
     }
 
     if (cl->beat.timer_set) {
@@ -1330,7 +1366,13 @@ fedi_stream_cleanup(void *data)
         ngx_delete_posted_event(&cl->finish);
     }
 
-    if (cl->out) {
+    if (cl->h2) {
+        /* queued frames of the stream may still point into them: the
+         * request pool frees them after the last frame */
+        cl->out = NULL;
+        cl->spare = NULL;
+
+    } else if (cl->out) {
         ngx_free(cl->out);
         cl->out = NULL;
     }
@@ -1359,7 +1401,9 @@ fedi_stream_beat_handler(ngx_event_t *ev)
         return;
     }
 
-    if (cl->out && ngx_current_msec - cl->stalled > FEDI_STREAM_STALL) {
+    if ((cl->h2 ? (cl->sending || cl->out_len) : cl->out != NULL)
+        && ngx_current_msec - cl->stalled > FEDI_STREAM_STALL)
+    {
         ngx_log_error(NGX_LOG_INFO, cl->c->log, 0,
                       "fedi: stream client stalled, dropped");
         fedi_stream_drop(cl);
@@ -1393,7 +1437,9 @@ fedi_stream_finish_handler(ngx_event_t *ev)
 
     c = cl->c;
 
-    ngx_http_finalize_request(cl->r, NGX_HTTP_CLOSE);
+    /* HTTP/2: a stream cut short is reset with INTERNAL_ERROR, not with
+     * the PROTOCOL_ERROR of a timed out one (NGX_HTTP_CLOSE) */
+    ngx_http_finalize_request(cl->r, cl->h2 ? NGX_ERROR : NGX_HTTP_CLOSE);
     ngx_http_run_posted_requests(c);
 }
 
@@ -1430,7 +1476,15 @@ fedi_stream_close(fedi_stream_client_t *cl, unsigned code)
         ngx_del_timer(&cl->beat);
     }
 
-    if (cl->out == NULL && cl->r->out == NULL) {
+    if (cl->h2) {
+        /* the rest, then END_STREAM; the finish is posted once out */
+        fedi_stream_flush(cl);
+
+        if (cl->gone || cl->finish.posted) {
+            return;
+        }
+
+    } else if (cl->out == NULL && cl->r->out == NULL) {
         ngx_post_event(&cl->finish, &ngx_posted_events);
         return;
     }
@@ -1475,9 +1529,15 @@ fedi_stream_reserve(fedi_stream_client_t *cl, size_t n)
     }
 
     used = cl->out_len - cl->out_pos;
+    size = used;
+
+    if (cl->sending) {
+        /* HTTP/2: what nginx has not sent yet counts as well */
+        size += (size_t) ngx_buf_size(&cl->sbuf);
+    }
 
     /* one message always fits in an empty buffer, however large */
-    if (used && used + n > fedi_st->mcf->stream_buffer) {
+    if (size && size + n > fedi_st->mcf->stream_buffer) {
         ngx_log_error(NGX_LOG_INFO, cl->c->log, 0,
                       "fedi: stream client reads too slowly, dropped");
         fedi_stream_drop(cl);
@@ -1497,13 +1557,19 @@ fedi_stream_reserve(fedi_stream_client_t *cl, size_t n)
 
     for (size = 4096; size < used + n; size *= 2) { /* void */ }
 
-    p = ngx_alloc(size, cl->c->log);
+    /* HTTP/2: from the request pool, a large allocation (a page and
+     * more) that ngx_pfree() gives back */
+    p = cl->h2 ? ngx_palloc(cl->r->pool, size) : ngx_alloc(size, cl->c->log);
     if (p == NULL) {
         fedi_stream_drop(cl);
         return NULL;
     }
 
-    if (cl->out) {
+    if (cl->out && cl->h2) {
+        ngx_memcpy(p, cl->out, used);
+        ngx_pfree(cl->r->pool, cl->out);
+
+    } else if (cl->out) {
         ngx_memcpy(p, cl->out + cl->out_pos, used);
         ngx_free(cl->out);
 
@@ -1560,6 +1626,11 @@ fedi_stream_flush(fedi_stream_client_t *cl)
 
     c = cl->c;
     r = cl->r;
+
+    if (cl->h2) {
+        fedi_stream_flush_h2(cl);
+        return;
+    }
 
     if (cl->gone || c->error) {
         return;
@@ -1618,6 +1689,140 @@ wait:
 }
 
 
+/*
+ * HTTP/2: the output goes through the filter chain, the v2 module frames
+ * it.  Its DATA frames point into the buffer until they are sent (and
+ * flow control may keep it in r->out), so one buffer is nginx's while
+ * events go to the other; the write handler is called again as frames
+ * go out.
+ */
+static void
+fedi_stream_flush_h2(fedi_stream_client_t *cl)
+{
+    u_char              *p;
+    size_t               size;
+    ngx_int_t            rc;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    c = cl->c;
+    r = cl->r;
+
+    if (cl->gone) {
+        return;
+    }
+
+    if (c->error) {
+        /* the stream was reset or the connection is going */
+        fedi_stream_drop(cl);
+        return;
+    }
+
+    for ( ;; ) {
+        if (fedi_stream_h2_busy(r)) {
+            rc = ngx_http_output_filter(r, NULL);
+
+            if (rc == NGX_ERROR) {
+                c->error = 1;
+                fedi_stream_drop(cl);
+                return;
+            }
+
+            if (fedi_stream_h2_busy(r)) {
+                return;
+            }
+        }
+
+        /* every frame is out: the buffer is ours again */
+        cl->sending = 0;
+
+        if (cl->out_len == 0) {
+            break;
+        }
+
+        /* the filled buffer goes, the spare takes the next events */
+        p = cl->out;
+        size = cl->out_size;
+
+        ngx_memzero(&cl->sbuf, sizeof(ngx_buf_t));
+        cl->sbuf.start = p;
+        cl->sbuf.pos = p;
+        cl->sbuf.last = p + cl->out_len;
+        cl->sbuf.end = p + size;
+        cl->sbuf.memory = 1;
+        cl->sbuf.flush = 1;
+
+        cl->sch.buf = &cl->sbuf;
+        cl->sch.next = NULL;
+
+        cl->out = cl->spare;
+        cl->out_size = cl->spare_size;
+        cl->out_len = 0;
+        cl->out_pos = 0;
+        cl->spare = p;
+        cl->spare_size = size;
+        cl->sending = 1;
+        cl->stalled = ngx_current_msec;
+
+        if (ngx_http_output_filter(r, &cl->sch) == NGX_ERROR) {
+            c->error = 1;
+            fedi_stream_drop(cl);
+            return;
+        }
+    }
+
+    if (!cl->closing || cl->finish.posted) {
+        return;
+    }
+
+    if (!cl->last) {
+        /* an empty DATA frame with END_STREAM */
+        cl->last = 1;
+
+        if (ngx_http_send_special(r, NGX_HTTP_LAST) == NGX_ERROR) {
+            c->error = 1;
+            fedi_stream_drop(cl);
+            return;
+        }
+
+        if (fedi_stream_h2_busy(r)) {
+            return;
+        }
+    }
+
+    ngx_post_event(&cl->finish, &ngx_posted_events);
+}
+
+
+/* a reload: HTTP/2 streams end, so that their connections close */
+static void
+fedi_stream_h2_watch(ngx_event_t *ev)
+{
+    ngx_queue_t           *q, *next;
+    fedi_stream_client_t  *cl;
+
+    if (!ngx_exiting && !ngx_terminate) {
+        if (fedi_st->nh2) {
+            ngx_add_timer(ev, FEDI_STREAM_H2_WATCH);
+        }
+
+        return;
+    }
+
+    for (q = ngx_queue_head(&fedi_st->clients);
+         q != ngx_queue_sentinel(&fedi_st->clients);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        cl = ngx_queue_data(q, fedi_stream_client_t, all);
+
+        if (cl->h2) {
+            fedi_stream_close(cl, FEDI_WS_GOING_AWAY);
+        }
+    }
+}
+
+
 static void
 fedi_stream_write_handler(ngx_http_request_t *r)
 {
@@ -1650,6 +1855,17 @@ fedi_stream_sse_read(ngx_http_request_t *r)
     c = r->connection;
 
     if (cl == NULL || cl->gone) {
+        return;
+    }
+
+    if (cl->h2) {
+        /* the fake connection's recv() is the socket's, never ours to
+         * call: a reset of the stream (or the connection's end) comes
+         * as an error */
+        if (c->error) {
+            fedi_stream_drop(cl);
+        }
+
         return;
     }
 

@@ -6,21 +6,14 @@
 // follows bob, carol does not, dave mutes bob)
 import { createStreamingAPIClient } from 'masto';
 import generator from 'megalodon';
-import { ok, done } from './tap.mjs';
+import { ok, done, apiAt } from './tap.mjs';
 
 const [base, alice, bob, carol, dave] = process.argv.slice(2);
 const wsBase = base.replace(/^http/, 'ws');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function api(method, path, token, body) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return res.json();
-}
+const api = apiAt(base);
 
 // masto: events of one subscription, collected in the background
 function mastoCollect(token, stream) {

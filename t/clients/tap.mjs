@@ -18,3 +18,15 @@ export function done() {
   console.log(`1..${n}`);
   process.exit(failed ? 1 : 0);
 }
+
+// api(method, path, token, body): a JSON call to the server at base
+export function apiAt(base) {
+  return async (method, path, token, body) => {
+    const res = await fetch(base + path, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return res.json();
+  };
+}
