@@ -234,7 +234,7 @@ ngx_int_t fedi_media_ids(fedi_req_t *rq, char **ids);
 ngx_int_t fedi_media_pg_error(fedi_req_t *rq, PGresult *res);
 void fedi_media_documents(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     int row, int col);
-void fedi_media_remove_file(const char *root, const char *path);
+void fedi_media_remove(const char *root, const char *path);
 ngx_int_t fedi_media_storage_init(ngx_cycle_t *cycle);
 
 /* fedi_media_cache.c */

@@ -139,7 +139,6 @@ static void api_profile_header_delete(fedi_req_t *rq);
 static char *fedi_media_arg_id(fedi_req_t *rq);
 static size_t fedi_media_chars(const char *s);
 static const char *fedi_media_nonempty(const char *s);
-static void fedi_media_remove(const char *root, const char *path);
 static void fedi_media_remove_work(void *data, ngx_log_t *log);
 static void fedi_media_removed(ngx_event_t *ev);
 static void fedi_media_profile_cleanup(void *data);
@@ -1697,13 +1696,6 @@ fedi_media_storage_init(ngx_cycle_t *cycle)
 /* a stored file removed on the thread pool: unlink() waits for the disk */
 
 void
-fedi_media_remove_file(const char *root, const char *path)
-{
-    fedi_media_remove(root, path);
-}
-
-
-static void
 fedi_media_remove(const char *root, const char *path)
 {
     fedi_media_rm_t    *rm;

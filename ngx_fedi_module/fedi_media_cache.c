@@ -403,8 +403,8 @@ fedi_mcache_worked(ngx_event_t *ev)
 
     if (!fedi_mc.on || fedi_db() == NULL) {
         if (!s->failed) {
-            fedi_media_remove_file(mp->root, mp->path);
-            fedi_media_remove_file(mp->root, mp->preview);
+            fedi_media_remove(mp->root, mp->path);
+            fedi_media_remove(mp->root, mp->preview);
         }
 
         fedi_mcache_free(s);
@@ -483,13 +483,13 @@ fedi_mcache_recorded(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
 
         /* the lease brings the job back; our files go */
         if (!s->failed) {
-            fedi_media_remove_file(s->proc.root, s->proc.path);
-            fedi_media_remove_file(s->proc.root, s->proc.preview);
+            fedi_media_remove(s->proc.root, s->proc.path);
+            fedi_media_remove(s->proc.root, s->proc.preview);
         }
 
     } else if (!s->failed) {
         for (i = 0; i < PQntuples(res); i++) {
-            fedi_media_remove_file(s->proc.root, fedi_pg_val(res, i, 0));
+            fedi_media_remove(s->proc.root, fedi_pg_val(res, i, 0));
         }
     }
 
@@ -547,8 +547,8 @@ fedi_mcache_trashed(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
     }
 
     for (i = 0; i < PQntuples(res); i++) {
-        fedi_media_remove_file((char *) fedi_mc.mcf->media_root.data,
-                               fedi_pg_val(res, i, 0));
+        fedi_media_remove((char *) fedi_mc.mcf->media_root.data,
+                          fedi_pg_val(res, i, 0));
     }
 
     if (PQntuples(res) >= ngx_atoi((u_char *) FEDI_MCACHE_TRASH_BATCH,
