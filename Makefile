@@ -12,7 +12,7 @@ CFLAGS_W    := -Wall -Wextra -Wno-unused-parameter -Werror
 # Debian packages the build, the instance and the tests need.
 DEB_BUILD   := nginx nginx-dev libpq-dev libjansson-dev libssl-dev \
                libcurl4-openssl-dev libcrypt-dev libidn2-dev libgumbo-dev pkg-config gcc make \
-               libvips-dev libmagic-dev
+               libvips-dev libmagic-dev libpcre2-dev
 DEB_RUN     := postgresql postgresql-contrib postgresql-common curl ffmpeg
 DEB_TEST    := perl libjson-pp-perl libio-socket-ssl-perl \
                libcrypt-openssl-rsa-perl wrk clang libclang-rt-14-dev \
