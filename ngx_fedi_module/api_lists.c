@@ -17,6 +17,7 @@
 #include "fedi.h"
 #include "fedi_account.h"
 #include "fedi_status.h"
+#include "fedi_status_cache.h"
 
 
 #define FEDI_LIST_TITLE_MAX     256         /* characters */
@@ -420,7 +421,7 @@ api_timeline_list(fedi_req_t *rq)
         return;
     }
 
-    fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_TIMELINE_LIST),
+    fedi_query(rq, fedi_timeline_stmt(rq, pg, FEDI_SQL_TIMELINE_LIST),
                fedi_timeline_list_loaded, 7,
                rq->token->account_id,
                fedi_pstrz(rq->r->pool, rq->mcf->base_url.data,
@@ -435,7 +436,13 @@ fedi_timeline_list_loaded(fedi_req_t *rq, PGresult *res)
     const char  *id;
 
     if (PQntuples(res) > 0) {
-        fedi_statuses_send(rq, res, rq->data);
+        if (fedi_status_cache_on(rq)) {
+            fedi_status_cache_loaded(rq, res);
+
+        } else {
+            fedi_statuses_send(rq, res, rq->data);
+        }
+
         return;
     }
 

@@ -17,6 +17,7 @@
 #include "fedi_html.h"
 #include "fedi_account.h"
 #include "fedi_status.h"
+#include "fedi_status_cache.h"
 #include "fedi_filters.h"
 
 
@@ -1633,8 +1634,8 @@ api_timeline_home(fedi_req_t *rq)
         return;
     }
 
-    fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_TIMELINE_HOME),
-               fedi_timeline_loaded, 6,
+    fedi_query(rq, fedi_timeline_stmt(rq, pg, FEDI_SQL_TIMELINE_HOME),
+               fedi_timeline_done(rq, fedi_timeline_loaded), 6,
                rq->token->account_id, fedi_base(rq), pg->bound[0],
                pg->bound[1], pg->bound[2], pg->limit_str);
 }
@@ -1650,8 +1651,8 @@ api_timeline_public(fedi_req_t *rq)
         return;
     }
 
-    fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_TIMELINE_PUBLIC),
-               fedi_timeline_loaded, 9,
+    fedi_query(rq, fedi_timeline_stmt(rq, pg, FEDI_SQL_TIMELINE_PUBLIC),
+               fedi_timeline_done(rq, fedi_timeline_loaded), 9,
                fedi_viewer(rq), fedi_base(rq), pg->bound[0], pg->bound[1],
                pg->bound[2], pg->limit_str,
                fedi_param_bool(rq->params, "local", 0) ? "true" : "false",
@@ -1735,8 +1736,8 @@ api_timeline_tag(fedi_req_t *rq)
         return;
     }
 
-    fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_TIMELINE_TAG),
-               fedi_timeline_loaded, 12,
+    fedi_query(rq, fedi_timeline_stmt(rq, pg, FEDI_SQL_TIMELINE_TAG),
+               fedi_timeline_done(rq, fedi_timeline_loaded), 12,
                fedi_viewer(rq), fedi_base(rq), pg->bound[0], pg->bound[1],
                pg->bound[2], pg->limit_str, tag, any, all, none,
                fedi_param_bool(rq->params, "local", 0) ? "true" : "false",
@@ -1769,8 +1770,8 @@ api_account_statuses(fedi_req_t *rq)
         tag++;
     }
 
-    fedi_query(rq, fedi_page_stmt(pg, FEDI_SQL_ACCOUNT_STATUSES),
-               fedi_timeline_loaded, 12,
+    fedi_query(rq, fedi_timeline_stmt(rq, pg, FEDI_SQL_ACCOUNT_STATUSES),
+               fedi_timeline_done(rq, fedi_timeline_loaded), 12,
                fedi_viewer(rq), fedi_base(rq), pg->bound[0], pg->bound[1],
                pg->bound[2], pg->limit_str, id,
                fedi_param_bool(rq->params, "exclude_replies", 0)

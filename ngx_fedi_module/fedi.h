@@ -65,6 +65,7 @@ typedef struct {
     ngx_msec_t           media_wait;   /* v2: 202 after this much */
     ngx_flag_t           media_cache;  /* remote media fetched, kept */
     size_t               media_cache_max_size;
+    size_t               status_cache_size;  /* per worker; 0: none */
     ngx_str_t            s3_endpoint;  /* media in S3, or none */
     ngx_str_t            s3_bucket;
     ngx_str_t            s3_region;

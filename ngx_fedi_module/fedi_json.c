@@ -272,6 +272,57 @@ fedi_json_obj_close(fedi_json_t *j)
 }
 
 
+/*
+ * Members written elsewhere, "\"k\":v,..." (at least one), into the
+ * object open here: a comma before them when one is owed, and after them.
+ */
+void
+fedi_json_members(fedi_json_t *j, const unsigned char *s, size_t len)
+{
+    uint64_t  bit;
+
+    if (len == 0 || j->after_key || j->depth <= 0
+        || j->depth > FEDI_JSON_MAX_DEPTH
+        || !(j->objects & (1ULL << (j->depth - 1))))
+    {
+        j->error = 1;
+        return;
+    }
+
+    bit = 1ULL << (j->depth - 1);
+
+    if (j->need_comma & bit) {
+        fedi_json_put(j, (const unsigned char *) ",", 1);
+    }
+
+    fedi_json_write(j, s, len);
+    j->need_comma |= bit;
+}
+
+
+/*
+ * An object whose start was written elsewhere: s is "{" and members (at
+ * least one), never its "}", as a cache keeps it.  Written as the next
+ * value, then open here as if its members had been written here.
+ */
+void
+fedi_json_obj_resume(fedi_json_t *j, const unsigned char *s, size_t len)
+{
+    if (len < 2 || s[0] != '{') {
+        j->error = 1;
+        return;
+    }
+
+    fedi_json_open(j, '{');
+
+    if (j->error) {
+        return;
+    }
+
+    fedi_json_members(j, s + 1, len - 1);
+}
+
+
 void
 fedi_json_arr_open(fedi_json_t *j)
 {

@@ -66,6 +66,11 @@ void fedi_json_init(fedi_json_t *j, fedi_json_alloc_pt alloc, void *ctx);
 /* structure */
 void fedi_json_obj_open(fedi_json_t *j);
 void fedi_json_obj_close(fedi_json_t *j);
+/* members rendered elsewhere, "\"k\":v,...", into the open object */
+void fedi_json_members(fedi_json_t *j, const unsigned char *s, size_t len);
+/* an object begun elsewhere: "{" and members, no "}" (a cached start) */
+void fedi_json_obj_resume(fedi_json_t *j, const unsigned char *s,
+    size_t len);
 void fedi_json_arr_open(fedi_json_t *j);
 void fedi_json_arr_close(fedi_json_t *j);
 void fedi_json_key(fedi_json_t *j, const char *key);   /* key is trusted

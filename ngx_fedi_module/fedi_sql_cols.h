@@ -109,6 +109,27 @@
 #define FEDI_IF_STATUS(s, x)                                                 \
     " CASE WHEN " s ".id IS NOT NULL THEN " x " END"
 
+/*
+ * What a status is to the viewer $1, in this order: favourited,
+ * bookmarked, reblogged, pinned, the poll (with the viewer's votes),
+ * muted; fedi_status_render_marks() reads them so
+ */
+#define FEDI_STATUS_MARKS_OF(s)                                              \
+    FEDI_IF_STATUS(s, "EXISTS (SELECT 1 FROM favourites"                     \
+    "   fv WHERE fv.status_id = " s ".id AND fv.account_id = $1)") ","       \
+    FEDI_IF_STATUS(s, "EXISTS (SELECT 1 FROM bookmarks"                      \
+    "   bm WHERE bm.status_id = " s ".id AND bm.account_id = $1)") ","       \
+    FEDI_IF_STATUS(s, "EXISTS (SELECT 1 FROM statuses rb"                    \
+    "   WHERE rb.reblog_of_id = " s ".id AND rb.account_id = $1"             \
+    "   AND rb.deleted_at IS NULL)") ","                                     \
+    FEDI_IF_STATUS(s, "EXISTS (SELECT 1 FROM status_pins"                    \
+    "   sp WHERE sp.status_id = " s ".id AND sp.account_id = $1)") ","       \
+    FEDI_IF_STATUS(s, "(SELECT " FEDI_POLL_JSON " FROM polls p"              \
+    "   WHERE p.status_id = " s ".id)") ","                                  \
+    FEDI_IF_STATUS(s, "EXISTS (SELECT 1 FROM conversation_mutes cm"          \
+    "   WHERE cm.account_id = $1 AND cm.conversation_id"                     \
+    "   = coalesce(" s ".conversation_id, " s ".id))")
+
 #define FEDI_STATUS_COLS_OF(s, a)                                            \
     "" s ".id, to_char(" s ".created_at AT TIME ZONE 'UTC',"                 \
     "  'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"                                \
@@ -132,20 +153,7 @@
     "   'url', $2 || '/tags/' || lower(t.name)))"                            \
     "   FROM statuses_tags st JOIN tags t ON t.id = st.tag_id"               \
     "   WHERE st.status_id = " s ".id), '[]')") ","                          \
-    FEDI_IF_STATUS(s, "EXISTS (SELECT 1 FROM favourites"  \
-    "   fv WHERE fv.status_id = " s ".id AND fv.account_id = $1)") ","       \
-    FEDI_IF_STATUS(s, "EXISTS (SELECT 1 FROM bookmarks"   \
-    "   bm WHERE bm.status_id = " s ".id AND bm.account_id = $1)") ","       \
-    FEDI_IF_STATUS(s, "EXISTS (SELECT 1 FROM statuses rb" \
-    "   WHERE rb.reblog_of_id = " s ".id AND rb.account_id = $1"             \
-    "   AND rb.deleted_at IS NULL)") ","                                     \
-    FEDI_IF_STATUS(s, "EXISTS (SELECT 1 FROM status_pins" \
-    "   sp WHERE sp.status_id = " s ".id AND sp.account_id = $1)") ","       \
-    FEDI_IF_STATUS(s, "(SELECT " FEDI_POLL_JSON " FROM polls p"              \
-    "   WHERE p.status_id = " s ".id)") ","                                  \
-    FEDI_IF_STATUS(s, "EXISTS (SELECT 1 FROM conversation_mutes cm"          \
-    "   WHERE cm.account_id = $1 AND cm.conversation_id"                     \
-    "   = coalesce(" s ".conversation_id, " s ".id))") ", "                  \
+    FEDI_STATUS_MARKS_OF(s) ", "                                            \
     FEDI_IF_STATUS(s, "(SELECT json_agg(" FEDI_MEDIA_JSON("mda")             \
     "   ORDER BY mda.position, mda.id) FROM media_attachments mda"           \
     "   WHERE mda.status_id = " s ".id)") ", "                               \
@@ -171,6 +179,10 @@
     FEDI_STATUS_JOIN_R                                                       \
     " LEFT JOIN accounts ra ON ra.id = r.account_id"                         \
     FEDI_STATUS_JOIN_APPS
+
+/* a status's version: the row versions of the status and its author */
+#define FEDI_STATUS_VERSION_OF(s, a)                                         \
+    " " s ".xmin::text || '.' || " a ".xmin::text"
 
 #define FEDI_STATUS_NCOLS   27      /* then the account's columns */
 #define FEDI_STATUS_BLOCK   (FEDI_STATUS_NCOLS + FEDI_ACCOUNT_NCOLS)
@@ -235,6 +247,68 @@
 #define FEDI_SQL_PAGED(id, n, c, head, tail)                                 \
     FEDI_SQL(id, n, head FEDI_PAGE_DESC(c) tail)                             \
     FEDI_SQL(id##_MIN, n, head FEDI_PAGE_ASC(c) tail)
+
+
+/*
+ * A page as the status cache (fedi_status_cache.c) reads it: for each
+ * row the status and the boosted one, each with its version and the
+ * viewer's marks (as FEDI_STATUS_MARKS_OF orders them).  The marks come
+ * from one lookup per table for the whole page (the viewer's favourites
+ * among the page's ids, ...) rather than from a subquery per row: the
+ * page is short, and the lookups were most of the statement's cost.
+ */
+#define FEDI_LIGHT_HEAD                                                      \
+    "WITH pg AS MATERIALIZED (SELECT s.id AS pid, s.xmin::text AS sx,"       \
+    " s.account_id AS sa, coalesce(s.conversation_id, s.id) AS sc,"          \
+    " r.id AS rid, r.xmin::text AS rx, r.account_id AS ra,"                  \
+    " coalesce(r.conversation_id, r.id) AS rc"
+
+#define FEDI_LIGHT_MARKS(x, conv)                                            \
+    " CASE WHEN " x " IS NOT NULL THEN " x " = ANY (m.fav) END,"             \
+    " CASE WHEN " x " IS NOT NULL THEN " x " = ANY (m.bm) END,"              \
+    " CASE WHEN " x " IS NOT NULL THEN " x " = ANY (m.rb) END,"              \
+    " CASE WHEN " x " IS NOT NULL THEN " x " = ANY (m.pin) END,"             \
+    " CASE WHEN " x " = ANY (m.poll) THEN (SELECT " FEDI_POLL_JSON           \
+    "   FROM polls p WHERE p.status_id = " x ") END,"                        \
+    " CASE WHEN " x " IS NOT NULL THEN " conv " = ANY (m.cm) END"
+
+#define FEDI_LIGHT_TAIL                                                      \
+    "), ids AS MATERIALIZED (SELECT ARRAY(SELECT pid FROM pg UNION ALL"      \
+    "   SELECT rid FROM pg WHERE rid IS NOT NULL) AS ids),"                  \
+    " m AS MATERIALIZED (SELECT"                                             \
+    " ARRAY(SELECT fv.status_id FROM favourites fv WHERE fv.account_id = $1" \
+    "   AND fv.status_id = ANY (ids.ids)) AS fav,"                           \
+    " ARRAY(SELECT bm.status_id FROM bookmarks bm WHERE bm.account_id = $1"  \
+    "   AND bm.status_id = ANY (ids.ids)) AS bm,"                            \
+    " ARRAY(SELECT rb.reblog_of_id FROM statuses rb"                         \
+    "   WHERE rb.reblog_of_id = ANY (ids.ids) AND rb.account_id = $1"        \
+    "   AND rb.deleted_at IS NULL) AS rb,"                                   \
+    " ARRAY(SELECT sp.status_id FROM status_pins sp WHERE sp.account_id = $1"\
+    "   AND sp.status_id = ANY (ids.ids)) AS pin,"                           \
+    " ARRAY(SELECT p.status_id FROM polls p"                                 \
+    "   WHERE p.status_id = ANY (ids.ids)) AS poll,"                         \
+    " ARRAY(SELECT cm.conversation_id FROM conversation_mutes cm"            \
+    "   WHERE cm.account_id = $1) AS cm FROM ids)"                           \
+    " SELECT pg.pid, pg.sx || '.' || a.xmin::text,"                          \
+    " pg.rid, pg.rx || '.' || ra.xmin::text,"                                \
+    FEDI_LIGHT_MARKS("pg.pid", "pg.sc") ","                                  \
+    FEDI_LIGHT_MARKS("pg.rid", "pg.rc")                                      \
+    " FROM pg JOIN accounts a ON a.id = pg.sa"                               \
+    " LEFT JOIN accounts ra ON ra.id = pg.ra, m"                             \
+    " WHERE $2::text IS NOT NULL ORDER BY pg.pid DESC"
+
+/*
+ * A timeline: its page of statuses "s" (boosting "r") chosen by the
+ * FROM and WHERE in "inner" (after "SELECT s.id AS pid"), with its
+ * _MIN twin; and the same page for the status cache, _LIGHT and
+ * _LIGHT_MIN ($2, the base URL, unused there)
+ */
+#define FEDI_SQL_TIMELINE(id, n, c, inner)                                   \
+    FEDI_SQL_PAGED(id, n, c,                                                 \
+        "SELECT " FEDI_STATUS_COLS " FROM (SELECT s.id AS pid" inner,        \
+        ") pg JOIN statuses s ON s.id = pg.pid"                              \
+        FEDI_STATUS_JOIN " ORDER BY s.id DESC")                              \
+    FEDI_SQL_PAGED(id##_LIGHT, n, c, FEDI_LIGHT_HEAD inner, FEDI_LIGHT_TAIL)
 
 
 #endif /* _FEDI_SQL_COLS_H_INCLUDED_ */

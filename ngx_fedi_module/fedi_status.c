@@ -75,17 +75,14 @@ fedi_status_render_at(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
 }
 
 
-/* a boost carries the boosted status, rendered from the next block */
-static void
-fedi_status_render_one(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
-    int row, int c, int text_col, ngx_uint_t outer)
+/*
+ * The members no viewer changes, from the block at c: what the status
+ * cache (fedi_status_cache.c) keeps, after "{"
+ */
+void
+fedi_status_render_fixed(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    int row, int c)
 {
-    fedi_json_obj_open(j);
-
-    if (text_col >= 0) {
-        fedi_kval(j, "text", res, row, text_col);
-    }
-
     fedi_kval(j, "id", res, row, c + S_ID);
     fedi_kval(j, "created_at", res, row, c + S_CREATED_AT);
     fedi_kval(j, "in_reply_to_id", res, row, c + S_REPLY_ID);
@@ -101,31 +98,7 @@ fedi_status_render_one(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     fedi_json_kint(j, "favourites_count",
                    fedi_pg_int(res, row, c + S_FAVOURITES));
     fedi_kval(j, "edited_at", res, row, c + S_EDITED_AT);
-
-    if (rq->token && rq->token->has_user) {
-        fedi_json_kbool(j, "favourited",
-                        fedi_pg_bool(res, row, c + S_FAVOURITED));
-        fedi_json_kbool(j, "reblogged", fedi_pg_bool(res, row, c + S_REBLOGGED));
-        fedi_json_kbool(j, "muted",
-                        fedi_pg_bool(res, row, c + S_MUTED));
-        fedi_json_kbool(j, "bookmarked",
-                        fedi_pg_bool(res, row, c + S_BOOKMARKED));
-        fedi_json_kbool(j, "pinned", fedi_pg_bool(res, row, c + S_PINNED));
-    }
-
     fedi_kval(j, "content", res, row, c + S_CONTENT);
-
-    /* the matches of the outer status: a boost and its boosted share them */
-    fedi_json_key(j, "filtered");
-    fedi_filters_render(rq, j, res, row, outer ? c : c - FEDI_STATUS_BLOCK);
-
-    if (outer && !PQgetisnull(res, row, c + FEDI_STATUS_BLOCK)) {
-        fedi_json_key(j, "reblog");
-        fedi_status_render_one(rq, j, res, row, c + FEDI_STATUS_BLOCK, -1, 0);
-
-    } else {
-        fedi_json_knull(j, "reblog");
-    }
 
     if (PQgetisnull(res, row, c + S_APP_NAME)) {
         fedi_json_knull(j, "application");
@@ -151,12 +124,98 @@ fedi_status_render_one(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     fedi_emojis_render(rq, j, res, row, c + S_EMOJIS);
 
     fedi_json_knull(j, "card");
-    if (PQgetisnull(res, row, c + S_POLL)) {
-        fedi_json_knull(j, "poll");
+}
+
+
+/*
+ * The viewer's marks and the poll, from the columns FEDI_STATUS_MARKS_OF
+ * gives at m, as members ("\"favourited\":false,...,\"poll\":null") in
+ * the request's pool: the full render and the cache's add them alike.
+ * The marks only for a user; the poll is JSON the database built.
+ */
+ngx_int_t
+fedi_status_marks(fedi_req_t *rq, PGresult *res, int row, int m,
+    ngx_str_t *out)
+{
+    int      poll;
+    u_char  *p;
+    size_t   len;
+
+#define FEDI_TF(col)  (fedi_pg_bool(res, row, col) ? "true" : "false")
+
+    poll = !PQgetisnull(res, row, m + 4);
+
+    len = sizeof("\"favourited\":false,\"reblogged\":false,"
+                 "\"muted\":false,\"bookmarked\":false,\"pinned\":false,"
+                 "\"poll\":null")
+          + (poll ? PQgetlength(res, row, m + 4) : 0);
+
+    p = ngx_pnalloc(rq->r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+
+    if (rq->token && rq->token->has_user) {
+        p = ngx_sprintf(p, "\"favourited\":%s,\"reblogged\":%s,"
+                        "\"muted\":%s,\"bookmarked\":%s,\"pinned\":%s,",
+                        FEDI_TF(m), FEDI_TF(m + 2), FEDI_TF(m + 5),
+                        FEDI_TF(m + 1), FEDI_TF(m + 3));
+    }
+
+#undef FEDI_TF
+
+    p = ngx_cpymem(p, "\"poll\":", sizeof("\"poll\":") - 1);
+
+    if (poll) {
+        p = ngx_cpymem(p, PQgetvalue(res, row, m + 4),
+                       PQgetlength(res, row, m + 4));
 
     } else {
-        fedi_json_kraw(j, "poll", (u_char *) PQgetvalue(res, row, c + S_POLL),
-                       PQgetlength(res, row, c + S_POLL));
+        p = ngx_cpymem(p, "null", 4);
+    }
+
+    out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+/* a boost carries the boosted status, rendered from the next block */
+static void
+fedi_status_render_one(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    int row, int c, int text_col, ngx_uint_t outer)
+{
+    ngx_str_t  marks;
+
+    fedi_json_obj_open(j);
+
+    if (text_col >= 0) {
+        fedi_kval(j, "text", res, row, text_col);
+    }
+
+    fedi_status_render_fixed(rq, j, res, row, c);
+
+    if (fedi_status_marks(rq, res, row, c + S_FAVOURITED, &marks)
+        != NGX_OK)
+    {
+        j->error = 1;
+        return;
+    }
+
+    fedi_json_members(j, marks.data, marks.len);
+
+    /* the matches of the outer status: a boost and its boosted share them */
+    fedi_json_key(j, "filtered");
+    fedi_filters_render(rq, j, res, row, outer ? c : c - FEDI_STATUS_BLOCK);
+
+    if (outer && !PQgetisnull(res, row, c + FEDI_STATUS_BLOCK)) {
+        fedi_json_key(j, "reblog");
+        fedi_status_render_one(rq, j, res, row, c + FEDI_STATUS_BLOCK, -1, 0);
+
+    } else {
+        fedi_json_knull(j, "reblog");
     }
 
     fedi_json_obj_close(j);

@@ -36,6 +36,10 @@ void fedi_status_render_text(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     int row, int text_col);
 void fedi_status_render_at(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
     int row, int c, int text_col);
+void fedi_status_render_fixed(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
+    int row, int c);
+ngx_int_t fedi_status_marks(fedi_req_t *rq, PGresult *res, int row, int m,
+    ngx_str_t *out);
 fedi_page_t *fedi_page_new(fedi_req_t *rq, ngx_uint_t def, ngx_uint_t max);
 ngx_int_t fedi_page_link(fedi_req_t *rq, PGresult *res, fedi_page_t *pg);
 void fedi_statuses_send(fedi_req_t *rq, PGresult *res, fedi_page_t *pg);

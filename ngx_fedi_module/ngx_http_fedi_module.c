@@ -10,6 +10,7 @@
 #include <ngx_http.h>
 
 #include "fedi.h"
+#include "fedi_status_cache.h"
 
 
 static void *ngx_http_fedi_create_main_conf(ngx_conf_t *cf);
@@ -205,6 +206,13 @@ static ngx_command_t  ngx_http_fedi_commands[] = {
       offsetof(ngx_http_fedi_main_conf_t, media_cache_max_size),
       NULL },
 
+    { ngx_string("fedi_status_cache_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fedi_main_conf_t, status_cache_size),
+      NULL },
+
     { ngx_string("fedi_media_rate_limit"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -361,6 +369,7 @@ ngx_http_fedi_create_main_conf(ngx_conf_t *cf)
     mcf->media_wait = NGX_CONF_UNSET_MSEC;
     mcf->media_cache = NGX_CONF_UNSET;
     mcf->media_cache_max_size = NGX_CONF_UNSET_SIZE;
+    mcf->status_cache_size = NGX_CONF_UNSET_SIZE;
     mcf->rate_limit = NGX_CONF_UNSET_UINT;
     mcf->media_rate_limit = NGX_CONF_UNSET_UINT;
     mcf->authorized_fetch = NGX_CONF_UNSET;
@@ -398,6 +407,7 @@ ngx_http_fedi_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_size_value(mcf->video_size_limit, 99 * 1024 * 1024);
     ngx_conf_init_msec_value(mcf->instance_cache, 30000);
     ngx_conf_init_size_value(mcf->stream_buffer, 1024 * 1024);
+    ngx_conf_init_size_value(mcf->status_cache_size, 32 * 1024 * 1024);
     ngx_conf_init_uint_value(mcf->rate_limit, 300);
     ngx_conf_init_uint_value(mcf->media_rate_limit, 30);
     ngx_conf_init_value(mcf->authorized_fetch, 0);
@@ -619,6 +629,10 @@ ngx_http_fedi_init_process(ngx_cycle_t *cycle)
     }
 
     if (fedi_auth_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (fedi_status_cache_init(cycle, mcf->status_cache_size) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -78,8 +78,7 @@ FEDI_SQL(ACCOUNT_LISTS, 2,
 
 /* a list's timeline: $7 the list, as the home timeline, less what the
  * owner muted since */
-FEDI_SQL_PAGED(TIMELINE_LIST, 7, "lf.status_id",
-    "SELECT " FEDI_STATUS_COLS " FROM (SELECT s.id AS pid"
+FEDI_SQL_TIMELINE(TIMELINE_LIST, 7, "lf.status_id",
     " FROM lists l JOIN list_feeds lf ON lf.list_id = l.id"
     " JOIN statuses s ON s.id = lf.status_id"
     FEDI_STATUS_JOIN_R
@@ -87,6 +86,4 @@ FEDI_SQL_PAGED(TIMELINE_LIST, 7, "lf.status_id",
     " AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.account_id = $1"
     "   AND m.target_account_id IN (s.account_id, r.account_id)"
     "   AND (m.expires_at IS NULL OR m.expires_at > now()))"
-    " AND" FEDI_STATUS_VISIBLE,
-    ") pg JOIN statuses s ON s.id = pg.pid"
-    FEDI_STATUS_JOIN " ORDER BY s.id DESC")
+    " AND" FEDI_STATUS_VISIBLE)

@@ -66,17 +66,22 @@ FEDI_SQL(STATUS_DELETE, 4,
     " WHERE s.id IN (SELECT id FROM d)")
 
 /* home: $3..$6 max_id, since_id, min_id, limit */
-FEDI_SQL_PAGED(TIMELINE_HOME, 6, "fd.status_id",
-    "SELECT " FEDI_STATUS_COLS " FROM (SELECT s.id AS pid"
+FEDI_SQL_TIMELINE(TIMELINE_HOME, 6, "fd.status_id",
     " FROM feeds fd JOIN statuses s ON s.id = fd.status_id"
     FEDI_STATUS_JOIN_R
-    " WHERE fd.account_id = $1 AND" FEDI_STATUS_VISIBLE,
-    ") pg JOIN statuses s ON s.id = pg.pid"
-    FEDI_STATUS_JOIN " ORDER BY s.id DESC")
+    " WHERE fd.account_id = $1 AND" FEDI_STATUS_VISIBLE)
+
+/* statuses by id for the status cache: $3 the ids, their viewer-free
+ * columns ($1 NULL) and their versions */
+FEDI_SQL(STATUS_FILL, 3,
+    "SELECT " FEDI_STATUS_COLS_OF("s", "a") ","
+    FEDI_STATUS_VERSION_OF("s", "a")
+    " FROM statuses s JOIN accounts a ON a.id = s.account_id"
+    " LEFT JOIN oauth_applications sap ON sap.id = s.application_id"
+    " WHERE s.id = ANY ($3::bigint[]) AND $1::bigint IS NULL")
 
 /* public: $7 local only, $8 remote only, $9 with media only */
-FEDI_SQL_PAGED(TIMELINE_PUBLIC, 9, "s.id",
-    "SELECT " FEDI_STATUS_COLS " FROM (SELECT s.id AS pid"
+FEDI_SQL_TIMELINE(TIMELINE_PUBLIC, 9, "s.id",
     " FROM statuses s JOIN accounts a ON a.id = s.account_id"
     FEDI_STATUS_JOIN_R
     " WHERE s.visibility = 'public' AND s.reblog_of_id IS NULL"
@@ -85,15 +90,12 @@ FEDI_SQL_PAGED(TIMELINE_PUBLIC, 9, "s.id",
     " AND (NOT $8::boolean OR a.domain IS NOT NULL)"
     " AND (NOT $9::boolean OR EXISTS (SELECT 1 FROM media_attachments md"
     "      WHERE md.status_id = s.id))"
-    " AND" FEDI_STATUS_VISIBLE,
-    ") pg JOIN statuses s ON s.id = pg.pid"
-    FEDI_STATUS_JOIN " ORDER BY s.id DESC")
+    " AND" FEDI_STATUS_VISIBLE)
 
 /* an account's statuses: $7 the account, $8 exclude replies, $9 pinned
  * only, $10 exclude boosts, $11 with this hashtag only (or NULL), $12
  * with media only */
-FEDI_SQL_PAGED(ACCOUNT_STATUSES, 12, "s.id",
-    "SELECT " FEDI_STATUS_COLS " FROM (SELECT s.id AS pid"
+FEDI_SQL_TIMELINE(ACCOUNT_STATUSES, 12, "s.id",
     " FROM statuses s" FEDI_STATUS_JOIN_R
     " WHERE s.account_id = $7::bigint"
     " AND (NOT $8::boolean OR s.in_reply_to_id IS NULL"
@@ -106,9 +108,7 @@ FEDI_SQL_PAGED(ACCOUNT_STATUSES, 12, "s.id",
     "   AND lower(t.name) = lower($11::text)))"
     " AND (NOT $12::boolean OR EXISTS (SELECT 1 FROM media_attachments md"
     "      WHERE md.status_id = s.id))"
-    " AND" FEDI_STATUS_VISIBLE,
-    ") pg JOIN statuses s ON s.id = pg.pid"
-    FEDI_STATUS_JOIN " ORDER BY s.id DESC")
+    " AND" FEDI_STATUS_VISIBLE)
 
 /* $1 follower, $2 target, $3 reblogs, $4 notify; a remote target by
  * request, its Follow delivered (sql/0017) */
@@ -286,8 +286,7 @@ FEDI_SQL(PIN, 3,
 
 /* a hashtag's timeline: $7 the tag, $8 any of these too, $9 all of
  * these as well, $10 none of these, $11 local only, $12 remote only */
-FEDI_SQL_PAGED(TIMELINE_TAG, 12, "s.id",
-    "SELECT " FEDI_STATUS_COLS " FROM (SELECT s.id AS pid"
+FEDI_SQL_TIMELINE(TIMELINE_TAG, 12, "s.id",
     " FROM statuses s JOIN accounts a ON a.id = s.account_id"
     FEDI_STATUS_JOIN_R
     " WHERE s.visibility = 'public' AND s.reblog_of_id IS NULL"
@@ -305,9 +304,7 @@ FEDI_SQL_PAGED(TIMELINE_TAG, 12, "s.id",
     "   AND lower(t.name) = ANY (SELECT lower(x) FROM unnest($10::text[]) x))"
     " AND (NOT $11::boolean OR a.domain IS NULL)"
     " AND (NOT $12::boolean OR a.domain IS NOT NULL)"
-    " AND" FEDI_STATUS_VISIBLE,
-    ") pg JOIN statuses s ON s.id = pg.pid"
-    FEDI_STATUS_JOIN " ORDER BY s.id DESC")
+    " AND" FEDI_STATUS_VISIBLE)
 
 /* a poll: $1 viewer, $2 poll id */
 FEDI_SQL(POLL_GET, 2,

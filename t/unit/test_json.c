@@ -174,6 +174,53 @@ rnd(void)
 }
 
 
+/* a cached start of an object, resumed, then continued and closed */
+static void
+test_resume(void)
+{
+    fedi_json_t  j;
+
+    fedi_json_init(&j, test_alloc, NULL);
+    fedi_json_arr_open(&j);
+    fedi_json_int(&j, 1);
+    fedi_json_obj_resume(&j, (const unsigned char *) "{\"a\":1", 6);
+    fedi_json_kbool(&j, "b", 1);
+    fedi_json_key(&j, "r");
+    fedi_json_obj_resume(&j, (const unsigned char *) "{\"c\":[]", 7);
+    fedi_json_obj_close(&j);
+    fedi_json_obj_close(&j);
+    fedi_json_obj_resume(&j, (const unsigned char *) "{\"d\":2", 6);
+    fedi_json_obj_close(&j);
+    fedi_json_arr_close(&j);
+    is_int(j.depth, 0, "resume: depth back to 0");
+    is_str(flat(&j), "[1,{\"a\":1,\"b\":true,\"r\":{\"c\":[]}},{\"d\":2}]",
+           "resume: commas before and after a resumed object");
+
+    fedi_json_init(&j, test_alloc, NULL);
+    fedi_json_obj_open(&j);
+    fedi_json_obj_resume(&j, (const unsigned char *) "{\"a\":1", 6);
+    is_int(j.error, 1, "resume: a value without its key is misuse");
+
+    fedi_json_init(&j, test_alloc, NULL);
+    fedi_json_obj_open(&j);
+    fedi_json_members(&j, (const unsigned char *) "\"a\":1,\"b\":[]", 12);
+    fedi_json_kint(&j, "c", 2);
+    fedi_json_members(&j, (const unsigned char *) "\"d\":null", 8);
+    fedi_json_obj_close(&j);
+    is_str(flat(&j), "{\"a\":1,\"b\":[],\"c\":2,\"d\":null}",
+           "members: commas on both sides");
+
+    fedi_json_init(&j, test_alloc, NULL);
+    fedi_json_arr_open(&j);
+    fedi_json_members(&j, (const unsigned char *) "\"a\":1", 5);
+    is_int(j.error, 1, "members: only inside an object");
+
+    fedi_json_init(&j, test_alloc, NULL);
+    fedi_json_obj_resume(&j, (const unsigned char *) "[1", 2);
+    is_int(j.error, 1, "resume: only an object's start");
+}
+
+
 static void
 test_structure(void)
 {
@@ -884,6 +931,7 @@ int
 main(void)
 {
     test_structure();
+    test_resume();
     test_escapes();
     test_utf8();
     test_random_roundtrip();
