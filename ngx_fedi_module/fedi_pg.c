@@ -48,6 +48,7 @@ struct fedi_pg_conn_s {
     unsigned             writing:1;
     unsigned             listener:1;
     unsigned             unflushed:1;
+    unsigned             slow:1;    /* a slow op is the last in flight */
 };
 
 
@@ -291,6 +292,24 @@ fedi_pg_cancel(fedi_pg_op_t *op)
 
 
 /*
+ * Whether a connection takes one more op: an idle one does; a busy one
+ * below the pipeline depth does, unless a slow op (background work, a
+ * batch that may run for a tenth of a second) is in flight on it: a
+ * request pipelined behind that would wait for all of it.
+ */
+static ngx_uint_t
+fedi_pg_takes(fedi_pg_conn_t *pc)
+{
+    if (pc->state == FEDI_PG_IDLE) {
+        return 1;
+    }
+
+    return pc->state == FEDI_PG_BUSY && pc->n < pc->pool->conf.pipeline
+           && !pc->slow;
+}
+
+
+/*
  * An idle connection, else the busy one with the fewest ops in flight
  * while below the pipeline depth: PostgreSQL reads several queries in
  * one go, which costs it less per query than one round trip each.
@@ -308,7 +327,7 @@ fedi_pg_pick(fedi_pg_pool_t *pool)
         pc = &pool->conns[i];
 
         if (pc->unflushed && pc->state == FEDI_PG_BUSY
-            && pc->n < pool->conf.pipeline)
+            && fedi_pg_takes(pc))
         {
             return pc;
         }
@@ -321,9 +340,7 @@ fedi_pg_pick(fedi_pg_pool_t *pool)
             return pc;
         }
 
-        if (pc->state == FEDI_PG_BUSY && pc->n < pool->conf.pipeline
-            && (best == NULL || pc->n < best->n))
-        {
+        if (fedi_pg_takes(pc) && (best == NULL || pc->n < best->n)) {
             best = pc;
         }
     }
@@ -835,16 +852,16 @@ fedi_pg_fill(fedi_pg_conn_t *pc)
 
     pool = pc->pool;
 
-    while (!ngx_queue_empty(&pool->waiting)
-           && (pc->state == FEDI_PG_IDLE
-               || (pc->state == FEDI_PG_BUSY
-                   && pc->n < pool->conf.pipeline)))
-    {
+    while (!ngx_queue_empty(&pool->waiting)) {
         q = ngx_queue_head(&pool->waiting);
+        op = ngx_queue_data(q, fedi_pg_op_t, queue);
+
+        if (!fedi_pg_takes(pc)) {
+            break;
+        }
+
         ngx_queue_remove(q);
         pool->nwaiting--;
-
-        op = ngx_queue_data(q, fedi_pg_op_t, queue);
         op->queued = 0;
 
         if (op->wait.timer_set) {
@@ -880,6 +897,7 @@ fedi_pg_send(fedi_pg_conn_t *pc, fedi_pg_op_t *op)
     pc->ops[(pc->head + pc->n) % FEDI_PG_DEPTH] = op;
     pc->n++;
     pc->state = FEDI_PG_BUSY;
+    pc->slow = op->slow;    /* it is the last in flight now */
     op->conn = pc;
 
     if (pc->n == 1) {
@@ -932,6 +950,10 @@ fedi_pg_complete(fedi_pg_conn_t *pc)
     pc->ops[pc->head] = NULL;
     pc->head = (pc->head + 1) % FEDI_PG_DEPTH;
     pc->n--;
+
+    if (pc->n == 0) {
+        pc->slow = 0;
+    }
 
     res = pc->res;
     pc->res = NULL;
@@ -1064,6 +1086,8 @@ fedi_pg_broken(fedi_pg_conn_t *pc, const char *what)
 static void
 fedi_pg_close(fedi_pg_conn_t *pc)
 {
+    pc->slow = 0;
+
     if (pc->timer.timer_set && pc->state != FEDI_PG_DOWN) {
         ngx_del_timer(&pc->timer);
     }

@@ -51,6 +51,8 @@ struct fedi_pg_op_s {
     ngx_int_t            rc;
     unsigned             queued:1;
     unsigned             cancelled:1;
+    unsigned             slow:1;    /* background work: nothing waits
+                                       behind it on its connection */
 };
 
 
