@@ -252,7 +252,8 @@
 /*
  * A page as the status cache (fedi_status_cache.c) reads it: for each
  * row the status and the boosted one, each with its version and the
- * viewer's marks (as FEDI_STATUS_MARKS_OF orders them).  The marks come
+ * viewer's marks (as FEDI_STATUS_MARKS_OF orders them, but for the poll:
+ * whether there is one, which STATUS_POLLS then renders).  The marks come
  * from one lookup per table for the whole page (the viewer's favourites
  * among the page's ids, ...) rather than from a subquery per row: the
  * page is short, and the lookups were most of the statement's cost.
@@ -268,8 +269,7 @@
     " CASE WHEN " x " IS NOT NULL THEN " x " = ANY (m.bm) END,"              \
     " CASE WHEN " x " IS NOT NULL THEN " x " = ANY (m.rb) END,"              \
     " CASE WHEN " x " IS NOT NULL THEN " x " = ANY (m.pin) END,"             \
-    " CASE WHEN " x " = ANY (m.poll) THEN (SELECT " FEDI_POLL_JSON           \
-    "   FROM polls p WHERE p.status_id = " x ") END,"                        \
+    " " x " = ANY (m.poll),"                                                \
     " CASE WHEN " x " IS NOT NULL THEN " conv " = ANY (m.cm) END"
 
 #define FEDI_LIGHT_TAIL                                                      \

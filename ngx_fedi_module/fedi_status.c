@@ -128,27 +128,29 @@ fedi_status_render_fixed(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
 
 
 /*
- * The viewer's marks and the poll, from the columns FEDI_STATUS_MARKS_OF
- * gives at m, as members ("\"favourited\":false,...,\"poll\":null") in
- * the request's pool: the full render and the cache's add them alike.
- * The marks only for a user; the poll is JSON the database built.
+ * The viewer's marks, from the columns FEDI_STATUS_MARKS_OF gives at m,
+ * as members ("\"favourited\":false,...") in the request's pool: the
+ * full render and the cache's add them alike.  Only for a user: empty
+ * otherwise.  (The poll, at m + 4, is the caller's.)
  */
 ngx_int_t
 fedi_status_marks(fedi_req_t *rq, PGresult *res, int row, int m,
     ngx_str_t *out)
 {
-    int      poll;
     u_char  *p;
     size_t   len;
 
+    out->len = 0;
+    out->data = NULL;
+
+    if (rq->token == NULL || !rq->token->has_user) {
+        return NGX_OK;
+    }
+
 #define FEDI_TF(col)  (fedi_pg_bool(res, row, col) ? "true" : "false")
 
-    poll = !PQgetisnull(res, row, m + 4);
-
     len = sizeof("\"favourited\":false,\"reblogged\":false,"
-                 "\"muted\":false,\"bookmarked\":false,\"pinned\":false,"
-                 "\"poll\":null")
-          + (poll ? PQgetlength(res, row, m + 4) : 0);
+                 "\"muted\":false,\"bookmarked\":false,\"pinned\":false");
 
     p = ngx_pnalloc(rq->r->pool, len);
     if (p == NULL) {
@@ -156,27 +158,13 @@ fedi_status_marks(fedi_req_t *rq, PGresult *res, int row, int m,
     }
 
     out->data = p;
-
-    if (rq->token && rq->token->has_user) {
-        p = ngx_sprintf(p, "\"favourited\":%s,\"reblogged\":%s,"
-                        "\"muted\":%s,\"bookmarked\":%s,\"pinned\":%s,",
-                        FEDI_TF(m), FEDI_TF(m + 2), FEDI_TF(m + 5),
-                        FEDI_TF(m + 1), FEDI_TF(m + 3));
-    }
+    p = ngx_sprintf(p, "\"favourited\":%s,\"reblogged\":%s,"
+                    "\"muted\":%s,\"bookmarked\":%s,\"pinned\":%s",
+                    FEDI_TF(m), FEDI_TF(m + 2), FEDI_TF(m + 5),
+                    FEDI_TF(m + 1), FEDI_TF(m + 3));
+    out->len = p - out->data;
 
 #undef FEDI_TF
-
-    p = ngx_cpymem(p, "\"poll\":", sizeof("\"poll\":") - 1);
-
-    if (poll) {
-        p = ngx_cpymem(p, PQgetvalue(res, row, m + 4),
-                       PQgetlength(res, row, m + 4));
-
-    } else {
-        p = ngx_cpymem(p, "null", 4);
-    }
-
-    out->len = p - out->data;
 
     return NGX_OK;
 }
@@ -204,7 +192,17 @@ fedi_status_render_one(fedi_req_t *rq, fedi_json_t *j, PGresult *res,
         return;
     }
 
-    fedi_json_members(j, marks.data, marks.len);
+    if (marks.len) {
+        fedi_json_members(j, marks.data, marks.len);
+    }
+
+    if (PQgetisnull(res, row, c + S_POLL)) {
+        fedi_json_knull(j, "poll");
+
+    } else {
+        fedi_json_kraw(j, "poll", (u_char *) PQgetvalue(res, row, c + S_POLL),
+                       PQgetlength(res, row, c + S_POLL));
+    }
 
     /* the matches of the outer status: a boost and its boosted share them */
     fedi_json_key(j, "filtered");

@@ -9,9 +9,11 @@
  * A timeline first runs its light statement (the _LIGHT twin of its
  * FEDI_SQL_TIMELINE): the same page, visibility and all, but for each
  * status only its id, its version and the viewer's marks (favourited,
- * bookmarked, reblogged, pinned, muted, the poll with the viewer's votes).
- * What the cache holds at that version is used as it is; the rest comes
- * from one STATUS_FILL query by id, is rendered, and enters the cache.
+ * bookmarked, reblogged, pinned, muted, whether it has a poll).  The
+ * polls of the page, if any, come from one STATUS_POLLS query for the
+ * viewer.  What the cache holds at that version is used as it is; the
+ * rest comes from one STATUS_FILL query by id, is rendered, and enters
+ * the cache.
  *
  * The version is the row versions (xmin) of the status and of its author:
  * an edit, a new count, a new display name or avatar each make a new one.
@@ -64,8 +66,10 @@ typedef struct {
     int64_t             id;
     u_char              ver[FEDI_SC_VER_LEN];
     ngx_str_t           marks;          /* the viewer's, as members */
+    ngx_str_t           poll;           /* its JSON, or data NULL */
     ngx_str_t           fixed;          /* found, or data NULL */
     unsigned            owned:1;        /* fixed is in the pool */
+    unsigned            has_poll:1;
 } fedi_sc_status_t;
 
 
@@ -99,6 +103,9 @@ static void fedi_sc_drop(fedi_sc_entry_t *e);
 static void fedi_sc_put(fedi_req_t *rq, int64_t id, const u_char *ver,
     ngx_str_t *data);
 static ngx_int_t fedi_sc_lookup(fedi_req_t *rq, fedi_sc_page_t *sp);
+static char *fedi_sc_ids(fedi_req_t *rq, fedi_sc_page_t *sp,
+    ngx_uint_t polls, ngx_uint_t n);
+static void fedi_sc_polls(fedi_req_t *rq, PGresult *res);
 static void fedi_sc_filled(fedi_req_t *rq, PGresult *res);
 static void fedi_sc_send(fedi_req_t *rq, fedi_sc_page_t *sp);
 
@@ -251,11 +258,14 @@ void
 fedi_status_cache_loaded(fedi_req_t *rq, PGresult *res)
 {
     int               i, k, n;
+    char             *ids;
+    ngx_uint_t        polls;
     fedi_page_t      *pg;
     fedi_sc_page_t   *sp;
     fedi_sc_status_t *st;
 
     pg = rq->data;
+    polls = 0;
 
     if (fedi_page_link(rq, res, pg) != NGX_OK) {
         fedi_send_internal_error(rq);
@@ -294,12 +304,107 @@ fedi_status_cache_loaded(fedi_req_t *rq, PGresult *res)
                 fedi_send_internal_error(rq);
                 return;
             }
+
+            st->has_poll = fedi_pg_bool(res, i,
+                                        (k ? L_RMARKS : L_MARKS) + 4);
+            polls += st->has_poll;
+        }
+    }
+
+    if (polls) {
+        ids = fedi_sc_ids(rq, sp, 1, polls);
+        if (ids == NULL) {
+            fedi_send_internal_error(rq);
+            return;
+        }
+
+        fedi_query(rq, FEDI_SQL_STATUS_POLLS, fedi_sc_polls, 2,
+                   (rq->token && rq->token->has_user)
+                   ? rq->token->account_id : NULL, ids);
+        return;
+    }
+
+    if (fedi_sc_lookup(rq, sp) == NGX_OK) {
+        fedi_sc_send(rq, sp);
+    }
+}
+
+
+/* the page's polls, as the viewer sees them; then the statuses */
+static void
+fedi_sc_polls(fedi_req_t *rq, PGresult *res)
+{
+    int                row;
+    int64_t            id;
+    ngx_str_t          poll;
+    ngx_uint_t         i, k;
+    fedi_sc_page_t    *sp;
+    fedi_sc_status_t  *st;
+
+    sp = rq->data;
+
+    for (row = 0; row < PQntuples(res); row++) {
+        id = fedi_pg_int(res, row, 0);
+        poll.len = PQgetlength(res, row, 1);
+        poll.data = ngx_pnalloc(rq->r->pool, poll.len);
+        if (poll.data == NULL) {
+            fedi_send_internal_error(rq);
+            return;
+        }
+
+        ngx_memcpy(poll.data, PQgetvalue(res, row, 1), poll.len);
+
+        for (i = 0; i < sp->n; i++) {
+            for (k = 0; k < FEDI_SC_N(&sp->rows[i]); k++) {
+                st = &sp->rows[i].s[k];
+
+                if (st->id == id) {
+                    st->poll = poll;
+                }
+            }
         }
     }
 
     if (fedi_sc_lookup(rq, sp) == NGX_OK) {
         fedi_sc_send(rq, sp);
     }
+}
+
+
+/*
+ * "{1,2,...}": the ids of the page's statuses that have a poll (polls),
+ * or that the cache lacks (the others); n of them
+ */
+static char *
+fedi_sc_ids(fedi_req_t *rq, fedi_sc_page_t *sp, ngx_uint_t polls,
+    ngx_uint_t n)
+{
+    u_char            *ids, *p;
+    ngx_uint_t         i, k;
+    fedi_sc_status_t  *st;
+
+    ids = ngx_pnalloc(rq->r->pool, n * (NGX_INT64_LEN + 1) + 3);
+    if (ids == NULL) {
+        return NULL;
+    }
+
+    p = ids;
+    *p++ = '{';
+
+    for (i = 0; i < sp->n; i++) {
+        for (k = 0; k < FEDI_SC_N(&sp->rows[i]); k++) {
+            st = &sp->rows[i].s[k];
+
+            if (polls ? st->has_poll : st->fixed.data == NULL) {
+                p = ngx_sprintf(p, "%L,", st->id);
+            }
+        }
+    }
+
+    p[-1] = '}';
+    *p = '\0';
+
+    return (char *) ids;
 }
 
 
@@ -312,8 +417,7 @@ fedi_status_cache_loaded(fedi_req_t *rq, PGresult *res)
 static ngx_int_t
 fedi_sc_lookup(fedi_req_t *rq, fedi_sc_page_t *sp)
 {
-    char              *base;
-    u_char            *ids, *p;
+    char              *base, *ids;
     ngx_uint_t         i, k, missing;
     fedi_sc_entry_t   *e;
     fedi_sc_status_t  *st;
@@ -354,26 +458,12 @@ fedi_sc_lookup(fedi_req_t *rq, fedi_sc_page_t *sp)
         return NGX_OK;
     }
 
-    ids = ngx_pnalloc(rq->r->pool, missing * (NGX_INT64_LEN + 1) + 3);
-    if (ids == NULL) {
-        fedi_send_internal_error(rq);
-        return NGX_ERROR;
-    }
-
-    p = ids;
-    *p++ = '{';
-
+    /* the cache's bytes may be gone by the fill's answer: copied */
     for (i = 0; i < sp->n; i++) {
         for (k = 0; k < FEDI_SC_N(&sp->rows[i]); k++) {
             st = &sp->rows[i].s[k];
 
-            if (st->fixed.data == NULL) {
-                p = ngx_sprintf(p, "%L,", st->id);
-                continue;
-            }
-
-            /* the cache's bytes may be gone by the fill's answer */
-            if (!st->owned) {
+            if (st->fixed.data && !st->owned) {
                 st->fixed.data = ngx_pstrdup(rq->r->pool, &st->fixed);
                 if (st->fixed.data == NULL) {
                     fedi_send_internal_error(rq);
@@ -385,8 +475,11 @@ fedi_sc_lookup(fedi_req_t *rq, fedi_sc_page_t *sp)
         }
     }
 
-    p[-1] = '}';
-    *p = '\0';
+    ids = fedi_sc_ids(rq, sp, 0, missing);
+    if (ids == NULL) {
+        fedi_send_internal_error(rq);
+        return NGX_ERROR;
+    }
 
     base = fedi_pstrz(rq->r->pool, rq->mcf->base_url.data,
                       rq->mcf->base_url.len);
@@ -396,7 +489,7 @@ fedi_sc_lookup(fedi_req_t *rq, fedi_sc_page_t *sp)
     }
 
     fedi_query(rq, FEDI_SQL_STATUS_FILL, fedi_sc_filled, 3,
-               NULL, base, (char *) ids);
+               NULL, base, ids);
 
     return NGX_AGAIN;
 }
@@ -504,7 +597,17 @@ fedi_sc_send(fedi_req_t *rq, fedi_sc_page_t *sp)
             }
 
             fedi_json_obj_resume(j, st->fixed.data, st->fixed.len);
-            fedi_json_members(j, st->marks.data, st->marks.len);
+
+            if (st->marks.len) {
+                fedi_json_members(j, st->marks.data, st->marks.len);
+            }
+
+            if (st->poll.data) {
+                fedi_json_kraw(j, "poll", st->poll.data, st->poll.len);
+
+            } else {
+                fedi_json_knull(j, "poll");
+            }
 
             /* no filters here (fedi_status_cache_on()) */
             fedi_json_key(j, "filtered");

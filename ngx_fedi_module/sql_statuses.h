@@ -71,6 +71,11 @@ FEDI_SQL_TIMELINE(TIMELINE_HOME, 6, "fd.status_id",
     FEDI_STATUS_JOIN_R
     " WHERE fd.account_id = $1 AND" FEDI_STATUS_VISIBLE)
 
+/* the polls of statuses $2 for the viewer $1 (the status cache's page) */
+FEDI_SQL(STATUS_POLLS, 2,
+    "SELECT p.status_id, " FEDI_POLL_JSON
+    " FROM polls p WHERE p.status_id = ANY ($2::bigint[])")
+
 /* statuses by id for the status cache: $3 the ids, their viewer-free
  * columns ($1 NULL) and their versions */
 FEDI_SQL(STATUS_FILL, 3,
