@@ -5,7 +5,10 @@
 -- background fetcher (ap_inbox_fetch.c) claims it with a lease, applies
 -- the same origin rules as before (ap_inbox_object.c), and writes the
 -- object it prepared, or none with the reason (object_error).  Only then
--- does the processing (fedi_inbox_run) take the row.  A network failure
+-- does the processing (fedi_inbox_run) take the row, and the actor's
+-- activities that came after it wait for it: an actor's activities are
+-- processed in the order they came (a Delete or an Update of a status
+-- must not pass the Create still fetching it).  A network failure
 -- is tried again with backoff a few times; a worker that dies mid-fetch
 -- leaves a lease that expires.
 
@@ -22,6 +25,9 @@ CREATE INDEX inbox_activities_pending ON inbox_activities (id)
 
 CREATE INDEX inbox_activities_object_due ON inbox_activities (object_due)
     WHERE object_pending;
+
+CREATE INDEX inbox_activities_object_actor
+    ON inbox_activities (account_id, id) WHERE object_pending;
 
 -- store a verified activity whose object is still to be fetched: its id,
 -- or NULL when it was here already (the fetcher is woken)
@@ -131,7 +137,8 @@ BEGIN
 END
 $$;
 
--- as in 0016, but never a row whose object is still to be fetched
+-- as in 0016, but never a row whose object is still to be fetched, nor
+-- one that came after such a row of the same actor
 CREATE OR REPLACE FUNCTION fedi_inbox_run(p_limit integer, p_base text)
 RETURNS integer
 LANGUAGE plpgsql AS $$
@@ -141,10 +148,14 @@ DECLARE
     v_outcome text;
     v_created bigint[] := '{}';
 BEGIN
-    FOR v_act IN SELECT * FROM inbox_activities
+    FOR v_act IN SELECT * FROM inbox_activities a
                   WHERE processed_at IS NULL AND NOT object_pending
+                    AND NOT EXISTS (SELECT 1 FROM inbox_activities p
+                                     WHERE p.object_pending
+                                       AND p.account_id = a.account_id
+                                       AND p.id < a.id)
                   ORDER BY id LIMIT p_limit
-                  FOR UPDATE SKIP LOCKED
+                  FOR UPDATE OF a SKIP LOCKED
     LOOP
         BEGIN
             v_outcome := fedi_inbox_process(v_act, p_base);

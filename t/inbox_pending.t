@@ -8,8 +8,9 @@
 # first" is shown by order (the origin has not even accepted the fetch's
 # connection when the POST returns), never by timing.  Then: a 503 that
 # is tried again, an id that is not the URL (dropped, with the reason),
-# the same activity twice while pending (fetched and processed once),
-# and a worker killed in the middle of a fetch (its lease expires, the
+# the same activity twice while pending (fetched and processed once), an
+# actor's later activity waiting for the pending one (a Delete never
+# passes the Create it deletes), and a worker killed in the middle of a fetch (its lease expires, the
 # activity is fetched again).
 
 use strict;
@@ -53,10 +54,14 @@ my ($alice) = $t->sign_up('alice');
 # of objects
 my $MALLORY = 'https://slow.test/users/mallory';
 my $pem = do { local (@ARGV, $/) = ($lab->mallory_pem()); <> };
-$t->psql("INSERT INTO accounts (username, domain, uri, inbox_url,"
-         . " public_key, public_key_id)"
-         . " VALUES ('mallory', 'slow.test', '$MALLORY', '$MALLORY/inbox',"
-         . " \$pem\$$pem\$pem\$, '$MALLORY#main-key')");
+my $EVE = 'https://slow.test/users/eve';
+for my $who ($MALLORY, $EVE) {
+    my ($name) = $who =~ m{/(\w+)$};
+    $t->psql("INSERT INTO accounts (username, domain, uri, inbox_url,"
+             . " public_key, public_key_id)"
+             . " VALUES ('$name', 'slow.test', '$who', '$who/inbox',"
+             . " \$pem\$$pem\$pem\$, '$who#main-key')");
+}
 my $PUBLIC = 'https://www.w3.org/ns/activitystreams#Public';
 
 # mallory's Create of the note at $url, by reference
@@ -78,10 +83,24 @@ sub document {
 }
 
 sub post {
-    my ($body) = @_;
+    my ($body, $who) = @_;
     return $t->post('/inbox', body => $body, headers => Fedi::Cavage::headers(
-        key => $key, key_id => "$MALLORY#main-key", path => '/inbox',
-        body => $body))->{status};
+        key => $key, key_id => ($who // $MALLORY) . '#main-key',
+        path => '/inbox', body => $body))->{status};
+}
+
+sub activity {
+    my ($id, %a) = @_;
+    return Fedi::Test::json_encode({
+        '@context' => 'https://www.w3.org/ns/activitystreams',
+        id => $id, actor => $MALLORY, %a });
+}
+
+sub outcome_of {
+    my ($id) = @_;
+    my ($o) = $t->psql("SELECT coalesce(outcome, '(none)')"
+                       . " FROM inbox_activities WHERE uri = '$id'");
+    return $o;
 }
 
 sub row {
@@ -208,6 +227,42 @@ like(outcome(4), qr/^create \d+$/, 'processed');
 ok(no_fetch(), 'fetched once');
 is(($t->psql("SELECT count(*) FROM statuses WHERE uri = '$u4'"))[0], 1,
    'one status');
+
+# --- an actor's later activities wait for the pending one --------------
+
+my $u6 = 'https://slow.test/notes/6';
+
+is(post(create(6, $u6)), 202, 'a Create: 202');
+is(post(activity("$MALLORY/activities/d6", type => 'Delete',
+                 object => { id => $u6, type => 'Tombstone' })), 202,
+   'the Delete of its note, while it is pending: 202');
+
+# eve's activity came after both and needs no fetch: once it is processed,
+# so would mallory's Delete be, but for the pending Create before it
+is(post(Fedi::Test::json_encode({
+        '@context' => 'https://www.w3.org/ns/activitystreams',
+        id => "$EVE/activities/1", type => 'Create', actor => $EVE,
+        object => { id => 'https://slow.test/notes/eve1', type => 'Note',
+                    attributedTo => $EVE, to => [$PUBLIC],
+                    content => '<p>eve</p>' } }), $EVE), 202,
+   'another actor\'s Create, embedded: 202');
+like($lab->wait_for(sub {
+         $t->psql("SELECT outcome FROM inbox_activities"
+                  . " WHERE uri = '$EVE/activities/1'"
+                  . " AND processed_at IS NOT NULL") }, 20) // '',
+     qr/^create \d+$/, 'processed at once');
+is(outcome_of("$MALLORY/activities/d6"), '(none)',
+   'mallory\'s Delete waits for her pending Create');
+
+is(serve(200, $AP, document($u6)), '/notes/6', 'the note fetched');
+like(outcome(6), qr/^create \d+$/, 'the Create processed');
+is($lab->wait_for(sub {
+       $t->psql("SELECT outcome FROM inbox_activities"
+                . " WHERE uri = '$MALLORY/activities/d6'"
+                . " AND processed_at IS NOT NULL") }, 20) // '',
+   'delete status', 'then the Delete');
+ok(!$t->psql("SELECT 1 FROM statuses WHERE uri = '$u6'"
+             . " AND deleted_at IS NULL"), 'the status is gone');
 
 # --- a worker killed mid-fetch: its lease expires, fetched again --------
 
