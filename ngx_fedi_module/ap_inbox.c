@@ -9,8 +9,9 @@
  * background (fedi_inbox_run).  Its object is prepared before only when
  * that needs no network (embedded from the actor's own host); one that
  * must come from its origin is stored pending and fetched in the
- * background (ap_inbox_fetch.c), so a slow origin never holds the POST.  What cannot be verified gets 401 at once,
- * never a 202 and a silent drop, so a sender can try its other scheme.
+ * background (ap_inbox_fetch.c), so a slow origin never holds the POST.
+ * What cannot be verified gets 401 at once, never a 202 and a silent
+ * drop, so a sender can try its other scheme.
  */
 
 #include "fedi.h"

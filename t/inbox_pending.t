@@ -10,8 +10,8 @@
 # is tried again, an id that is not the URL (dropped, with the reason),
 # the same activity twice while pending (fetched and processed once), an
 # actor's later activity waiting for the pending one (a Delete never
-# passes the Create it deletes), and a worker killed in the middle of a fetch (its lease expires, the
-# activity is fetched again).
+# passes the Create it deletes), and a worker killed in the middle of a
+# fetch (its lease expires, the activity is fetched again).
 
 use strict;
 use warnings;
