@@ -76,6 +76,7 @@ static void fedi_iobj_result(fedi_req_t *rq, PGresult *res);
 static void fedi_iobj_result_in(fedi_pg_op_t *op, PGresult *res,
     ngx_int_t rc);
 static void fedi_iobj_fetch(fedi_iobj_t *io, const char *url);
+static const char *fedi_iobj_unfetched(fedi_iobj_t *io, fedi_fetch_t *f);
 static void fedi_iobj_fetched(fedi_fetch_t *f);
 static void fedi_iobj_check(fedi_iobj_t *io);
 static void fedi_iobj_known(fedi_iobj_t *io, PGresult *res);
@@ -454,6 +455,27 @@ fedi_iobj_fetch(fedi_iobj_t *io, const char *url)
 
 
 /* from a fetch's event: the request's posted work runs after */
+/* why a fetch brought nothing, with what the fetch or the origin said */
+static const char *
+fedi_iobj_unfetched(fedi_iobj_t *io, fedi_fetch_t *f)
+{
+    u_char      *p, *last;
+    const char  *why = "the object cannot be fetched from its origin";
+
+    p = ngx_pnalloc(io->pool, 128);
+    if (p == NULL) {
+        return why;
+    }
+
+    last = f->rc != NGX_OK ? ngx_snprintf(p, 127, "%s: %s", why, f->error)
+                           : ngx_snprintf(p, 127, "%s: HTTP %ui", why,
+                                          f->status);
+    *last = '\0';
+
+    return (const char *) p;
+}
+
+
 static void
 fedi_iobj_fetched(fedi_fetch_t *f)
 {
@@ -471,7 +493,7 @@ fedi_iobj_fetched(fedi_fetch_t *f)
                     ? f->status >= 500 || f->status == 408
                       || f->status == 429
                     : !fedi_fetch_refused(f);
-        fedi_iobj_end(io, "the object cannot be fetched from its origin");
+        fedi_iobj_end(io, fedi_iobj_unfetched(io, f));
         goto done;
     }
 

@@ -422,7 +422,7 @@ like(create('x', id => 'https://nowhere.test/notes/1'), qr/no trusted object/,
      'an origin that cannot be reached: dropped');
 like(($t->psql("SELECT object_error FROM inbox_activities"
                . " WHERE body -> 'object' ->> 'id' = 'https://nowhere.test/notes/1'"))[0],
-     qr/cannot be fetched.*given up after 6 attempts/,
+     qr/cannot be fetched from its origin: cannot resolve \(given up after 6 attempts\)/,
      '... after trying again, as a network failure may pass');
 
 like(create('a1', attributedTo => 'https://peer.test/users/bob'),

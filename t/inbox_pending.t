@@ -191,7 +191,7 @@ is(serve(503, 'text/plain', 'busy'), '/notes/2', 'the origin answers 503');
 like($lab->wait_for(sub {
          $t->psql("SELECT object_error FROM inbox_activities"
                   . " WHERE uri = '$MALLORY/activities/p2'") }, 10) // '',
-     qr/cannot be fetched/, '... recorded as why');
+     qr/cannot be fetched from its origin: HTTP 503/, '... recorded as why');
 is(row(2), 'true false 1', '... still pending, not processed');
 is(serve(200, $AP, document($u2)), '/notes/2', 'asked again after a while');
 like(outcome(2), qr/^create \d+$/, 'then processed');
@@ -212,6 +212,18 @@ is(($t->psql("SELECT object_error FROM inbox_activities"
 ok(!status_of($u3) && !status_of('https://other.test/notes/3'),
    'nothing stored');
 ok(no_fetch(), 'not tried again');
+
+# --- a private address: refused, not tried again ----------------------
+
+my $u7 = 'https://10.255.255.1/notes/7';
+
+is(post(create(7, $u7)), 202, 'a Create whose object is at a private address: 202');
+is(outcome(7), 'create: no trusted object', 'dropped');
+is(row(7), 'false true 1', 'after one attempt: a private address stays one');
+is(($t->psql("SELECT object_error FROM inbox_activities"
+             . " WHERE uri = '$MALLORY/activities/p7'"))[0],
+   'the object cannot be fetched from its origin: a private address',
+   'the reason');
 
 # --- (d) the same activity twice while pending: once --------------------
 
