@@ -6,8 +6,12 @@
  * the digest, the time window, what must be covered, the signer's key);
  * the signer must be the activity's actor.  Then the activity is
  * stored once by its id and 202 answered; the workers process it in the
- * background (fedi_inbox_run).  What cannot be verified gets 401 at once,
- * never a 202 and a silent drop, so a sender can try its other scheme.
+ * background (fedi_inbox_run).  Its object is prepared before only when
+ * that needs no network (embedded from the actor's own host); one that
+ * must come from its origin is stored pending and fetched in the
+ * background (ap_inbox_fetch.c), so a slow origin never holds the POST.
+ * What cannot be verified gets 401 at once, never a 202 and a silent
+ * drop, so a sender can try its other scheme.
  */
 
 #include "fedi.h"
@@ -31,7 +35,8 @@ typedef struct {
 
 static void ap_inbox(fedi_req_t *rq);
 static void fedi_inbox_verified(fedi_req_t *rq, fedi_verify_t *v);
-static void fedi_inbox_prepared(fedi_req_t *rq, char *object);
+static void fedi_inbox_prepared(fedi_req_t *rq, char *object,
+    ngx_uint_t later);
 static void fedi_inbox_stored(fedi_req_t *rq, PGresult *res);
 static void fedi_inbox_cleanup(void *data);
 
@@ -150,14 +155,20 @@ fedi_inbox_verified(fedi_req_t *rq, fedi_verify_t *v)
     }
 
     /* the object made trustworthy (origin rules, sanitized HTML) */
-    fedi_inbox_object(rq, in->act, in->actor, fedi_inbox_prepared);
+    fedi_inbox_object(rq, in->act, in->actor, 0, fedi_inbox_prepared);
 }
 
 
 static void
-fedi_inbox_prepared(fedi_req_t *rq, char *object)
+fedi_inbox_prepared(fedi_req_t *rq, char *object, ngx_uint_t later)
 {
     fedi_inbox_t  *in = rq->data;
+
+    if (later) {
+        fedi_query(rq, FEDI_SQL_INBOX_STORE_PENDING, fedi_inbox_stored, 3,
+                   in->activity_id, in->v.account_id, in->body_z);
+        return;
+    }
 
     fedi_query(rq, FEDI_SQL_INBOX_STORE, fedi_inbox_stored, 4,
                in->activity_id, in->v.account_id, in->body_z, object);

@@ -13,7 +13,14 @@
 
 
 typedef struct {
-    fedi_req_t         *rq;
+    fedi_req_t         *rq;         /* NULL: in the background */
+    ngx_pool_t         *pool;
+    ngx_log_t          *log;
+    ngx_http_fedi_main_conf_t  *mcf;
+    fedi_resolved_in_pt  done_in;   /* in the background, with data */
+    void               *data;
+    fedi_pg_op_t        op;         /* in the background */
+    fedi_fetch_env_t    env;        /* in the background */
     const char         *user;
     const char         *domain;
     fedi_resolved_pt    done;
@@ -25,11 +32,16 @@ typedef struct {
 
 
 static void fedi_resolve_checked(fedi_req_t *rq, PGresult *res);
+static void fedi_resolve_in_result(fedi_pg_op_t *op, PGresult *res,
+    ngx_int_t rc);
+static void fedi_resolve_domain_checked(fedi_resolve_t *rs, PGresult *res);
+static fedi_fetch_t *fedi_resolve_fetch(fedi_resolve_t *rs, ngx_str_t *url);
 static void fedi_webfinger_done(fedi_fetch_t *f);
 static void fedi_actor_done(fedi_fetch_t *f);
 static ngx_int_t fedi_actor_by_id(fedi_resolve_t *rs, const char *body,
     const char *url);
 static void fedi_actor_stored(fedi_req_t *rq, PGresult *res);
+static void fedi_actor_stored_rs(fedi_resolve_t *rs, PGresult *res);
 static void fedi_resolve_end(fedi_resolve_t *rs, ngx_int_t found);
 
 
@@ -70,6 +82,9 @@ fedi_resolve_new(fedi_req_t *rq, const char *user, const char *domain,
     }
 
     rs->rq = rq;
+    rs->pool = rq->r->pool;
+    rs->log = rq->r->connection->log;
+    rs->mcf = rq->mcf;
     rs->user = user;
     rs->domain = domain;
     rs->done = done;
@@ -83,6 +98,19 @@ fedi_resolve_new(fedi_req_t *rq, const char *user, const char *domain,
 static void
 fedi_resolve_start(fedi_resolve_t *rs)
 {
+    if (rs->rq == NULL) {
+        ngx_memzero(&rs->op, sizeof(fedi_pg_op_t));
+        rs->op.stmt = FEDI_SQL_DOMAIN_BLOCK;
+        rs->op.nparams = 1;
+        rs->op.values[0] = rs->domain;
+        rs->op.handler = fedi_resolve_in_result;
+        rs->op.data = rs;
+        rs->op.log = rs->log;
+
+        fedi_pg_exec(fedi_db(), &rs->op);
+        return;
+    }
+
     rs->rq->data = rs;
     fedi_query(rs->rq, FEDI_SQL_DOMAIN_BLOCK, fedi_resolve_checked, 1,
                rs->domain);
@@ -126,73 +154,179 @@ fedi_resolve_acct(fedi_req_t *rq, const char *user, const char *domain,
 }
 
 
-/* an actor's URL: its host is the account's domain */
-void
-fedi_resolve_url(fedi_req_t *rq, const char *url, fedi_resolved_pt done)
+/* an actor's URL: its host is the account's domain (NGX_DECLINED: not
+ * one to fetch) */
+static ngx_int_t
+fedi_resolve_url_set(fedi_resolve_t *rs, const char *url)
 {
-    char            *domain;
-    size_t           n;
-    fedi_resolve_t  *rs;
+    size_t  n;
 
     if (ngx_strncmp(url, "https://", 8) != 0) {
-        done(rq, 0);
-        return;
+        return NGX_DECLINED;
     }
 
     n = strcspn(url + 8, "/?#");
-    domain = fedi_pstrz(rq->r->pool, (u_char *) url + 8, n);
+    rs->domain = fedi_pstrz(rs->pool, (u_char *) url + 8, n);
 
-    if (domain == NULL
-        || fedi_resolve_valid(domain, 253, ".-:") != NGX_OK)
+    if (rs->domain == NULL
+        || fedi_resolve_valid(rs->domain, 253, ".-:") != NGX_OK)
     {
-        done(rq, 0);
-        return;
+        return NGX_DECLINED;
     }
 
-    ngx_strlow((u_char *) domain, (u_char *) domain, n);
+    ngx_strlow((u_char *) rs->domain, (u_char *) rs->domain, n);
 
-    rs = fedi_resolve_new(rq, NULL, domain, done);
+    /* the caller's string may not outlive this call (a PGresult's) */
+    rs->url.len = ngx_strlen(url);
+    rs->url.data = (u_char *) fedi_pstrz(rs->pool, (u_char *) url,
+                                         rs->url.len);
+    if (rs->url.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    rs->actor = 1;
+
+    return NGX_OK;
+}
+
+
+void
+fedi_resolve_url(fedi_req_t *rq, const char *url, fedi_resolved_pt done)
+{
+    ngx_int_t        rc;
+    fedi_resolve_t  *rs;
+
+    rs = fedi_resolve_new(rq, NULL, NULL, done);
     if (rs == NULL) {
         fedi_send_internal_error(rq);
         return;
     }
 
-    /* the caller's string may not outlive this call (a PGresult's) */
-    rs->url.len = ngx_strlen(url);
-    rs->url.data = (u_char *) fedi_pstrz(rq->r->pool, (u_char *) url,
-                                         rs->url.len);
-    if (rs->url.data == NULL) {
+    rc = fedi_resolve_url_set(rs, url);
+
+    if (rc == NGX_ERROR) {
         fedi_send_internal_error(rq);
         return;
     }
 
-    rs->actor = 1;
+    if (rc != NGX_OK) {
+        done(rq, 0);
+        return;
+    }
 
     fedi_resolve_start(rs);
+}
+
+
+void
+fedi_resolve_url_in(fedi_fetch_env_t *env, const char *url,
+    fedi_resolved_in_pt done, void *data)
+{
+    fedi_resolve_t  *rs;
+
+    rs = ngx_pcalloc(env->pool, sizeof(fedi_resolve_t));
+    if (rs == NULL) {
+        done(data, 0);
+        return;
+    }
+
+    rs->env = *env;
+    rs->pool = env->pool;
+    rs->log = env->log;
+    rs->mcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                  ngx_http_fedi_module);
+    rs->done_in = done;
+    rs->data = data;
+
+    if (fedi_db() == NULL || fedi_resolve_url_set(rs, url) != NGX_OK) {
+        done(data, 0);
+        return;
+    }
+
+    fedi_resolve_start(rs);
+}
+
+
+/* the background's statements: any failure is "not found" */
+static void
+fedi_resolve_in_result(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
+{
+    fedi_resolve_t  *rs = op->data;
+
+    if (rc != NGX_OK || res == NULL) {
+        rs->done_in(rs->data, 0);
+        return;
+    }
+
+    if (op->stmt == FEDI_SQL_DOMAIN_BLOCK) {
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            rs->done_in(rs->data, 0);
+            return;
+        }
+
+        fedi_resolve_domain_checked(rs, res);
+        return;
+    }
+
+    fedi_actor_stored_rs(rs, res);
+}
+
+
+static fedi_fetch_t *
+fedi_resolve_fetch(fedi_resolve_t *rs, ngx_str_t *url)
+{
+    if (rs->rq) {
+        return fedi_fetch_create(rs->rq->r, &rs->mcf->fetch, url);
+    }
+
+    return fedi_fetch_create_in(rs->pool, rs->log, &rs->mcf->fetch,
+                                rs->env.resolver, rs->env.resolver_timeout,
+                                url);
 }
 
 
 static void
 fedi_resolve_checked(fedi_req_t *rq, PGresult *res)
 {
-    fedi_fetch_t    *f;
     fedi_resolve_t  *rs = rq->data;
 
     rq->data = rs->saved;
 
+    fedi_resolve_domain_checked(rs, res);
+}
+
+
+static void
+fedi_resolve_domain_checked(fedi_resolve_t *rs, PGresult *res)
+{
+    fedi_fetch_t  *f;
+
     if (PQntuples(res) == 1
         && ngx_strcmp(PQgetvalue(res, 0, 0), "suspend") == 0)
     {
-        ngx_log_error(NGX_LOG_INFO, rq->r->connection->log, 0,
+        ngx_log_error(NGX_LOG_INFO, rs->log, 0,
                       "fedi: %s is suspended: %V is not fetched",
                       rs->domain, &rs->url);
-        rs->done(rq, 0);
+
+        if (rs->rq) {
+            rs->done(rs->rq, 0);
+
+        } else {
+            rs->done_in(rs->data, 0);
+        }
+
         return;
     }
 
-    f = fedi_fetch_create(rq->r, &rq->mcf->fetch, &rs->url);
+    f = fedi_resolve_fetch(rs, &rs->url);
     if (f == NULL) {
-        fedi_send_internal_error(rq);
+        if (rs->rq) {
+            fedi_send_internal_error(rs->rq);
+
+        } else {
+            rs->done_in(rs->data, 0);
+        }
+
         return;
     }
 
@@ -253,7 +387,7 @@ fedi_webfinger_done(fedi_fetch_t *f)
     }
 
     url.len = href ? ngx_strlen(href) : 0;
-    url.data = href ? (u_char *) fedi_pstrz(rs->rq->r->pool,
+    url.data = href ? (u_char *) fedi_pstrz(rs->pool,
                                             (u_char *) href, url.len)
                     : NULL;
     json_decref(jrd);
@@ -263,7 +397,7 @@ fedi_webfinger_done(fedi_fetch_t *f)
         return;
     }
 
-    af = fedi_fetch_create(rs->rq->r, &rs->rq->mcf->fetch, &url);
+    af = fedi_resolve_fetch(rs, &url);
     if (af == NULL) {
         fedi_resolve_end(rs, 0);
         return;
@@ -291,10 +425,10 @@ fedi_actor_done(fedi_fetch_t *f)
     }
 
     /* the document's type must be ActivityPub's */
-    type = fedi_pstrz(rq->r->pool, f->content_type.data,
+    type = fedi_pstrz(rs->pool, f->content_type.data,
                       f->content_type.len);
-    body = fedi_pstrz(rq->r->pool, f->body.data, f->body.len);
-    url = fedi_pstrz(rq->r->pool, f->final_url.data, f->final_url.len);
+    body = fedi_pstrz(rs->pool, f->body.data, f->body.len);
+    url = fedi_pstrz(rs->pool, f->final_url.data, f->final_url.len);
 
     if (type == NULL || body == NULL || url == NULL) {
         fedi_resolve_end(rs, 0);
@@ -314,6 +448,21 @@ fedi_actor_done(fedi_fetch_t *f)
     }
 
     if (fedi_actor_by_id(rs, body, url) == NGX_OK) {
+        return;
+    }
+
+    if (rq == NULL) {
+        ngx_memzero(&rs->op, sizeof(fedi_pg_op_t));
+        rs->op.stmt = FEDI_SQL_REMOTE_ACCOUNT;
+        rs->op.nparams = 3;
+        rs->op.values[0] = body;
+        rs->op.values[1] = rs->domain;
+        rs->op.values[2] = url;
+        rs->op.handler = fedi_resolve_in_result;
+        rs->op.data = rs;
+        rs->op.log = rs->log;
+
+        fedi_pg_exec(fedi_db(), &rs->op);
         return;
     }
 
@@ -346,7 +495,7 @@ fedi_actor_by_id(fedi_resolve_t *rs, const char *body, const char *url)
     s = json_string_value(json_object_get(doc, "id"));
 
     id.len = s ? ngx_strlen(s) : 0;
-    id.data = s ? (u_char *) fedi_pstrz(rs->rq->r->pool, (u_char *) s,
+    id.data = s ? (u_char *) fedi_pstrz(rs->pool, (u_char *) s,
                                         id.len)
                 : NULL;
     json_decref(doc);
@@ -360,7 +509,7 @@ fedi_actor_by_id(fedi_resolve_t *rs, const char *body, const char *url)
         return NGX_DECLINED;
     }
 
-    f = fedi_fetch_create(rs->rq->r, &rs->rq->mcf->fetch, &id);
+    f = fedi_resolve_fetch(rs, &id);
     if (f == NULL) {
         return NGX_DECLINED;
     }
@@ -383,15 +532,31 @@ fedi_actor_stored(fedi_req_t *rq, PGresult *res)
     rq->pg_errors = 0;
     rq->data = rs->saved;
 
+    fedi_actor_stored_rs(rs, res);
+}
+
+
+static void
+fedi_actor_stored_rs(fedi_resolve_t *rs, PGresult *res)
+{
+    ngx_int_t  found;
+
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ngx_log_error(NGX_LOG_INFO, rq->r->connection->log, 0,
+        ngx_log_error(NGX_LOG_INFO, rs->log, 0,
                       "fedi: the actor from %V is refused: %s", &rs->url,
                       PQresultErrorMessage(res));
-        rs->done(rq, 0);
-        return;
+        found = 0;
+
+    } else {
+        found = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
     }
 
-    rs->done(rq, PQntuples(res) == 1 && !PQgetisnull(res, 0, 0));
+    if (rs->rq) {
+        rs->done(rs->rq, found);
+
+    } else {
+        rs->done_in(rs->data, found);
+    }
 }
 
 
@@ -400,6 +565,11 @@ static void
 fedi_resolve_end(fedi_resolve_t *rs, ngx_int_t found)
 {
     ngx_connection_t  *c;
+
+    if (rs->rq == NULL) {
+        rs->done_in(rs->data, found);
+        return;
+    }
 
     c = rs->rq->r->connection;
 

@@ -17,6 +17,12 @@ void fedi_resolve_acct(fedi_req_t *rq, const char *user, const char *domain,
     fedi_resolved_pt done);
 void fedi_resolve_url(fedi_req_t *rq, const char *url, fedi_resolved_pt done);
 
+/* the same with no request behind it (background work) */
+typedef void (*fedi_resolved_in_pt)(void *data, ngx_int_t found);
+
+void fedi_resolve_url_in(fedi_fetch_env_t *env, const char *url,
+    fedi_resolved_in_pt done, void *data);
+
 /*
  * The domain of a handle as it is stored (fedi_domain_normalize: IDN to
  * ASCII, lower case, no trailing dot) in *out, or NULL when it is ours.

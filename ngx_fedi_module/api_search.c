@@ -39,7 +39,8 @@ static void fedi_search_accounts_found(fedi_req_t *rq, PGresult *res);
 static void fedi_search_tags(fedi_req_t *rq);
 static void fedi_search_status_lookup(fedi_req_t *rq);
 static void fedi_search_status(fedi_req_t *rq, PGresult *res);
-static void fedi_search_status_fetched(fedi_req_t *rq, char *object);
+static void fedi_search_status_fetched(fedi_req_t *rq, char *object,
+    ngx_uint_t later);
 static void fedi_search_status_stored(fedi_req_t *rq, PGresult *res);
 static void fedi_search_hashtags(fedi_req_t *rq);
 static void fedi_search_cleanup(void *data);
@@ -302,7 +303,7 @@ fedi_search_status(fedi_req_t *rq, PGresult *res)
     cln->handler = fedi_search_cleanup;
     cln->data = s->act;
 
-    fedi_inbox_object(rq, s->act, NULL, fedi_search_status_fetched);
+    fedi_inbox_object(rq, s->act, NULL, 1, fedi_search_status_fetched);
 }
 
 
@@ -314,7 +315,8 @@ fedi_search_cleanup(void *data)
 
 
 static void
-fedi_search_status_fetched(fedi_req_t *rq, char *object)
+fedi_search_status_fetched(fedi_req_t *rq, char *object,
+    ngx_uint_t later)
 {
     fedi_search_t  *s = rq->data;
 

@@ -243,6 +243,11 @@ ngx_int_t fedi_media_cache_init(ngx_cycle_t *cycle);
 void fedi_media_cache_wake(void);
 void fedi_media_cache_exit(ngx_cycle_t *cycle);
 
+/* ap_inbox_fetch.c */
+ngx_int_t fedi_inbox_fetch_init(ngx_cycle_t *cycle);
+void fedi_inbox_fetch_wake(void);
+void fedi_inbox_fetch_exit(ngx_cycle_t *cycle);
+
 /* api_accounts.c */
 void fedi_update_credentials(fedi_req_t *rq);
 

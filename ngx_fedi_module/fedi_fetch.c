@@ -794,6 +794,18 @@ fedi_fetch_finish(fedi_fetch_t *f)
 }
 
 
+/* a failed fetch (rc not NGX_OK) that trying again cannot mend: what
+ * the URL is, not how the network is */
+ngx_uint_t
+fedi_fetch_refused(fedi_fetch_t *f)
+{
+    return ngx_strcmp(f->error, "a private address") == 0
+           || ngx_strcmp(f->error, "the response is too large") == 0
+           || ngx_strncmp(f->error, "not an https", 12) == 0
+           || ngx_strncmp(f->error, "a redirect to", 13) == 0;
+}
+
+
 /* the request went first: stop without telling anyone */
 static void
 fedi_fetch_cleanup(void *data)

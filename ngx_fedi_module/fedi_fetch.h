@@ -77,6 +77,16 @@ struct fedi_fetch_s {
 };
 
 
+/* where background work (no request behind it) fetches: its pool is the
+ * work's lifetime */
+typedef struct {
+    ngx_pool_t          *pool;
+    ngx_log_t           *log;
+    ngx_resolver_t      *resolver;
+    ngx_msec_t           resolver_timeout;
+} fedi_fetch_env_t;
+
+
 fedi_fetch_t *fedi_fetch_create(ngx_http_request_t *r, fedi_fetch_conf_t *fc,
     ngx_str_t *url);
 /* with no request behind it (background work): the pool is the fetch's
@@ -85,6 +95,7 @@ fedi_fetch_t *fedi_fetch_create_in(ngx_pool_t *pool, ngx_log_t *log,
     fedi_fetch_conf_t *fc, ngx_resolver_t *resolver,
     ngx_msec_t resolver_timeout, ngx_str_t *url);
 void fedi_fetch_start(fedi_fetch_t *f);
+ngx_uint_t fedi_fetch_refused(fedi_fetch_t *f);
 void fedi_fetch_resolver(ngx_cycle_t *cycle, ngx_resolver_t **resolver,
     ngx_msec_t *timeout);
 

@@ -36,6 +36,7 @@
 
 #include "fedi.h"
 #include "fedi_media_proc.h"
+#include "fedi_claim.h"
 
 
 #define FEDI_MCACHE_SLOTS         2
@@ -63,9 +64,8 @@ typedef struct {
 } fedi_mcache_slot_t;
 
 
-static void fedi_mcache_claim(void);
-static void fedi_mcache_claimed(fedi_pg_op_t *op, PGresult *res,
-    ngx_int_t rc);
+static ngx_uint_t fedi_mcache_nfree(void);
+static void fedi_mcache_claimed(PGresult *res, int row);
 static void fedi_mcache_start(fedi_mcache_slot_t *s, const char *kind,
     const char *url, size_t len);
 static void fedi_mcache_fetched(fedi_fetch_t *f);
@@ -88,14 +88,10 @@ static struct {
     ngx_msec_t                  resolver_timeout;
     ngx_thread_pool_t          *tp;
     fedi_mcache_slot_t          slots[FEDI_MCACHE_SLOTS];
-    fedi_pg_op_t                claim_op;
+    fedi_claim_t                claim;
     fedi_pg_op_t                trash_op;
     ngx_event_t                 timer;
-    ngx_uint_t                  asked;
-    char                        nfree[NGX_INT_T_LEN + 1];
     unsigned                    on:1;
-    unsigned                    claiming:1;
-    unsigned                    again:1;
     unsigned                    trashing:1;
     unsigned                    trash:1;
 } fedi_mc;
@@ -124,6 +120,14 @@ fedi_media_cache_init(ngx_cycle_t *cycle)
 
         fedi_fetch_resolver(cycle, &fedi_mc.resolver,
                             &fedi_mc.resolver_timeout);
+
+        /* the claim also says the cache is on */
+        fedi_mc.claim.stmt = FEDI_SQL_MEDIA_CACHE_CLAIM;
+        fedi_mc.claim.what = "media to cache";
+        fedi_mc.claim.lease = FEDI_MCACHE_LEASE;
+        fedi_mc.claim.free = fedi_mcache_nfree;
+        fedi_mc.claim.start = fedi_mcache_claimed;
+
         fedi_mc.on = 1;
     }
 
@@ -148,7 +152,7 @@ fedi_media_cache_wake(void)
     }
 
     if (fedi_mc.on) {
-        fedi_mcache_claim();
+        fedi_claim(&fedi_mc.claim);
     }
 
     if (fedi_mc.trash) {
@@ -193,68 +197,27 @@ fedi_mcache_timer_handler(ngx_event_t *ev)
 }
 
 
-/* as many jobs as slots are free; the claim also says the cache is on */
-static void
-fedi_mcache_claim(void)
+static ngx_uint_t
+fedi_mcache_nfree(void)
 {
     ngx_uint_t  i, n;
-
-    if (fedi_mc.claiming) {
-        fedi_mc.again = 1;
-        return;
-    }
 
     for (n = 0, i = 0; i < FEDI_MCACHE_SLOTS; i++) {
         n += !fedi_mc.slots[i].busy;
     }
 
-    if (n == 0) {
-        fedi_mc.again = 1;          /* a slot freed claims again */
-        return;
-    }
-
-    fedi_mc.asked = n;
-    ngx_sprintf((u_char *) fedi_mc.nfree, "%ui%Z", n);
-
-    ngx_memzero(&fedi_mc.claim_op, sizeof(fedi_pg_op_t));
-    fedi_mc.claim_op.stmt = FEDI_SQL_MEDIA_CACHE_CLAIM;
-    fedi_mc.claim_op.nparams = 2;
-    fedi_mc.claim_op.values[0] = fedi_mc.nfree;
-    fedi_mc.claim_op.values[1] = FEDI_MCACHE_LEASE;
-    fedi_mc.claim_op.handler = fedi_mcache_claimed;
-    fedi_mc.claim_op.log = ngx_cycle->log;
-
-    fedi_mc.claiming = 1;
-    fedi_mc.again = 0;
-
-    fedi_pg_exec(fedi_db(), &fedi_mc.claim_op);
+    return n;
 }
 
 
+/* a claimed job (job, kind, url) into a free slot */
 static void
-fedi_mcache_claimed(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
+fedi_mcache_claimed(PGresult *res, int row)
 {
-    int                  row, n;
     ngx_uint_t           i;
     fedi_mcache_slot_t  *s;
 
-    fedi_mc.claiming = 0;
-
-    if (rc != NGX_OK || res == NULL
-        || PQresultStatus(res) != PGRES_TUPLES_OK)
-    {
-        if (res) {
-            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                          "fedi: claiming media to cache failed: %s",
-                          PQresultErrorMessage(res));
-        }
-
-        return;
-    }
-
-    n = PQntuples(res);
-
-    for (row = 0, i = 0; row < n && i < FEDI_MCACHE_SLOTS; i++) {
+    for (i = 0; i < FEDI_MCACHE_SLOTS; i++) {
         s = &fedi_mc.slots[i];
 
         if (s->busy) {
@@ -266,12 +229,7 @@ fedi_mcache_claimed(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
 
         fedi_mcache_start(s, PQgetvalue(res, row, 1),
                           PQgetvalue(res, row, 2), PQgetlength(res, row, 2));
-        row++;
-    }
-
-    /* woken meanwhile, or a full batch that may have left more */
-    if (fedi_mc.again || (n > 0 && (ngx_uint_t) n >= fedi_mc.asked)) {
-        fedi_mcache_claim();
+        return;
     }
 }
 
@@ -340,12 +298,7 @@ fedi_mcache_fetched(fedi_fetch_t *f)
 
     if (f->rc != NGX_OK) {
         /* what the URL is, not how the network is: no use trying again */
-        fedi_mcache_fail(s, f->error,
-                         ngx_strcmp(f->error, "a private address") == 0
-                         || ngx_strcmp(f->error, "the response is too large")
-                            == 0
-                         || ngx_strncmp(f->error, "not an https", 12) == 0
-                         || ngx_strncmp(f->error, "a redirect to", 13) == 0);
+        fedi_mcache_fail(s, f->error, fedi_fetch_refused(f));
         return;
     }
 

@@ -26,3 +26,4 @@
 #include "sql_reports.h"
 #include "sql_filters.h"
 #include "sql_announcements.h"
+#include "sql_inbox_fetch.h"

@@ -666,6 +666,10 @@ ngx_http_fedi_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (fedi_inbox_fetch_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return fedi_jobs_init(cycle);
 }
 
@@ -683,6 +687,7 @@ ngx_http_fedi_notify(const char *channel, const char *payload)
         fedi_fetch_key_load();
         fedi_stream_wake();
         fedi_media_cache_wake();
+        fedi_inbox_fetch_wake();
         return;
     }
 
@@ -702,6 +707,11 @@ ngx_http_fedi_notify(const char *channel, const char *payload)
     }
 
     if (ngx_strcmp(channel, "fedi_inbox") == 0) {
+        if (ngx_strcmp(payload, "fetch") == 0) {
+            fedi_inbox_fetch_wake();    /* an object to fetch */
+            return;
+        }
+
         fedi_jobs_inbox();
         return;
     }
@@ -727,6 +737,7 @@ ngx_http_fedi_exit_process(ngx_cycle_t *cycle)
 
     fedi_jobs_exit(cycle);
     fedi_media_cache_exit(cycle);
+    fedi_inbox_fetch_exit(cycle);
     fedi_stream_exit(cycle);
     fedi_pg_pool_destroy(fedi_pool);
     fedi_pool = NULL;

@@ -67,6 +67,15 @@ sub deliver {
         my ($out) = $t->psql("SELECT outcome FROM inbox_activities"
                              . " WHERE uri = '$q' AND processed_at IS NOT NULL");
         return $out if defined $out && $out ne '';
+        # an object fetched in the background (sql/0039) that failed in a
+        # way that may pass waits 2, 4 ... s to be tried again: made due
+        # now (a lease, 300 s, is left alone)
+        $t->psql("WITH d AS (UPDATE inbox_activities SET object_due = now()"
+                 . " WHERE uri = '$q' AND object_pending"
+                 . " AND object_due > now()"
+                 . " AND object_due < now() + interval '60 seconds'"
+                 . " RETURNING 1)"
+                 . " SELECT pg_notify('fedi_inbox', 'fetch') FROM d");
         select(undef, undef, undef, 0.05);
     }
     return '(not processed)';
@@ -411,6 +420,10 @@ like(create('x', id => 'https://other.test/notes/o3'), qr/no trusted object/,
 
 like(create('x', id => 'https://nowhere.test/notes/1'), qr/no trusted object/,
      'an origin that cannot be reached: dropped');
+like(($t->psql("SELECT object_error FROM inbox_activities"
+               . " WHERE body -> 'object' ->> 'id' = 'https://nowhere.test/notes/1'"))[0],
+     qr/cannot be fetched from its origin: cannot resolve \(given up after 6 attempts\)/,
+     '... after trying again, as a network failure may pass');
 
 like(create('a1', attributedTo => 'https://peer.test/users/bob'),
      qr/no trusted object/, 'attributedTo another actor: dropped');
