@@ -116,12 +116,12 @@ fedi_job_run(fedi_job_t *jb)
     jb->op.values[1] = jb->arg;
     jb->op.handler = fedi_job_done;
     jb->op.data = jb;
-    jb->op.slow = 1;        /* a batch: requests go elsewhere meanwhile */
 
     jb->busy = 1;
     jb->again = 0;
 
-    fedi_pg_exec(fedi_db(), &jb->op);
+    /* a batch: requests go to other connections meanwhile */
+    fedi_pg_exec_slow(fedi_db(), &jb->op);
 }
 
 

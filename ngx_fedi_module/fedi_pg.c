@@ -82,6 +82,7 @@ static void fedi_pg_send(fedi_pg_conn_t *pc, fedi_pg_op_t *op);
 static void fedi_pg_complete(fedi_pg_conn_t *pc);
 static void fedi_pg_ready(fedi_pg_conn_t *pc);
 static void fedi_pg_fill(fedi_pg_conn_t *pc);
+static void fedi_pg_run(fedi_pg_pool_t *pool, fedi_pg_op_t *op);
 static fedi_pg_conn_t *fedi_pg_pick(fedi_pg_pool_t *pool);
 static void fedi_pg_flush_handler(ngx_event_t *ev);
 static void fedi_pg_broken(fedi_pg_conn_t *pc, const char *what);
@@ -213,6 +214,23 @@ fedi_pg_healthy(fedi_pg_pool_t *pool)
 
 void
 fedi_pg_exec(fedi_pg_pool_t *pool, fedi_pg_op_t *op)
+{
+    op->slow = 0;
+    fedi_pg_run(pool, op);
+}
+
+
+/* background work: nothing is pipelined behind it (fedi_pg_takes()) */
+void
+fedi_pg_exec_slow(fedi_pg_pool_t *pool, fedi_pg_op_t *op)
+{
+    op->slow = 1;
+    fedi_pg_run(pool, op);
+}
+
+
+static void
+fedi_pg_run(fedi_pg_pool_t *pool, fedi_pg_op_t *op)
 {
     fedi_pg_conn_t  *pc;
 

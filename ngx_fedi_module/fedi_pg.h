@@ -51,7 +51,7 @@ struct fedi_pg_op_s {
     ngx_int_t            rc;
     unsigned             queued:1;
     unsigned             cancelled:1;
-    unsigned             slow:1;    /* background work: nothing waits
+    unsigned             slow:1;    /* fedi_pg_exec_slow(): nothing waits
                                        behind it on its connection */
 };
 
@@ -79,6 +79,7 @@ void fedi_pg_pool_destroy(fedi_pg_pool_t *pool);
 
 /* op must outlive the call until its handler runs or fedi_pg_cancel() */
 void fedi_pg_exec(fedi_pg_pool_t *pool, fedi_pg_op_t *op);
+void fedi_pg_exec_slow(fedi_pg_pool_t *pool, fedi_pg_op_t *op);
 
 /* the handler will not be called; safe in any state */
 void fedi_pg_cancel(fedi_pg_op_t *op);

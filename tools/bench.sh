@@ -39,7 +39,8 @@ echo $$ >"$B/bench.pid"
 # reconnects to this run's cluster (the same socket) and its delivery
 # process claims deliveries it cannot make (its DNS server, sink and CA
 # are gone): they fail and wait 15 to 25 s for their retry.  Stop it.
-for pid in $(pgrep -xf "nginx: master process /usr/sbin/nginx -p $B/(nginx|stream) -c $B/(nginx|stream)/nginx.conf" || true); do
+# (by its prefix: whatever configuration it was started with)
+for pid in $(pgrep -f "^nginx: master process /usr/sbin/nginx -p $B/(nginx|stream)/? " || true); do
     echo "bench: stopping nginx $pid, left from an earlier run" >&2
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -485,8 +486,10 @@ FOLLOWS=$(psql -X -At "$CONNINFO" -c "SELECT count(*) FROM follows")
 FEEDROWS=$(psql -X -At "$CONNINFO" -c "SELECT count(*) FROM feeds")
 echo "seeded in $((SECONDS - seed_start)) s: $FOLLOWS follows, $FEEDROWS feed rows"
 
-# a running instance has its hot tables in memory: so does the bench
+# a running instance has its hot tables in memory: so does the bench;
+# and the seed's writes are checkpointed now, not during the measurements
 "$TOP/tools/pg.sh" psql "$B/pg" -d fedi -q \
+    -c "CHECKPOINT" \
     -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm" \
     -c "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c
           JOIN pg_namespace n ON n.oid = c.relnamespace
