@@ -423,10 +423,8 @@ api_timeline_list(fedi_req_t *rq)
 
     fedi_query(rq, fedi_timeline_stmt(rq, pg, FEDI_SQL_TIMELINE_LIST),
                fedi_timeline_list_loaded, 7,
-               rq->token->account_id,
-               fedi_pstrz(rq->r->pool, rq->mcf->base_url.data,
-                          rq->mcf->base_url.len),
-               pg->bound[0], pg->bound[1], pg->bound[2], pg->limit_str, id);
+               rq->token->account_id, fedi_base(rq), pg->bound[0],
+               pg->bound[1], pg->bound[2], pg->limit_str, id);
 }
 
 

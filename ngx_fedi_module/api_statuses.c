@@ -117,9 +117,7 @@ static void api_status_context(fedi_req_t *rq);
 static void fedi_context_status(fedi_req_t *rq, PGresult *res);
 static void fedi_context_loaded(fedi_req_t *rq, PGresult *res);
 static char *fedi_arg_id(fedi_req_t *rq, ngx_uint_t i);
-static char *fedi_base(fedi_req_t *rq);
 static size_t ngx_http_fedi_unescape(char *s);
-static char *fedi_viewer(fedi_req_t *rq);
 static ngx_int_t fedi_is_local_domain(fedi_req_t *rq, const char *domain,
     size_t dlen);
 
@@ -194,7 +192,8 @@ ngx_http_fedi_unescape(char *s)
 }
 
 
-static char *
+/* the instance's base URL, NUL-terminated, for a statement's $2 */
+char *
 fedi_base(fedi_req_t *rq)
 {
     return fedi_pstrz(rq->r->pool, rq->mcf->base_url.data,
@@ -202,7 +201,8 @@ fedi_base(fedi_req_t *rq)
 }
 
 
-static char *
+/* the viewing account's id for a statement's $1, or NULL */
+char *
 fedi_viewer(fedi_req_t *rq)
 {
     return (rq->token && rq->token->has_user) ? rq->token->account_id : NULL;

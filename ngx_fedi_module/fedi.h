@@ -187,6 +187,10 @@ ngx_int_t fedi_pg_len(PGresult *res, int row, int col);
 ngx_flag_t fedi_pg_bool(PGresult *res, int row, int col);
 int64_t fedi_pg_int(PGresult *res, int row, int col);
 
+/* api_statuses.c: a statement's viewer ($1) and base URL ($2) */
+char *fedi_viewer(fedi_req_t *rq);
+char *fedi_base(fedi_req_t *rq);
+
 /* api_accounts.c: a decimal id of 1 to 19 digits */
 ngx_int_t fedi_is_id(const char *s);
 char *fedi_id_array(fedi_req_t *rq, const char *key, ngx_uint_t strict);

@@ -192,6 +192,7 @@ static void
 fedi_sc_put(fedi_req_t *rq, int64_t id, const u_char *ver, ngx_str_t *data)
 {
     size_t            need;
+    ngx_uint_t        b;
     ngx_queue_t      *q;
     fedi_sc_entry_t  *e;
 
@@ -228,8 +229,9 @@ fedi_sc_put(fedi_req_t *rq, int64_t id, const u_char *ver, ngx_str_t *data)
     ngx_memcpy(e->ver, ver, FEDI_SC_VER_LEN);
     ngx_memcpy(e->data, data->data, data->len);
 
-    e->next = fedi_sc.buckets[fedi_sc_hash(id)];
-    fedi_sc.buckets[fedi_sc_hash(id)] = e;
+    b = fedi_sc_hash(id);
+    e->next = fedi_sc.buckets[b];
+    fedi_sc.buckets[b] = e;
     ngx_queue_insert_head(&fedi_sc.lru, &e->lru);
     fedi_sc.size += need;
 }
@@ -319,8 +321,7 @@ fedi_status_cache_loaded(fedi_req_t *rq, PGresult *res)
         }
 
         fedi_query(rq, FEDI_SQL_STATUS_POLLS, fedi_sc_polls, 2,
-                   (rq->token && rq->token->has_user)
-                   ? rq->token->account_id : NULL, ids);
+                   fedi_viewer(rq), ids);
         return;
     }
 
@@ -481,8 +482,7 @@ fedi_sc_lookup(fedi_req_t *rq, fedi_sc_page_t *sp)
         return NGX_ERROR;
     }
 
-    base = fedi_pstrz(rq->r->pool, rq->mcf->base_url.data,
-                      rq->mcf->base_url.len);
+    base = fedi_base(rq);
     if (base == NULL) {
         fedi_send_internal_error(rq);
         return NGX_ERROR;
