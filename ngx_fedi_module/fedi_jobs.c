@@ -37,6 +37,7 @@ typedef struct {
 
 
 static void fedi_jobs_timer_handler(ngx_event_t *ev);
+static void fedi_jobs_retry_handler(ngx_event_t *ev);
 static void fedi_job_run(fedi_job_t *jb);
 static void fedi_job_done(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc);
 
@@ -45,6 +46,7 @@ static fedi_job_t     fedi_job_fanout;
 static fedi_job_t     fedi_job_polls;
 static fedi_job_t     fedi_job_inbox;
 static ngx_event_t    fedi_jobs_timer;
+static ngx_event_t    fedi_jobs_retry;      /* one job's look again */
 static char           fedi_jobs_batch[NGX_INT_T_LEN + 1];
 
 
@@ -75,6 +77,11 @@ fedi_jobs_init(ngx_cycle_t *cycle)
     fedi_jobs_timer.cancelable = 1;
 
     ngx_add_timer(&fedi_jobs_timer, FEDI_JOBS_INTERVAL);
+
+    fedi_jobs_retry.handler = fedi_jobs_retry_handler;
+    fedi_jobs_retry.log = cycle->log;
+    fedi_jobs_retry.data = NULL;
+    fedi_jobs_retry.cancelable = 1;
 
     return NGX_OK;
 }
@@ -149,7 +156,12 @@ fedi_job_done(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
      * may finish before seeing the jobs that woke us, so look again soon
      */
     if (PQgetlength(res, 0, 0) > 0 && PQgetvalue(res, 0, 0)[0] == '-') {
-        ngx_add_timer(&fedi_jobs_timer, FEDI_JOBS_RETRY);
+        fedi_jobs_retry.data = jb;
+
+        if (!fedi_jobs_retry.timer_set) {
+            ngx_add_timer(&fedi_jobs_retry, FEDI_JOBS_RETRY);
+        }
+
         return;
     }
 
@@ -177,9 +189,29 @@ fedi_jobs_timer_handler(ngx_event_t *ev)
 }
 
 
+/*
+ * Only the job that found its work held (the fan-out): the whole round
+ * of the fallback timer every 50 ms, while another worker fans out,
+ * looked for ended polls twenty times a second
+ */
+static void
+fedi_jobs_retry_handler(ngx_event_t *ev)
+{
+    if (ngx_exiting || ngx_terminate || ev->data == NULL) {
+        return;
+    }
+
+    fedi_job_run(ev->data);
+}
+
+
 void
 fedi_jobs_exit(ngx_cycle_t *cycle)
 {
+    if (fedi_jobs_retry.timer_set) {
+        ngx_del_timer(&fedi_jobs_retry);
+    }
+
     if (fedi_jobs_timer.timer_set) {
         ngx_del_timer(&fedi_jobs_timer);
     }
