@@ -392,7 +392,13 @@ ngx_http_fedi_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(mcf->db.queue_timeout, 5000);
     ngx_conf_init_msec_value(mcf->db.query_timeout, 30000);
     ngx_conf_init_uint_value(mcf->db.pipeline, 8);
-    mcf->db.max_uses = 10000;
+    /*
+     * A fresh connection prepares every statement again, its backend
+     * loads its caches and plans its first runs: tens of milliseconds of
+     * a core.  After 10,000 ops that was one reconnect every few seconds
+     * of a busy worker; after 1,000,000, about one an hour.
+     */
+    mcf->db.max_uses = 1000000;
 
     if (mcf->db.pipeline == 0 || mcf->db.pipeline > 16) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
