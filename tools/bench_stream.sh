@@ -80,7 +80,7 @@ http {
     fedi_rate_limit 0;
 
     server {
-        listen 127.0.0.1:$PORT backlog=4096;
+        listen 127.0.0.1:$PORT backlog=4096 reuseport;
         location / { fedi; }
     }
 }
