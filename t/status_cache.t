@@ -203,13 +203,74 @@ $r = $t->get('/api/v1/timelines/tag/cache', token => $dave);
 is_deeply([ map { $_->{id} } @{ $r->{json} } ], [ $s1->{id} ],
           'the tag timeline');
 
+# ---- marks among many: more than 64 of the viewer's rows in the page's
+# id range (favourites and bookmarks of erin's statuses, not on his home,
+# and her polls) take the lookup by id ----
+
+$t->psql(<<"SQL");
+DO \$\$
+DECLARE
+    i integer;
+    k integer;
+BEGIN
+    FOR i IN 1 .. 50 LOOP
+        PERFORM fedi_post_status($alice_id, 'many ' || i,
+                    '<p>many ' || i || '</p>',
+                    '', false, 'public', NULL, NULL, NULL, '{}', '{}',
+                    NULL, CASE WHEN i % 2 = 0 THEN ARRAY['a', 'b'] END,
+                    CASE WHEN i % 2 = 0 THEN 3600 END, NULL, NULL);
+        FOR k IN 1 .. 3 LOOP
+            PERFORM fedi_post_status($erin_id, 'around', '<p>around</p>',
+                        '', false, 'public', NULL, NULL, NULL, '{}',
+                        '{}', NULL, ARRAY['c', 'd'], 3600, NULL, NULL);
+        END LOOP;
+    END LOOP;
+END
+\$\$;
+INSERT INTO favourites (account_id, status_id)
+SELECT $bob_id, id FROM statuses
+ WHERE account_id = $erin_id
+    OR (account_id = $alice_id AND text LIKE 'many %'
+        AND split_part(text, ' ', 2)::integer % 3 = 0);
+INSERT INTO bookmarks (account_id, status_id)
+SELECT $bob_id, id FROM statuses
+ WHERE account_id = $erin_id
+    OR (account_id = $alice_id AND text LIKE 'many %'
+        AND split_part(text, ' ', 2)::integer % 5 = 0);
+SQL
+my $page = home($bob, '?limit=40')->{json};
+my $around = $t->psql("SELECT count(*) FROM favourites WHERE account_id ="
+                      . " $bob_id AND status_id BETWEEN $page->[-1]{id}"
+                      . " AND $page->[0]{id}");
+cmp_ok($around, '>', 64, "bob's favourites in the page's range: $around");
+for my $pass (1, 2) {
+    $page = home($bob, '?limit=40')->{json} if $pass == 2;
+    my ($fav, $bm, $poll, $wrong, $seen) = (0, 0, 0, 0, 0);
+    for my $st (@$page) {
+        my ($i) = $st->{content} =~ m{^<p>many (\d+)</p>$} or next;
+        $seen++;
+        $wrong++ if !!$st->{favourited} != !($i % 3);
+        $wrong++ if !!$st->{bookmarked} != !($i % 5);
+        $wrong++ if !!$st->{poll} != !($i % 2);
+        $fav++ if $st->{favourited};
+        $bm++ if $st->{bookmarked};
+        $poll++ if $st->{poll};
+    }
+    is($seen, 40, "alice's last forty ($pass)");
+    is($wrong, 0, "each mark as bob made it, among erin's 150 ($pass)");
+    is_deeply([ $fav, $bm, $poll ], [ 13, 8, 20 ],
+              "13 favourited, 8 bookmarked, 20 polls ($pass)");
+}
+
 # ---- a cache too small for one status: the same answers ----
 
-my $full = home($carol)->{json};
+# (the page before the many: the posts of the sections above)
+my $older = "?max_id=$ids[0]";
+my $full = home($carol, $older)->{json};
 $t->write_default_conf('fedi_status_cache_size 1k;');
 $t->reload();
-my $tiny = home($bob)->{json};
-is_deeply($tiny, home($bob)->{json}, 'too small to hold: the same twice');
+my $tiny = home($bob, $older)->{json};
+is_deeply($tiny, home($bob, $older)->{json}, 'too small to hold: the same twice');
 sub unmarked {
     my ($st) = @_;
     my %c = %$st;
