@@ -288,6 +288,8 @@ static void fedi_stream_started(fedi_pg_op_t *op, PGresult *res,
     ngx_int_t rc);
 static void fedi_stream_events(fedi_pg_op_t *op, PGresult *res,
     ngx_int_t rc);
+static ngx_int_t fedi_stream_event_add(ngx_array_t *evs, PGresult *res,
+    int i, u_char *key, size_t len, ngx_uint_t keep);
 static ngx_uint_t fedi_stream_accepts(fedi_stream_sub_t *s,
     fedi_stream_event_t *e);
 static ngx_uint_t fedi_stream_seen(int64_t id);
@@ -2278,11 +2280,12 @@ static void
 fedi_stream_events(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
 {
     int                   i, n;
-    ngx_uint_t            k;
-    ngx_queue_t          *q, *b;
-    fedi_stream_sub_t    *s;
-    fedi_stream_event_t  *e;
-    const char           *name;
+    u_char               *p, *q, *a, *k, *last, *star, *stream;
+    size_t                len;
+    ngx_int_t             got;
+    ngx_uint_t            added;
+    ngx_array_t          *evs;
+    u_char                key[128];
 
     if (rc != NGX_OK || res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
     {
@@ -2304,68 +2307,146 @@ fedi_stream_events(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
         return;
     }
 
-    fedi_st->ev = ngx_pcalloc(fedi_st->pool,
-                              (n + 1) * sizeof(fedi_stream_event_t));
-    if (fedi_st->ev == NULL) {
+    evs = ngx_array_create(fedi_st->pool, n + 1,
+                           sizeof(fedi_stream_event_t));
+    if (evs == NULL) {
         fedi_stream_batch_done();
         return;
     }
 
-    fedi_st->nev = n;
-    /* (rows of one event for many home feeds count for more) */
     fedi_st->full = (n >= FEDI_STREAM_BATCH);
 
     for (i = 0; i < n; i++) {
-        e = &fedi_st->ev[i];
+        stream = (u_char *) PQgetvalue(res, i, 1);
+        len = PQgetlength(res, i, 1);
+        star = ngx_strlchr(stream, stream + len, '*');
 
-        e->id = fedi_pg_int(res, i, 0);
-        e->key_len = PQgetlength(res, i, 1);
-        e->key = ngx_pnalloc(fedi_st->pool, e->key_len + 1);
-        if (e->key == NULL) {
+        if (star == NULL || PQgetisnull(res, i, 6)
+            || len + NGX_INT64_LEN >= sizeof(key))
+        {
+            if (fedi_stream_event_add(evs, res, i, stream, len, 1)
+                == NGX_ERROR)
+            {
+                fedi_stream_batch_done();
+                return;
+            }
+
+            continue;
+        }
+
+        /*
+         * One event for many home feeds or lists ("user:*" and their ids):
+         * an event for each of them that someone here streams; one
+         * unwanted if nobody does, so that its id counts as read
+         */
+        k = ngx_cpymem(key, stream, star - stream);
+        p = (u_char *) PQgetvalue(res, i, 6);
+        last = p + PQgetlength(res, i, 6);
+        added = 0;
+
+        while (p < last) {
+            while (p < last && (*p < '0' || *p > '9')) {
+                p++;
+            }
+
+            a = p;
+
+            while (p < last && *p >= '0' && *p <= '9'
+                   && (size_t) (p - a) < NGX_INT64_LEN)
+            {
+                p++;
+            }
+
+            if (p == a) {
+                break;
+            }
+
+            /* "user:" 42 "": "user:42" */
+            q = ngx_cpymem(k, a, p - a);
+            q = ngx_cpymem(q, star + 1, stream + len - star - 1);
+
+            got = fedi_stream_event_add(evs, res, i, key, q - key, 0);
+            if (got == NGX_ERROR) {
+                fedi_stream_batch_done();
+                return;
+            }
+
+            added += (got == NGX_OK);
+        }
+
+        if (added == 0
+            && fedi_stream_event_add(evs, res, i, stream, len, 1)
+               == NGX_ERROR)
+        {
             fedi_stream_batch_done();
             return;
         }
+    }
 
-        ngx_memcpy(e->key, PQgetvalue(res, i, 1), e->key_len);
-        e->key[e->key_len] = '\0';
-        e->hash = ngx_crc32_short(e->key, e->key_len);
+    fedi_st->ev = evs->elts;
+    fedi_st->nev = evs->nelts;
 
-        name = PQgetvalue(res, i, 2);
-        e->event = FEDI_EV_UPDATE;
+    fedi_stream_advance();
 
-        for (k = 0; k < sizeof(fedi_stream_event_names) / sizeof(char *);
-             k++)
-        {
-            if (ngx_strcmp(name, fedi_stream_event_names[k]) == 0) {
-                e->event = k;
-                break;
-            }
+    if (fedi_stream_render_queries() != NGX_OK) {
+        fedi_stream_batch_done();
+        return;
+    }
+
+    if (fedi_st->pending == 0) {
+        fedi_stream_deliver();
+    }
+}
+
+
+/*
+ * Row i of a batch as an event for the stream "key": NGX_OK, kept and
+ * wanted here; NGX_DECLINED, kept for its id alone (keep) or not kept
+ */
+static ngx_int_t
+fedi_stream_event_add(ngx_array_t *evs, PGresult *res, int i,
+    u_char *key, size_t len, ngx_uint_t keep)
+{
+    ngx_uint_t            k;
+    ngx_queue_t          *q, *b;
+    const char           *name;
+    fedi_stream_sub_t    *s;
+    fedi_stream_event_t   ev, *e;
+
+    e = &ev;
+    ngx_memzero(e, sizeof(fedi_stream_event_t));
+
+    e->id = fedi_pg_int(res, i, 0);
+    e->key = key;
+    e->key_len = len;
+    e->hash = ngx_crc32_short(key, len);
+
+    name = PQgetvalue(res, i, 2);
+    e->event = FEDI_EV_UPDATE;
+
+    for (k = 0; k < sizeof(fedi_stream_event_names) / sizeof(char *); k++) {
+        if (ngx_strcmp(name, fedi_stream_event_names[k]) == 0) {
+            e->event = k;
+            break;
         }
+    }
 
-        e->object = fedi_pg_int(res, i, 3);
-        ngx_cpystrn((u_char *) e->object_str, (u_char *) PQgetvalue(res, i, 3),
-                    sizeof(e->object_str));
-        e->local = fedi_pg_bool(res, i, 4);
-        e->detail = PQgetisnull(res, i, 5)
-                    ? NULL : fedi_pstrz(fedi_st->pool,
-                                        (u_char *) PQgetvalue(res, i, 5),
-                                        PQgetlength(res, i, 5));
-        e->row = -1;
-        e->media = 0;
-        e->media_known = 0;
-        e->seen = fedi_stream_seen(e->id);
+    e->object = fedi_pg_int(res, i, 3);
+    e->local = fedi_pg_bool(res, i, 4);
+    e->row = -1;
+    e->seen = fedi_stream_seen(e->id);
 
-        if (e->seen) {
-            continue;
-        }
+    if (e->seen) {
+        /* read before, above a gap: nothing to do */
 
+    } else if (e->event == FEDI_EV_FILTERS
+               && fedi_stream_filters_owner(e, 0))
+    {
         /* its owner's streams here take the new filters, whatever they
          * follow */
-        if (e->event == FEDI_EV_FILTERS && fedi_stream_filters_owner(e, 0)) {
-            e->wanted = 1;
-            continue;
-        }
+        e->wanted = 1;
 
+    } else {
         /* anyone here who wants it? */
         b = &fedi_st->buckets[e->hash % FEDI_STREAM_BUCKETS];
 
@@ -2381,16 +2462,33 @@ fedi_stream_events(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
         }
     }
 
-    fedi_stream_advance();
-
-    if (fedi_stream_render_queries() != NGX_OK) {
-        fedi_stream_batch_done();
-        return;
+    if (!e->wanted && !keep) {
+        return NGX_DECLINED;
     }
 
-    if (fedi_st->pending == 0) {
-        fedi_stream_deliver();
+    e = ngx_array_push(evs);
+    if (e == NULL) {
+        return NGX_ERROR;
     }
+
+    *e = ev;
+
+    e->key = ngx_pnalloc(fedi_st->pool, len + 1);
+    if (e->key == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(e->key, key, len);
+    e->key[len] = '\0';
+
+    ngx_cpystrn((u_char *) e->object_str, (u_char *) PQgetvalue(res, i, 3),
+                sizeof(e->object_str));
+    e->detail = PQgetisnull(res, i, 5)
+                ? NULL : fedi_pstrz(fedi_st->pool,
+                                    (u_char *) PQgetvalue(res, i, 5),
+                                    PQgetlength(res, i, 5));
+
+    return e->wanted ? NGX_OK : NGX_DECLINED;
 }
 
 
