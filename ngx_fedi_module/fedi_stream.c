@@ -288,8 +288,11 @@ static void fedi_stream_started(fedi_pg_op_t *op, PGresult *res,
     ngx_int_t rc);
 static void fedi_stream_events(fedi_pg_op_t *op, PGresult *res,
     ngx_int_t rc);
-static ngx_int_t fedi_stream_event_add(ngx_array_t *evs, PGresult *res,
-    int i, u_char *key, size_t len, ngx_uint_t keep);
+static void fedi_stream_event_row(fedi_stream_event_t *e, PGresult *res,
+    int i);
+static ngx_int_t fedi_stream_event_add(ngx_array_t *evs,
+    fedi_stream_event_t *row, PGresult *res, int i, u_char *key, size_t len,
+    ngx_uint_t keep);
 static ngx_uint_t fedi_stream_accepts(fedi_stream_sub_t *s,
     fedi_stream_event_t *e);
 static ngx_uint_t fedi_stream_seen(int64_t id);
@@ -2285,6 +2288,7 @@ fedi_stream_events(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
     ngx_int_t             got;
     ngx_uint_t            added;
     ngx_array_t          *evs;
+    fedi_stream_event_t   row;
     u_char                key[128];
 
     if (rc != NGX_OK || res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -2317,6 +2321,8 @@ fedi_stream_events(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
     fedi_st->full = (n >= FEDI_STREAM_BATCH);
 
     for (i = 0; i < n; i++) {
+        fedi_stream_event_row(&row, res, i);
+
         stream = (u_char *) PQgetvalue(res, i, 1);
         len = PQgetlength(res, i, 1);
         star = ngx_strlchr(stream, stream + len, '*');
@@ -2324,7 +2330,7 @@ fedi_stream_events(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
         if (star == NULL || PQgetisnull(res, i, 6)
             || len + NGX_INT64_LEN >= sizeof(key))
         {
-            if (fedi_stream_event_add(evs, res, i, stream, len, 1)
+            if (fedi_stream_event_add(evs, &row, res, i, stream, len, 1)
                 == NGX_ERROR)
             {
                 fedi_stream_batch_done();
@@ -2365,7 +2371,8 @@ fedi_stream_events(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
             q = ngx_cpymem(k, a, p - a);
             q = ngx_cpymem(q, star + 1, stream + len - star - 1);
 
-            got = fedi_stream_event_add(evs, res, i, key, q - key, 0);
+            got = fedi_stream_event_add(evs, &row, res, i, key, q - key,
+                                        0);
             if (got == NGX_ERROR) {
                 fedi_stream_batch_done();
                 return;
@@ -2375,7 +2382,7 @@ fedi_stream_events(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
         }
 
         if (added == 0
-            && fedi_stream_event_add(evs, res, i, stream, len, 1)
+            && fedi_stream_event_add(evs, &row, res, i, stream, len, 1)
                == NGX_ERROR)
         {
             fedi_stream_batch_done();
@@ -2399,27 +2406,20 @@ fedi_stream_events(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
 }
 
 
-/*
- * Row i of a batch as an event for the stream "key": NGX_OK, kept and
- * wanted here; NGX_DECLINED, kept for its id alone (keep) or not kept
- */
-static ngx_int_t
-fedi_stream_event_add(ngx_array_t *evs, PGresult *res, int i,
-    u_char *key, size_t len, ngx_uint_t keep)
+/* row i of a batch, as every event made of it starts */
+static void
+fedi_stream_event_row(fedi_stream_event_t *e, PGresult *res, int i)
 {
-    ngx_uint_t            k;
-    ngx_queue_t          *q, *b;
-    const char           *name;
-    fedi_stream_sub_t    *s;
-    fedi_stream_event_t   ev, *e;
+    ngx_uint_t   k;
+    const char  *name;
 
-    e = &ev;
     ngx_memzero(e, sizeof(fedi_stream_event_t));
 
     e->id = fedi_pg_int(res, i, 0);
-    e->key = key;
-    e->key_len = len;
-    e->hash = ngx_crc32_short(key, len);
+    e->object = fedi_pg_int(res, i, 3);
+    e->local = fedi_pg_bool(res, i, 4);
+    e->row = -1;
+    e->seen = fedi_stream_seen(e->id);
 
     name = PQgetvalue(res, i, 2);
     e->event = FEDI_EV_UPDATE;
@@ -2430,11 +2430,27 @@ fedi_stream_event_add(ngx_array_t *evs, PGresult *res, int i,
             break;
         }
     }
+}
 
-    e->object = fedi_pg_int(res, i, 3);
-    e->local = fedi_pg_bool(res, i, 4);
-    e->row = -1;
-    e->seen = fedi_stream_seen(e->id);
+
+/*
+ * Row i of a batch (begun as "row") as an event for the stream "key":
+ * NGX_OK, kept and wanted here; NGX_DECLINED, kept for its id alone
+ * (keep) or not kept
+ */
+static ngx_int_t
+fedi_stream_event_add(ngx_array_t *evs, fedi_stream_event_t *row,
+    PGresult *res, int i, u_char *key, size_t len, ngx_uint_t keep)
+{
+    ngx_queue_t          *q, *b;
+    fedi_stream_sub_t    *s;
+    fedi_stream_event_t   ev, *e;
+
+    ev = *row;
+    e = &ev;
+    e->key = key;
+    e->key_len = len;
+    e->hash = ngx_crc32_short(key, len);
 
     if (e->seen) {
         /* read before, above a gap: nothing to do */
