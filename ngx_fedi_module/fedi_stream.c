@@ -288,11 +288,10 @@ static void fedi_stream_started(fedi_pg_op_t *op, PGresult *res,
     ngx_int_t rc);
 static void fedi_stream_events(fedi_pg_op_t *op, PGresult *res,
     ngx_int_t rc);
-static void fedi_stream_event_row(fedi_stream_event_t *e, PGresult *res,
-    int i);
+static ngx_int_t fedi_stream_event_row(fedi_stream_event_t *e,
+    PGresult *res, int i);
 static ngx_int_t fedi_stream_event_add(ngx_array_t *evs,
-    fedi_stream_event_t *row, PGresult *res, int i, u_char *key, size_t len,
-    ngx_uint_t keep);
+    fedi_stream_event_t *row, u_char *key, size_t len, ngx_uint_t keep);
 static ngx_uint_t fedi_stream_accepts(fedi_stream_sub_t *s,
     fedi_stream_event_t *e);
 static ngx_uint_t fedi_stream_seen(int64_t id);
@@ -2314,14 +2313,15 @@ fedi_stream_events(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
     evs = ngx_array_create(fedi_st->pool, n + 1,
                            sizeof(fedi_stream_event_t));
     if (evs == NULL) {
-        fedi_stream_batch_done();
-        return;
+        goto failed;
     }
 
     fedi_st->full = (n >= FEDI_STREAM_BATCH);
 
     for (i = 0; i < n; i++) {
-        fedi_stream_event_row(&row, res, i);
+        if (fedi_stream_event_row(&row, res, i) != NGX_OK) {
+            goto failed;
+        }
 
         stream = (u_char *) PQgetvalue(res, i, 1);
         len = PQgetlength(res, i, 1);
@@ -2330,11 +2330,10 @@ fedi_stream_events(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
         if (star == NULL || PQgetisnull(res, i, 6)
             || len + NGX_INT64_LEN >= sizeof(key))
         {
-            if (fedi_stream_event_add(evs, &row, res, i, stream, len, 1)
+            if (fedi_stream_event_add(evs, &row, stream, len, 1)
                 == NGX_ERROR)
             {
-                fedi_stream_batch_done();
-                return;
+                goto failed;
             }
 
             continue;
@@ -2371,22 +2370,18 @@ fedi_stream_events(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
             q = ngx_cpymem(k, a, p - a);
             q = ngx_cpymem(q, star + 1, stream + len - star - 1);
 
-            got = fedi_stream_event_add(evs, &row, res, i, key, q - key,
-                                        0);
+            got = fedi_stream_event_add(evs, &row, key, q - key, 0);
             if (got == NGX_ERROR) {
-                fedi_stream_batch_done();
-                return;
+                goto failed;
             }
 
             added += (got == NGX_OK);
         }
 
         if (added == 0
-            && fedi_stream_event_add(evs, &row, res, i, stream, len, 1)
-               == NGX_ERROR)
+            && fedi_stream_event_add(evs, &row, stream, len, 1) == NGX_ERROR)
         {
-            fedi_stream_batch_done();
-            return;
+            goto failed;
         }
     }
 
@@ -2403,11 +2398,17 @@ fedi_stream_events(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
     if (fedi_st->pending == 0) {
         fedi_stream_deliver();
     }
+
+    return;
+
+failed:
+
+    fedi_stream_batch_done();
 }
 
 
 /* row i of a batch, as every event made of it starts */
-static void
+static ngx_int_t
 fedi_stream_event_row(fedi_stream_event_t *e, PGresult *res, int i)
 {
     ngx_uint_t   k;
@@ -2430,17 +2431,31 @@ fedi_stream_event_row(fedi_stream_event_t *e, PGresult *res, int i)
             break;
         }
     }
+
+    ngx_cpystrn((u_char *) e->object_str, (u_char *) PQgetvalue(res, i, 3),
+                sizeof(e->object_str));
+
+    if (!PQgetisnull(res, i, 5)) {
+        e->detail = fedi_pstrz(fedi_st->pool,
+                               (u_char *) PQgetvalue(res, i, 5),
+                               PQgetlength(res, i, 5));
+        if (e->detail == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
 /*
- * Row i of a batch (begun as "row") as an event for the stream "key":
+ * A row of a batch (begun as "row") as an event for the stream "key":
  * NGX_OK, kept and wanted here; NGX_DECLINED, kept for its id alone
  * (keep) or not kept
  */
 static ngx_int_t
 fedi_stream_event_add(ngx_array_t *evs, fedi_stream_event_t *row,
-    PGresult *res, int i, u_char *key, size_t len, ngx_uint_t keep)
+    u_char *key, size_t len, ngx_uint_t keep)
 {
     ngx_queue_t          *q, *b;
     fedi_stream_sub_t    *s;
@@ -2489,20 +2504,10 @@ fedi_stream_event_add(ngx_array_t *evs, fedi_stream_event_t *row,
 
     *e = ev;
 
-    e->key = ngx_pnalloc(fedi_st->pool, len + 1);
+    e->key = (u_char *) fedi_pstrz(fedi_st->pool, key, len);
     if (e->key == NULL) {
         return NGX_ERROR;
     }
-
-    ngx_memcpy(e->key, key, len);
-    e->key[len] = '\0';
-
-    ngx_cpystrn((u_char *) e->object_str, (u_char *) PQgetvalue(res, i, 3),
-                sizeof(e->object_str));
-    e->detail = PQgetisnull(res, i, 5)
-                ? NULL : fedi_pstrz(fedi_st->pool,
-                                    (u_char *) PQgetvalue(res, i, 5),
-                                    PQgetlength(res, i, 5));
 
     return e->wanted ? NGX_OK : NGX_DECLINED;
 }
