@@ -9,7 +9,9 @@
 //    before and after, per connection.
 // 2. SUBS connections on public:local; posts by the "poster" token; the
 //    delay from sending POST /api/v1/statuses to the event's arrival at
-//    each subscriber: p50, p99, max.
+//    each subscriber: p50, p99, max.  BENCH_STREAM_POSTS posts (50),
+//    after one that is not measured; BENCH_STREAM_DETAIL=1 prints each
+//    post's answer, first and last event on stderr.
 import net from 'node:net';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
@@ -136,7 +138,7 @@ const subs = await openMany(Number(subsN),
     if (!m) return;
     const w = waiting.get(m[1]) || pending;
     if (!w) return;
-    if (!warming) delays.push(now - w.t0);
+    if (!w.warm) delays.push(now - w.t0);
     if (!w.n) w.first = now - w.t0;
     w.last = now - w.t0;
     w.n++;
@@ -146,10 +148,8 @@ await sleep(1000);
 // one post first, not measured: a fresh worker's database connections
 // load their catalog caches and compile the PL/pgSQL triggers on first
 // use (80-110 ms for the first POST), once in a worker's life
-let warming = true;
 for (let i = -1; i < POSTS; i++) {
-  warming = i < 0;
-  const w = { t0: performance.now(), n: 0 };
+  const w = { t0: performance.now(), n: 0, warm: i < 0 };
   pending = w;
   const res = await fetch(`http://127.0.0.1:${port}/api/v1/statuses`, {
     method: 'POST',
