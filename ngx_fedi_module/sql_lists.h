@@ -81,9 +81,9 @@ FEDI_SQL(ACCOUNT_LISTS, 2,
 FEDI_SQL_TIMELINE(TIMELINE_LIST, 7, "lf.status_id",
     " FROM lists l JOIN list_feeds lf ON lf.list_id = l.id"
     " JOIN statuses s ON s.id = lf.status_id"
-    FEDI_STATUS_JOIN_R
+    FEDI_STATUS_JOIN_R,
     " WHERE l.id = $7::bigint AND l.account_id = $1"
     " AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.account_id = $1"
     "   AND m.target_account_id IN (s.account_id, r.account_id)"
     "   AND (m.expires_at IS NULL OR m.expires_at > now()))"
-    " AND" FEDI_STATUS_VISIBLE)
+    " AND" FEDI_TIMELINE_VISIBLE)

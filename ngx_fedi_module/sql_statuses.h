@@ -68,8 +68,8 @@ FEDI_SQL(STATUS_DELETE, 4,
 /* home: $3..$6 max_id, since_id, min_id, limit */
 FEDI_SQL_TIMELINE(TIMELINE_HOME, 6, "fd.status_id",
     " FROM feeds fd JOIN statuses s ON s.id = fd.status_id"
-    FEDI_STATUS_JOIN_R
-    " WHERE fd.account_id = $1 AND" FEDI_STATUS_VISIBLE)
+    FEDI_STATUS_JOIN_R,
+    " WHERE fd.account_id = $1 AND" FEDI_TIMELINE_VISIBLE)
 
 /* the polls of statuses $2 for the viewer $1 (the status cache's page) */
 FEDI_SQL(STATUS_POLLS, 2,
@@ -88,20 +88,20 @@ FEDI_SQL(STATUS_FILL, 3,
 /* public: $7 local only, $8 remote only, $9 with media only */
 FEDI_SQL_TIMELINE(TIMELINE_PUBLIC, 9, "s.id",
     " FROM statuses s JOIN accounts a ON a.id = s.account_id"
-    FEDI_STATUS_JOIN_R
+    FEDI_STATUS_JOIN_R,
     " WHERE s.visibility = 'public' AND s.reblog_of_id IS NULL"
     " AND a.suspended_at IS NULL AND a.silenced_at IS NULL"
     " AND (NOT $7::boolean OR a.domain IS NULL)"
     " AND (NOT $8::boolean OR a.domain IS NOT NULL)"
     " AND (NOT $9::boolean OR EXISTS (SELECT 1 FROM media_attachments md"
     "      WHERE md.status_id = s.id))"
-    " AND" FEDI_STATUS_VISIBLE)
+    " AND" FEDI_TIMELINE_VISIBLE)
 
 /* an account's statuses: $7 the account, $8 exclude replies, $9 pinned
  * only, $10 exclude boosts, $11 with this hashtag only (or NULL), $12
  * with media only */
 FEDI_SQL_TIMELINE(ACCOUNT_STATUSES, 12, "s.id",
-    " FROM statuses s" FEDI_STATUS_JOIN_R
+    " FROM statuses s" FEDI_STATUS_JOIN_R,
     " WHERE s.account_id = $7::bigint"
     " AND (NOT $8::boolean OR s.in_reply_to_id IS NULL"
     "      OR s.in_reply_to_account_id = s.account_id)"
@@ -113,7 +113,7 @@ FEDI_SQL_TIMELINE(ACCOUNT_STATUSES, 12, "s.id",
     "   AND lower(t.name) = lower($11::text)))"
     " AND (NOT $12::boolean OR EXISTS (SELECT 1 FROM media_attachments md"
     "      WHERE md.status_id = s.id))"
-    " AND" FEDI_STATUS_VISIBLE)
+    " AND" FEDI_TIMELINE_VISIBLE)
 
 /* $1 follower, $2 target, $3 reblogs, $4 notify; a remote target by
  * request, its Follow delivered (sql/0017) */
@@ -293,7 +293,7 @@ FEDI_SQL(PIN, 3,
  * these as well, $10 none of these, $11 local only, $12 remote only */
 FEDI_SQL_TIMELINE(TIMELINE_TAG, 12, "s.id",
     " FROM statuses s JOIN accounts a ON a.id = s.account_id"
-    FEDI_STATUS_JOIN_R
+    FEDI_STATUS_JOIN_R,
     " WHERE s.visibility = 'public' AND s.reblog_of_id IS NULL"
     " AND a.suspended_at IS NULL AND a.silenced_at IS NULL"
     " AND s.id IN (SELECT st.status_id FROM statuses_tags st"
@@ -309,7 +309,7 @@ FEDI_SQL_TIMELINE(TIMELINE_TAG, 12, "s.id",
     "   AND lower(t.name) = ANY (SELECT lower(x) FROM unnest($10::text[]) x))"
     " AND (NOT $11::boolean OR a.domain IS NULL)"
     " AND (NOT $12::boolean OR a.domain IS NOT NULL)"
-    " AND" FEDI_STATUS_VISIBLE)
+    " AND" FEDI_TIMELINE_VISIBLE)
 
 /* a poll: $1 viewer, $2 poll id */
 FEDI_SQL(POLL_GET, 2,

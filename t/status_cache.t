@@ -237,29 +237,57 @@ SELECT $bob_id, id FROM statuses
  WHERE account_id = $erin_id
     OR (account_id = $alice_id AND text LIKE 'many %'
         AND split_part(text, ' ', 2)::integer % 5 = 0);
+-- boosts, as favourites: not in bob's home (no fan-out), one of them
+-- undone, which no longer counts
+INSERT INTO statuses (account_id, reblog_of_id, visibility)
+SELECT $bob_id, id, 'public' FROM statuses
+ WHERE account_id = $erin_id AND reblog_of_id IS NULL
+    OR (account_id = $alice_id AND text LIKE 'many %'
+        AND split_part(text, ' ', 2)::integer IN (14, 15, 21, 28, 35, 42, 49));
+UPDATE statuses SET deleted_at = now()
+ WHERE account_id = $bob_id AND reblog_of_id = (SELECT id FROM statuses
+       WHERE account_id = $alice_id AND text = 'many 15');
 SQL
 my $page = home($bob, '?limit=40')->{json};
 my $around = $t->psql("SELECT count(*) FROM favourites WHERE account_id ="
                       . " $bob_id AND status_id BETWEEN $page->[-1]{id}"
                       . " AND $page->[0]{id}");
 cmp_ok($around, '>', 64, "bob's favourites in the page's range: $around");
-for my $pass (1, 2) {
-    $page = home($bob, '?limit=40')->{json} if $pass == 2;
-    my ($fav, $bm, $poll, $wrong, $seen) = (0, 0, 0, 0, 0);
+$around = $t->psql("SELECT count(*) FROM statuses WHERE account_id ="
+                   . " $bob_id AND reblog_of_id BETWEEN $page->[-1]{id}"
+                   . " AND $page->[0]{id} AND deleted_at IS NULL");
+cmp_ok($around, '>', 64, "bob's boosts in the page's range: $around");
+# passes 1 and 2 by id; 3 by the range, erin's marks undone
+for my $pass (1, 2, 3) {
+    if ($pass == 3) {
+        $t->psql(<<"SQL");
+DELETE FROM favourites WHERE account_id = $bob_id AND status_id IN
+       (SELECT id FROM statuses WHERE account_id = $erin_id);
+DELETE FROM bookmarks WHERE account_id = $bob_id AND status_id IN
+       (SELECT id FROM statuses WHERE account_id = $erin_id);
+UPDATE statuses SET deleted_at = now()
+ WHERE account_id = $bob_id AND reblog_of_id IN
+       (SELECT id FROM statuses WHERE account_id = $erin_id);
+SQL
+    }
+    $page = home($bob, '?limit=40')->{json} if $pass > 1;
+    my ($fav, $bm, $rb, $poll, $wrong, $seen) = (0, 0, 0, 0, 0, 0);
     for my $st (@$page) {
         my ($i) = $st->{content} =~ m{^<p>many (\d+)</p>$} or next;
         $seen++;
         $wrong++ if !!$st->{favourited} != !($i % 3);
         $wrong++ if !!$st->{bookmarked} != !($i % 5);
+        $wrong++ if !!$st->{reblogged} != !($i % 7);
         $wrong++ if !!$st->{poll} != !($i % 2);
         $fav++ if $st->{favourited};
         $bm++ if $st->{bookmarked};
+        $rb++ if $st->{reblogged};
         $poll++ if $st->{poll};
     }
     is($seen, 40, "alice's last forty ($pass)");
     is($wrong, 0, "each mark as bob made it, among erin's 150 ($pass)");
-    is_deeply([ $fav, $bm, $poll ], [ 13, 8, 20 ],
-              "13 favourited, 8 bookmarked, 20 polls ($pass)");
+    is_deeply([ $fav, $bm, $rb, $poll ], [ 13, 8, 6, 20 ],
+              "13 favourited, 8 bookmarked, 6 boosted, 20 polls ($pass)");
 }
 
 # ---- a cache too small for one status: the same answers ----
