@@ -166,6 +166,7 @@ ngx_uint_t fedi_route_cors(ngx_str_t *path);
 ngx_int_t fedi_http_handler(ngx_http_request_t *r);
 void fedi_query(fedi_req_t *rq, fedi_sql_id_e stmt, fedi_result_pt next,
     int nparams, ...);
+void fedi_query_again(fedi_req_t *rq, fedi_sql_id_e stmt);
 fedi_json_t *fedi_json_new(fedi_req_t *rq);
 fedi_json_t *fedi_json_one(fedi_req_t *rq, PGresult *res);
 void fedi_send_json(fedi_req_t *rq, ngx_uint_t status, fedi_json_t *j);

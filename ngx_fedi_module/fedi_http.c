@@ -457,6 +457,33 @@ fedi_query(fedi_req_t *rq, fedi_sql_id_e stmt, fedi_result_pt next,
 }
 
 
+/*
+ * From a query's handler: statement stmt with the query's parameters,
+ * its result to the same handler
+ */
+void
+fedi_query_again(fedi_req_t *rq, fedi_sql_id_e stmt)
+{
+    int           nparams;
+    const char   *values[FEDI_PG_MAX_PARAMS];
+
+    nparams = rq->op.nparams;
+    ngx_memcpy(values, rq->op.values, sizeof(values));
+
+    ngx_memzero(&rq->op, sizeof(fedi_pg_op_t));
+
+    rq->op.stmt = stmt;
+    rq->op.nparams = nparams;
+    ngx_memcpy(rq->op.values, values, sizeof(values));
+    rq->op.handler = fedi_http_pg_handler;
+    rq->op.data = rq;
+    rq->op.log = rq->r->connection->log;
+
+    rq->in_query = 1;
+    fedi_pg_exec(fedi_db(), &rq->op);
+}
+
+
 static void
 fedi_http_pg_handler(fedi_pg_op_t *op, PGresult *res, ngx_int_t rc)
 {

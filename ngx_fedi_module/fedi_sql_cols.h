@@ -298,11 +298,13 @@
  * The rows of table "t" (alias "a"; the viewer's by "who") whose column
  * "c" is in the page's id range: one index descent, and ids off the page
  * do no harm.  At most 65: more (a range holding many of them: a page
- * spanning weeks, a heavy favouriter) and FEDI_LIGHT_ELSE looks the
- * page's ids up one by one instead, a descent each (what every mark used
- * to cost).  "ord" orders the viewer's rows by "c": an ordered scan of
- * their index alone, where the generic plan otherwise visited the table
- * too (a bitmap scan).
+ * spanning weeks, a heavy favouriter) and the statement says so in its
+ * last column, "full"; the status cache then runs its _LIGHT_BY_ID twin
+ * (FEDI_LIGHT_BY_ID: a descent for each of the page's ids, what every
+ * mark used to cost).  Its lookups inside this statement, never run,
+ * cost a sixth of it to set up each time.  "ord" orders the viewer's
+ * rows by "c": an ordered scan of their index alone, where the generic
+ * plan otherwise visited the table too (a bitmap scan).
  */
 #define FEDI_LIGHT_RANGE(t, a, c, who, ord)                                  \
     " ARRAY(SELECT " a "." c " FROM " t " " a " WHERE " who                  \
@@ -313,48 +315,57 @@
  * semi-join), was planned generically as all of the viewer's rows,
  * filtered
  */
-#define FEDI_LIGHT_ELSE(x, t, a, c, who)                                     \
-    " CASE WHEN cardinality(lk." x ") <= 64 THEN lk." x                      \
-    " ELSE ARRAY(SELECT i FROM unnest(lk.ids) i WHERE (SELECT true FROM "    \
-    t " " a " WHERE " who " " a "." c " = i LIMIT 1)) END AS " x
+#define FEDI_LIGHT_BY_ID(t, a, c, who)                                       \
+    " ARRAY(SELECT i FROM unnest(pr.ids) i WHERE (SELECT true FROM "         \
+    t " " a " WHERE " who " " a "." c " = i LIMIT 1))"
 
-#define FEDI_LIGHT_TAIL                                                      \
+#define FEDI_LIGHT_TAIL_OF(fav, bm, rb, poll, full)                          \
     "), pr AS MATERIALIZED (SELECT min(least(pid, rid)) AS lo,"              \
     " max(greatest(pid, rid)) AS hi,"                                        \
     " array_agg(pid) || array_remove(array_agg(rid), NULL) AS ids"           \
     " FROM pg),"                                                             \
-    " lk AS MATERIALIZED (SELECT pr.ids,"                                    \
-    FEDI_LIGHT_RANGE("favourites", "fv", "status_id",                        \
-        "fv.account_id = $1 AND", " ORDER BY fv.status_id") " AS fav,"       \
-    FEDI_LIGHT_RANGE("bookmarks", "bm", "status_id",                         \
-        "bm.account_id = $1 AND", " ORDER BY bm.status_id") " AS bm,"        \
-    FEDI_LIGHT_RANGE("statuses", "rb", "reblog_of_id",                       \
-        "rb.account_id = $1 AND rb.reblog_of_id IS NOT NULL"                 \
-        " AND rb.deleted_at IS NULL AND",     /* sql/0045 */                 \
-        " ORDER BY rb.reblog_of_id") " AS rb,"                               \
-    FEDI_LIGHT_RANGE("polls", "p", "status_id", "", "") " AS poll FROM pr)," \
-    " m AS MATERIALIZED (SELECT"                                             \
-    FEDI_LIGHT_ELSE("fav", "favourites", "fv", "status_id",                  \
-        "fv.account_id = $1 AND") ","                                        \
-    FEDI_LIGHT_ELSE("bm", "bookmarks", "bm", "status_id",                    \
-        "bm.account_id = $1 AND") ","                                        \
-    FEDI_LIGHT_ELSE("rb", "statuses", "rb", "reblog_of_id",                  \
-        "rb.account_id = $1 AND rb.deleted_at IS NULL AND") ","              \
+    " m AS MATERIALIZED (SELECT" fav " AS fav," bm " AS bm," rb " AS rb,"    \
     " ARRAY(SELECT sp.status_id FROM status_pins sp"                         \
     "   WHERE sp.account_id = $1) AS pin,"   /* five at most */              \
-    FEDI_LIGHT_ELSE("poll", "polls", "p", "status_id", "") ","               \
+    poll " AS poll,"                                                         \
     " ARRAY(SELECT cm.conversation_id FROM conversation_mutes cm"            \
-    "   WHERE cm.account_id = $1) AS cm FROM lk)"                            \
+    "   WHERE cm.account_id = $1) AS cm FROM pr)"                            \
     " SELECT pg.pid, pg.sv, pg.rid, pg.rv,"                                  \
     FEDI_LIGHT_MARKS("pg.pid", "pg.sc") ","                                  \
-    FEDI_LIGHT_MARKS("pg.rid", "pg.rc")                                      \
+    FEDI_LIGHT_MARKS("pg.rid", "pg.rc") "," full                             \
     " FROM pg, m WHERE $2::text IS NOT NULL ORDER BY pg.pid DESC"
+
+#define FEDI_LIGHT_TAIL                                                      \
+    FEDI_LIGHT_TAIL_OF(                                                      \
+        FEDI_LIGHT_RANGE("favourites", "fv", "status_id",                    \
+            "fv.account_id = $1 AND", " ORDER BY fv.status_id"),             \
+        FEDI_LIGHT_RANGE("bookmarks", "bm", "status_id",                     \
+            "bm.account_id = $1 AND", " ORDER BY bm.status_id"),             \
+        FEDI_LIGHT_RANGE("statuses", "rb", "reblog_of_id",                   \
+            "rb.account_id = $1 AND rb.reblog_of_id IS NOT NULL"             \
+            " AND rb.deleted_at IS NULL AND",     /* sql/0045 */             \
+            " ORDER BY rb.reblog_of_id"),                                    \
+        FEDI_LIGHT_RANGE("polls", "p", "status_id", "", ""),                 \
+        " greatest(cardinality(m.fav), cardinality(m.bm),"                   \
+        " cardinality(m.rb), cardinality(m.poll)) > 64")
+
+#define FEDI_LIGHT_TAIL_BY_ID                                                \
+    FEDI_LIGHT_TAIL_OF(                                                      \
+        FEDI_LIGHT_BY_ID("favourites", "fv", "status_id",                    \
+            "fv.account_id = $1 AND"),                                       \
+        FEDI_LIGHT_BY_ID("bookmarks", "bm", "status_id",                     \
+            "bm.account_id = $1 AND"),                                       \
+        FEDI_LIGHT_BY_ID("statuses", "rb", "reblog_of_id",                   \
+            "rb.account_id = $1 AND rb.deleted_at IS NULL AND"),             \
+        FEDI_LIGHT_BY_ID("polls", "p", "status_id", ""),                     \
+        " false")
 
 /*
  * A timeline: its page of statuses "s" (boosting "r") chosen by the FROM
  * in "from" (after "SELECT s.id AS pid"; it ends with "r") and the WHERE
  * in "where", with its _MIN twin; and the same page for the status
- * cache, _LIGHT and _LIGHT_MIN ($2, the base URL, unused there)
+ * cache, _LIGHT and _LIGHT_MIN ($2, the base URL, unused there), and
+ * their twins _LIGHT_BY_ID and _LIGHT_BY_ID_MIN two statements on
  */
 #define FEDI_SQL_TIMELINE(id, n, c, from, where)                             \
     FEDI_SQL_PAGED(id, n, c,                                                 \
@@ -363,7 +374,9 @@
         ") pg JOIN statuses s ON s.id = pg.pid"                              \
         FEDI_STATUS_JOIN " ORDER BY s.id DESC")                              \
     FEDI_SQL_PAGED(id##_LIGHT, n, c,                                         \
-        FEDI_LIGHT_HEAD from FEDI_LIGHT_AUTHORS where, FEDI_LIGHT_TAIL)
+        FEDI_LIGHT_HEAD from FEDI_LIGHT_AUTHORS where, FEDI_LIGHT_TAIL)      \
+    FEDI_SQL_PAGED(id##_LIGHT_BY_ID, n, c,                                   \
+        FEDI_LIGHT_HEAD from FEDI_LIGHT_AUTHORS where, FEDI_LIGHT_TAIL_BY_ID)
 
 
 #endif /* _FEDI_SQL_COLS_H_INCLUDED_ */

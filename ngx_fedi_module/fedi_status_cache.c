@@ -43,7 +43,8 @@
 
 /* the light statement's columns (FEDI_STATUS_LIGHT_COLS) */
 enum {
-    L_ID = 0, L_VER, L_RID, L_RVER, L_MARKS, L_RMARKS = L_MARKS + 6
+    L_ID = 0, L_VER, L_RID, L_RVER, L_MARKS, L_RMARKS = L_MARKS + 6,
+    L_FULL = L_RMARKS + 6
 };
 
 
@@ -268,6 +269,16 @@ fedi_status_cache_loaded(fedi_req_t *rq, PGresult *res)
 
     pg = rq->data;
     polls = 0;
+
+    /*
+     * A mark's id range held more than 64 of its rows, and its array was
+     * cut there: the same page again with every mark looked up by id,
+     * from the twin two statements on (FEDI_SQL_TIMELINE)
+     */
+    if (PQntuples(res) > 0 && fedi_pg_bool(res, 0, L_FULL)) {
+        fedi_query_again(rq, (fedi_sql_id_e) (rq->op.stmt + 2));
+        return;
+    }
 
     if (fedi_page_link(rq, res, pg) != NGX_OK) {
         fedi_send_internal_error(rq);
