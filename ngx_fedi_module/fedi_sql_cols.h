@@ -298,22 +298,24 @@
  * The rows of table "t" (alias "a"; the viewer's by "who") whose column
  * "c" is in the page's id range: one index descent, and ids off the page
  * do no harm.  At most 65: more (a range holding many of them: a page
- * spanning weeks, a heavy favouriter) and the statement says so in its
+ * spanning days, a heavy favouriter) and the statement says so in its
  * last column, "full"; the status cache then runs its _LIGHT_BY_ID twin
- * (FEDI_LIGHT_BY_ID: a descent for each of the page's ids, what every
- * mark used to cost).  Its lookups inside this statement, never run,
- * cost a sixth of it to set up each time.  "ord" orders the viewer's
- * rows by "c": an ordered scan of their index alone, where the generic
- * plan otherwise visited the table too (a bitmap scan).
+ * (FEDI_LIGHT_BY_ID: the page's ids looked up one by one, what every
+ * mark used to cost), and goes to the twin directly for a while
+ * (fedi_status_cache_stmt()).  Its lookups inside this statement, never
+ * run on an ordinary page, cost a sixth of it to set up each time.
+ * "ord" orders the viewer's rows by "c": an ordered scan of their index
+ * alone, where the generic plan otherwise visited the table too (a
+ * bitmap scan).
  */
 #define FEDI_LIGHT_RANGE(t, a, c, who, ord)                                  \
     " ARRAY(SELECT " a "." c " FROM " t " " a " WHERE " who                  \
     " " a "." c " BETWEEN pr.lo AND pr.hi" ord " LIMIT 65)"
 
 /*
- * Each id by a subquery of its own: "= ANY (ids)", or EXISTS (a
- * semi-join), was planned generically as all of the viewer's rows,
- * filtered
+ * The viewer's rows of the page by id, each by a subquery of its own:
+ * "= ANY (ids)", or EXISTS (a semi-join), could be planned generically as
+ * all of the viewer's rows, filtered (it was, for boosts and bookmarks)
  */
 #define FEDI_LIGHT_BY_ID(t, a, c, who)                                       \
     " ARRAY(SELECT i FROM unnest(pr.ids) i WHERE (SELECT true FROM "         \
@@ -357,7 +359,8 @@
             "bm.account_id = $1 AND"),                                       \
         FEDI_LIGHT_BY_ID("statuses", "rb", "reblog_of_id",                   \
             "rb.account_id = $1 AND rb.deleted_at IS NULL AND"),             \
-        FEDI_LIGHT_BY_ID("polls", "p", "status_id", ""),                     \
+        " ARRAY(SELECT p.status_id FROM polls p"    /* one column: exact */  \
+        "   WHERE p.status_id = ANY (pr.ids))",                              \
         " false")
 
 /*

@@ -39,6 +39,8 @@
 #define FEDI_SC_BUCKETS   16384
 #define FEDI_SC_VER_LEN   24        /* two xids and a dot */
 #define FEDI_SC_MAX_ENTRY (64 * 1024)
+#define FEDI_SC_DENSE     256       /* viewers and timelines remembered */
+#define FEDI_SC_DENSE_TTL 60        /* seconds */
 
 
 /* the light statement's columns (FEDI_STATUS_LIGHT_COLS) */
@@ -91,6 +93,20 @@ typedef struct {
 } fedi_sc_page_t;
 
 
+/*
+ * The viewers (and timelines) whose marks filled a range lately: a heavy
+ * favouriter's list, a page spanning days.  Their pages go to the
+ * _LIGHT_BY_ID twin directly for FEDI_SC_DENSE_TTL rather than running
+ * the light statement in vain first.  One slot per hash: a collision
+ * costs one of them a light statement run in vain, or the twin (never a
+ * wrong answer: the twin is exact).
+ */
+static struct {
+    ngx_uint_t          key;
+    time_t              until;
+} fedi_sc_dense[FEDI_SC_DENSE];
+
+
 static struct {
     fedi_sc_entry_t   **buckets;
     ngx_queue_t         lru;            /* most recently used first */
@@ -130,6 +146,36 @@ fedi_status_cache_init(ngx_cycle_t *cycle, size_t max)
     }
 
     return NGX_OK;
+}
+
+
+static ngx_uint_t
+fedi_sc_dense_key(fedi_req_t *rq, fedi_sql_id_e light)
+{
+    char        *viewer;
+    ngx_uint_t   key;
+
+    viewer = fedi_viewer(rq);
+    key = viewer ? ngx_hash_key((u_char *) viewer, ngx_strlen(viewer)) : 0;
+
+    return key * 31 + light;
+}
+
+
+fedi_sql_id_e
+fedi_status_cache_stmt(fedi_req_t *rq, fedi_sql_id_e light)
+{
+    ngx_uint_t  key;
+
+    key = fedi_sc_dense_key(rq, light);
+
+    if (fedi_sc_dense[key % FEDI_SC_DENSE].key == key
+        && fedi_sc_dense[key % FEDI_SC_DENSE].until > ngx_time())
+    {
+        return (fedi_sql_id_e) (light + 2);     /* _LIGHT_BY_ID(_MIN) */
+    }
+
+    return light;
 }
 
 
@@ -262,7 +308,7 @@ fedi_status_cache_loaded(fedi_req_t *rq, PGresult *res)
 {
     int               i, k, n;
     char             *ids;
-    ngx_uint_t        polls;
+    ngx_uint_t        polls, key;
     fedi_page_t      *pg;
     fedi_sc_page_t   *sp;
     fedi_sc_status_t *st;
@@ -273,9 +319,15 @@ fedi_status_cache_loaded(fedi_req_t *rq, PGresult *res)
     /*
      * A mark's id range held more than 64 of its rows, and its array was
      * cut there: the same page again with every mark looked up by id,
-     * from the twin two statements on (FEDI_SQL_TIMELINE)
+     * from the twin two statements on (FEDI_SQL_TIMELINE); and the
+     * viewer's next pages of this timeline from the twin directly
      */
     if (PQntuples(res) > 0 && fedi_pg_bool(res, 0, L_FULL)) {
+        key = fedi_sc_dense_key(rq, rq->op.stmt);
+        fedi_sc_dense[key % FEDI_SC_DENSE].key = key;
+        fedi_sc_dense[key % FEDI_SC_DENSE].until = ngx_time()
+                                                   + FEDI_SC_DENSE_TTL;
+
         fedi_query_again(rq, (fedi_sql_id_e) (rq->op.stmt + 2));
         return;
     }
