@@ -32,6 +32,8 @@ static void fedi_http_body_read(void *data);
 static void fedi_http_body_loaded(fedi_req_t *rq, void *data);
 static void fedi_http_dispatch(fedi_req_t *rq);
 static void fedi_http_cleanup(void *data);
+static void fedi_query_send(fedi_req_t *rq, fedi_sql_id_e stmt, int nparams,
+    const char **values);
 static void fedi_http_pg_handler(fedi_pg_op_t *op, PGresult *res,
     ngx_int_t rc);
 static ngx_int_t fedi_http_preflight(ngx_http_request_t *r, ngx_uint_t allowed);
@@ -426,34 +428,20 @@ void
 fedi_query(fedi_req_t *rq, fedi_sql_id_e stmt, fedi_result_pt next,
     int nparams, ...)
 {
-    int       i;
-    va_list   ap;
-
-    ngx_memzero(&rq->op, sizeof(fedi_pg_op_t));
-
-    rq->op.stmt = stmt;
-    rq->op.nparams = nparams;
-    rq->op.handler = fedi_http_pg_handler;
-    rq->op.data = rq;
-    rq->op.log = rq->r->connection->log;
-    rq->next = next;
+    int          i;
+    va_list      ap;
+    const char  *values[FEDI_PG_MAX_PARAMS];
 
     va_start(ap, nparams);
 
     for (i = 0; i < nparams && i < FEDI_PG_MAX_PARAMS; i++) {
-        rq->op.values[i] = va_arg(ap, const char *);
+        values[i] = va_arg(ap, const char *);
     }
 
     va_end(ap);
 
-    if (fedi_db() == NULL) {
-        fedi_send_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE,
-                        "Database not configured");
-        return;
-    }
-
-    rq->in_query = 1;
-    fedi_pg_exec(fedi_db(), &rq->op);
+    rq->next = next;
+    fedi_query_send(rq, stmt, i, values);
 }
 
 
@@ -464,20 +452,31 @@ fedi_query(fedi_req_t *rq, fedi_sql_id_e stmt, fedi_result_pt next,
 void
 fedi_query_again(fedi_req_t *rq, fedi_sql_id_e stmt)
 {
-    int           nparams;
-    const char   *values[FEDI_PG_MAX_PARAMS];
+    const char  *values[FEDI_PG_MAX_PARAMS];
 
-    nparams = rq->op.nparams;
     ngx_memcpy(values, rq->op.values, sizeof(values));
+    fedi_query_send(rq, stmt, rq->op.nparams, values);
+}
 
+
+static void
+fedi_query_send(fedi_req_t *rq, fedi_sql_id_e stmt, int nparams,
+    const char **values)
+{
     ngx_memzero(&rq->op, sizeof(fedi_pg_op_t));
 
     rq->op.stmt = stmt;
     rq->op.nparams = nparams;
-    ngx_memcpy(rq->op.values, values, sizeof(values));
+    ngx_memcpy(rq->op.values, values, nparams * sizeof(const char *));
     rq->op.handler = fedi_http_pg_handler;
     rq->op.data = rq;
     rq->op.log = rq->r->connection->log;
+
+    if (fedi_db() == NULL) {
+        fedi_send_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE,
+                        "Database not configured");
+        return;
+    }
 
     rq->in_query = 1;
     fedi_pg_exec(fedi_db(), &rq->op);

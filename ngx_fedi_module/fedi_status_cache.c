@@ -13,7 +13,10 @@
  * polls of the page, if any, come from one STATUS_POLLS query for the
  * viewer.  What the cache holds at that version is used as it is; the
  * rest comes from one STATUS_FILL query by id, is rendered, and enters
- * the cache.
+ * the cache.  The light statement takes the viewer's marks from the
+ * page's id range; when a range holds too many of them it says so, and
+ * its _LIGHT_BY_ID twin looks them up by id instead (and serves that
+ * viewer's next pages for a while: fedi_status_cache_stmt()).
  *
  * The version is the row versions (xmin) of the status and of its author:
  * an edit, a new count, a new display name or avatar each make a new one.
