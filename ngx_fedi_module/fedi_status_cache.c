@@ -104,10 +104,16 @@ typedef struct {
  * costs one of them a light statement run in vain, or the twin (never a
  * wrong answer: the twin is exact).
  */
-static struct {
+typedef struct {
     ngx_uint_t          key;
     time_t              until;
-} fedi_sc_dense[FEDI_SC_DENSE];
+} fedi_sc_dense_t;
+
+static fedi_sc_dense_t  fedi_sc_dense[FEDI_SC_DENSE];
+
+/* the _LIGHT_BY_ID(_MIN) twin of a _LIGHT(_MIN) statement, two on
+ * (FEDI_SQL_TIMELINE) */
+#define fedi_sc_by_id(light)  ((fedi_sql_id_e) ((light) + 2))
 
 
 static struct {
@@ -152,33 +158,30 @@ fedi_status_cache_init(ngx_cycle_t *cycle, size_t max)
 }
 
 
-static ngx_uint_t
-fedi_sc_dense_key(fedi_req_t *rq, fedi_sql_id_e light)
+/* the viewer's and statement's slot, and their key in it */
+static fedi_sc_dense_t *
+fedi_sc_dense_slot(fedi_req_t *rq, fedi_sql_id_e light, ngx_uint_t *key)
 {
-    char        *viewer;
-    ngx_uint_t   key;
+    char  *viewer;
 
     viewer = fedi_viewer(rq);
-    key = viewer ? ngx_hash_key((u_char *) viewer, ngx_strlen(viewer)) : 0;
+    *key = viewer ? ngx_hash_key((u_char *) viewer, ngx_strlen(viewer)) : 0;
+    *key = *key * 31 + light;
 
-    return key * 31 + light;
+    return &fedi_sc_dense[*key % FEDI_SC_DENSE];
 }
 
 
 fedi_sql_id_e
 fedi_status_cache_stmt(fedi_req_t *rq, fedi_sql_id_e light)
 {
-    ngx_uint_t  key;
+    ngx_uint_t        key;
+    fedi_sc_dense_t  *d;
 
-    key = fedi_sc_dense_key(rq, light);
+    d = fedi_sc_dense_slot(rq, light, &key);
 
-    if (fedi_sc_dense[key % FEDI_SC_DENSE].key == key
-        && fedi_sc_dense[key % FEDI_SC_DENSE].until > ngx_time())
-    {
-        return (fedi_sql_id_e) (light + 2);     /* _LIGHT_BY_ID(_MIN) */
-    }
-
-    return light;
+    return (d->key == key && d->until > ngx_time()) ? fedi_sc_by_id(light)
+                                                    : light;
 }
 
 
@@ -313,6 +316,7 @@ fedi_status_cache_loaded(fedi_req_t *rq, PGresult *res)
     char             *ids;
     ngx_uint_t        polls, key;
     fedi_page_t      *pg;
+    fedi_sc_dense_t  *d;
     fedi_sc_page_t   *sp;
     fedi_sc_status_t *st;
 
@@ -326,12 +330,11 @@ fedi_status_cache_loaded(fedi_req_t *rq, PGresult *res)
      * viewer's next pages of this timeline from the twin directly
      */
     if (PQntuples(res) > 0 && fedi_pg_bool(res, 0, L_FULL)) {
-        key = fedi_sc_dense_key(rq, rq->op.stmt);
-        fedi_sc_dense[key % FEDI_SC_DENSE].key = key;
-        fedi_sc_dense[key % FEDI_SC_DENSE].until = ngx_time()
-                                                   + FEDI_SC_DENSE_TTL;
+        d = fedi_sc_dense_slot(rq, rq->op.stmt, &key);
+        d->key = key;
+        d->until = ngx_time() + FEDI_SC_DENSE_TTL;
 
-        fedi_query_again(rq, (fedi_sql_id_e) (rq->op.stmt + 2));
+        fedi_query_again(rq, fedi_sc_by_id(rq->op.stmt));
         return;
     }
 
